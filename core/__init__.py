@@ -1,0 +1,1 @@
+"""Plain PyTorch/NumPy/pandas behind every page of the lab. Never imports Streamlit."""

@@ -1,0 +1,36 @@
+"""Small grayscale test images: an MNIST digit or scikit-image's bundled photographs."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage import data as skdata
+from skimage.color import rgb2gray
+from skimage.transform import resize
+
+from core import data
+
+PHOTOS = ("camera", "chelsea", "coins", "coffee", "brick", "grass", "gravel", "text")
+
+
+def photo(name: str, size: int | None = None) -> np.ndarray:
+    """A bundled scikit-image photograph as float grayscale in [0, 1], optionally resized to size x size."""
+    if name not in PHOTOS:
+        raise ValueError(f"photo must be one of {', '.join(PHOTOS)}, got {name!r}")
+    img = getattr(skdata, name)()
+    img = rgb2gray(img) if img.ndim == 3 else img.astype(np.float64) / (255.0 if img.dtype == np.uint8 else 1.0)
+    if size is not None:
+        img = resize(img, (size, size), anti_aliasing=True)
+    return img.astype(np.float64)
+
+
+def sample_image(name: str, size: int = 48, directory: str | None = None) -> tuple[np.ndarray, str]:
+    """(image, caption): ``mnist digit`` (the first test digit) when MNIST is on disk, else a photo.
+
+    A missing MNIST falls back to the camera man, and the caption says so.
+    """
+    if name == "mnist digit":
+        if data.available("mnist", directory):
+            test = data.load_images("mnist", train=False, directory=directory)
+            return test.images[0].numpy() / 255.0, f"MNIST test digit 0 (a {int(test.labels[0])})"
+        return photo("camera", size), "MNIST is not on this machine, so: scikit-image's camera, resized"
+    return photo(name, size), f"scikit-image's {name}, resized to {size}×{size}"

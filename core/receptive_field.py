@@ -1,0 +1,283 @@
+"""Receptive fields, analytic (traced with torch.fx) and empirical (by gradients).
+
+Analytic recursion, per spatial dimension, from the input (r=1, j=1, start=0)
+through a layer of kernel k, stride s, left padding p and dilation d:
+
+    k_eff = d * (k - 1) + 1
+    r_out = r_in + (k_eff - 1) * j_in          # field size
+    j_out = j_in * s                           # effective stride ("jump")
+    start_out = start_in + ((k_eff - 1) / 2 - p) * j_in   # centre of unit 0
+
+Where paths merge (residual additions, concatenations) the fields must be
+centred alike (same jump and start), and the largest field is kept.
+
+References:
+- A. Araujo, W. Norris, J. Sim, "Computing receptive fields of convolutional
+  neural networks", Distill 2019.
+- W. Luo, Y. Li, R. Urtasun, R. Zemel, "Understanding the effective receptive
+  field in deep convolutional neural networks", NeurIPS 2016.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+_CONV = (nn.Conv1d, nn.Conv2d)
+_POOL = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.LPPool1d, nn.LPPool2d)
+_ADAPTIVE = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
+
+
+@dataclass(frozen=True)
+class _Field:
+    rf: tuple[int, ...]
+    jump: tuple[int, ...]
+    start: tuple[float, ...]
+
+
+def _per_dim(value, nd: int) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * nd
+
+
+def _geometry(module: nn.Module, nd: int, in_size, out_size):
+    """(kernel, stride, left padding, dilation) of a spatial module, per dimension."""
+    if isinstance(module, _ADAPTIVE):
+        if any(n % m for n, m in zip(in_size, out_size)):
+            raise ValueError(f"adaptive pooling from {tuple(in_size)} to {tuple(out_size)} has uneven windows; "
+                             "its receptive field is not a single number")
+        k = tuple(n // m for n, m in zip(in_size, out_size))
+        return k, k, (0,) * nd, (1,) * nd
+    kernel = _per_dim(module.kernel_size, nd)
+    stride = _per_dim(module.stride if module.stride is not None else module.kernel_size, nd)
+    dilation = _per_dim(getattr(module, "dilation", 1), nd)
+    padding = getattr(module, "padding", 0)
+    if padding == "valid":
+        padding = 0
+    elif padding == "same":
+        padding = tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
+    return kernel, stride, _per_dim(padding, nd), dilation
+
+
+def _compact(values):
+    """A tuple of equal values as one value (a square field is an int)."""
+    return values[0] if len(set(values)) == 1 else tuple(values)
+
+
+def _spatial(node: fx.Node, nd: int):
+    meta = node.meta.get("tensor_meta")
+    shape = getattr(meta, "shape", None)
+    return tuple(shape[2:]) if shape is not None and len(shape) == nd + 2 else None
+
+
+def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFrame:
+    """The receptive field after every spatial layer of ``model``.
+
+    Args:
+        model: an ``nn.Module`` traceable by ``torch.fx`` whose spatial layers are
+            ``Conv1d/2d`` and pooling modules; element-wise layers (activations,
+            batch norm, dropout) and merges (``+``, ``torch.cat``) are followed.
+            Tracing stops being spatial at a flatten or a linear layer.
+        input_shape: one input batch, ``(B, C, L)`` or ``(B, C, H, W)``.
+
+    Returns:
+        A DataFrame with one row per spatial layer and per merge, in order, and
+        a last row ``output``: ``layer`` (module name), ``type``, ``size``
+        (output spatial size), ``rf`` (field size in input samples), ``jump``
+        (effective stride) and ``start`` (input coordinate of the centre of the
+        first output unit; negative when it sits in the padding). Values are an
+        int for 1D and square fields, else a tuple.
+
+    Raises:
+        ValueError: when merging paths are misaligned (different jump or
+        centre), or a layer changes the spatial size in a way not understood.
+    """
+    nd = len(input_shape) - 2
+    if nd not in (1, 2):
+        raise ValueError(f"input_shape must be (B, C, L) or (B, C, H, W), got {tuple(input_shape)}")
+    try:
+        gm = fx.symbolic_trace(model)
+    except Exception as exc:  # fx raises many kinds; the message is what matters
+        raise ValueError(f"torch.fx could not trace this model: {exc}") from exc
+    was_training = model.training
+    gm.eval()
+    with torch.no_grad():
+        ShapeProp(gm).propagate(torch.zeros(tuple(input_shape)))
+    model.train(was_training)
+
+    fields: dict[fx.Node, _Field | None] = {}
+    rows: list[dict] = []
+
+    def row(name, kind, size, f: _Field, **extra):
+        rows.append({"layer": name, "type": kind, "size": _compact(size), "rf": _compact(f.rf),
+                     "jump": _compact(f.jump), "start": _compact(f.start), **extra})
+
+    last: _Field | None = None
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            fields[node] = _Field((1,) * nd, (1,) * nd, (0.0,) * nd)
+            continue
+        inputs = [fields[n] for n in node.all_input_nodes if fields.get(n) is not None]
+        size = _spatial(node, nd)
+        if node.op == "output":
+            break
+        if not inputs or size is None:
+            fields[node] = None  # not (or no longer) spatial: flatten, linear, constants
+            continue
+        module = gm.get_submodule(node.target) if node.op == "call_module" else None
+        if isinstance(module, (*_CONV, *_POOL, *_ADAPTIVE)):
+            (src,) = inputs
+            in_size = _spatial(node.all_input_nodes[0], nd)
+            k, s, p, d = _geometry(module, nd, in_size, size)
+            k_eff = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
+            f = _Field(
+                rf=tuple(r + (ke - 1) * j for r, ke, j in zip(src.rf, k_eff, src.jump)),
+                jump=tuple(j * si for j, si in zip(src.jump, s)),
+                start=tuple(st + ((ke - 1) / 2 - pi) * j for st, ke, pi, j in zip(src.start, k_eff, p, src.jump)),
+            )
+            row(str(node.target), type(module).__name__, size, f,
+                kernel=_compact(k), stride=_compact(s), padding=_compact(p), dilation=_compact(d))
+        elif len(inputs) == 1:
+            in_sizes = {_spatial(n, nd) for n in node.all_input_nodes if fields.get(n) is not None}
+            if in_sizes != {size}:
+                what = node.target if node.op == "call_module" else getattr(node.target, "__name__", node.target)
+                raise ValueError(f"layer {node.name!r} ({what}) changes the spatial size {in_sizes} -> {size}; "
+                                 "only convolutions and pooling may do that here")
+            f = inputs[0]
+        else:
+            if len({(g.jump, g.start) for g in inputs}) > 1:
+                detail = "; ".join(f"jump {g.jump}, centre {g.start}" for g in inputs)
+                raise ValueError(f"paths merging at {node.name!r} are misaligned ({detail}): "
+                                 "their units do not look at the same place, so no single receptive field exists")
+            f = _Field(tuple(max(v) for v in zip(*(g.rf for g in inputs))), inputs[0].jump, inputs[0].start)
+            row(node.name, "merge", size, f)
+        fields[node] = f
+        last = f
+    if last is None:
+        raise ValueError("the model has no spatial layer to measure")
+    out_size = next((_spatial(n, nd) for n in reversed(list(fields)) if fields[n] is last), None)
+    row("output", "output", out_size, last)
+    return pd.DataFrame(rows)
+
+
+def field_interval(rf: int, jump: int, start: float, unit: int) -> tuple[float, float]:
+    """Input coordinates (first, last) seen by output ``unit`` along one dimension."""
+    centre = start + unit * jump
+    return centre - (rf - 1) / 2, centre + (rf - 1) / 2
+
+
+class _PositivePool(nn.Module):
+    """Sums every window (all taps count), in place of max/avg/Lp pooling."""
+
+    def __init__(self, nd, kernel, stride, padding, dilation, ceil_mode=False):
+        super().__init__()
+        self.nd, self.kernel, self.stride = nd, kernel, stride
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+
+    def forward(self, x):
+        if all(d == 1 for d in self.dilation):
+            pool = F.avg_pool1d if self.nd == 1 else F.avg_pool2d
+            return pool(x, self.kernel, self.stride, self.padding, ceil_mode=self.ceil_mode)
+        conv = F.conv1d if self.nd == 1 else F.conv2d
+        ones = x.new_ones(x.shape[1], 1, *self.kernel)
+        return conv(x, ones, stride=self.stride, padding=self.padding, dilation=self.dilation, groups=x.shape[1])
+
+
+def _all_paths_model(model: nn.Module, nd: int) -> nn.Module:
+    """A float64 copy in which every connection of the architecture carries a positive weight.
+
+    Convolutions get positive weights and no bias, pooling sums its window,
+    activations and normalisation become identities: the gradient of a unit is
+    then non-zero exactly on its theoretical receptive field (clipped to the input).
+    """
+    twin = copy.deepcopy(model).double().eval()
+    for name, module in list(twin.named_modules()):
+        new = None
+        if isinstance(module, _CONV):
+            with torch.no_grad():
+                module.weight.fill_(1.0 / module.weight[0].numel())
+                if module.bias is not None:
+                    module.bias.zero_()
+        elif isinstance(module, _POOL):
+            k = _per_dim(module.kernel_size, nd)
+            s = _per_dim(module.stride if module.stride is not None else module.kernel_size, nd)
+            new = _PositivePool(nd, k, s, _per_dim(getattr(module, "padding", 0), nd),
+                                _per_dim(getattr(module, "dilation", 1), nd), getattr(module, "ceil_mode", False))
+        elif isinstance(module, (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.Dropout,
+                                 nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
+            new = nn.Identity()
+        if new is not None:
+            parent_name, _, child = name.rpartition(".")
+            setattr(twin.get_submodule(parent_name) if parent_name else twin, child, new)
+    return twin
+
+
+@dataclass
+class EmpiricalField:
+    """What the gradient of one central output unit says about its field."""
+
+    grad: torch.Tensor  # (*input spatial): mean |d unit / d input| over samples, summed over channels
+    support: torch.Tensor  # (*input spatial) bool: inputs connected to the unit by some path
+    unit: tuple[int, ...]  # the output position measured
+    extent: tuple[tuple[int, int], ...]  # (first, last) input index of the support, per dimension
+
+    @property
+    def size(self) -> tuple[int, ...]:
+        return tuple(hi - lo + 1 for lo, hi in self.extent)
+
+
+def _central_unit_grad(model: nn.Module, x: torch.Tensor, unit=None):
+    x = x.clone().requires_grad_(True)
+    out = model(x)
+    if unit is None:
+        unit = tuple(s // 2 for s in out.shape[2:])
+    out[(slice(None), slice(None), *unit)].sum().backward()
+    return x.grad, unit
+
+
+def empirical_receptive_field(model: nn.Module, input_shape: Sequence[int], *, samples: int = 8,
+                              seed: int = 0) -> EmpiricalField:
+    """The gradient of the central output unit (summed over channels) w.r.t. the input.
+
+    ``grad`` is the effective receptive field of Luo et al.: the mean absolute
+    gradient of the real model over ``samples`` standard-normal inputs (it
+    depends on the weights, ReLUs and max pooling). ``support`` is where the
+    gradient of the same unit is non-zero once every connection carries a
+    positive weight: the theoretical field, measured rather than computed.
+    """
+    nd = len(input_shape) - 2
+    shape = (1, *input_shape[1:])
+    twin = _all_paths_model(model, nd)
+    g, unit = _central_unit_grad(twin, torch.ones(shape, dtype=torch.float64))
+    support = g[0].sum(0) > 0
+    if not support.any():
+        raise ValueError("the central output unit does not depend on the input")
+    extent = tuple((int(ix.min()), int(ix.max())) for ix in support.nonzero(as_tuple=True))
+
+    was_training = model.training
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    dtype = next((p.dtype for p in model.parameters()), torch.float32)
+    x = torch.randn((samples, *input_shape[1:]), generator=gen, dtype=dtype)
+    grad, _ = _central_unit_grad(model, x, unit)
+    model.train(was_training)
+    return EmpiricalField(grad=grad.abs().sum(dim=(0, 1)) / samples, support=support, unit=unit, extent=extent)
+
+
+def field_table_for_unit(df: pd.DataFrame, unit: Sequence[int], input_size: Sequence[int]) -> list[tuple[int, int]]:
+    """The analytic field of output ``unit`` (last row of ``df``), clipped to the input, per dimension."""
+    last = df.iloc[-1]
+    nd = len(input_size)
+    rf, jump, start = (_per_dim(last[c], nd) for c in ("rf", "jump", "start"))
+    out = []
+    for r, j, s, u, n in zip(rf, jump, start, unit, input_size):
+        lo, hi = field_interval(r, j, s, u)
+        out.append((max(0, math.ceil(lo)), min(n - 1, math.floor(hi))))
+    return out

@@ -1,0 +1,102 @@
+"""Stationarity -> parameter sharing: FC vs locally connected vs convolution.
+
+Lecture 04.1, section 5. Sparsity + sharing = a convolution kernel; the weight
+matrix becomes banded Toeplitz. The course notes go from 9 connection weights
+to 3 shared ones, the week-4 notes from 12 to 3.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from core.conv import LocallyConnected1d, LocallyConnected2d, layer_costs
+
+LECTURE_EXAMPLES = (
+    # (where, input length, kernel): both without bias, one channel
+    ("course notes: 5 inputs, windows of 3", 5, 3),
+    ("week-4 notes: 6 inputs, windows of 3", 6, 3),
+)
+
+
+def lecture_examples() -> pd.DataFrame:
+    """The lecture's 9 -> 3 and 12 -> 3, computed by ``layer_costs``."""
+    rows = []
+    for where, n, k in LECTURE_EXAMPLES:
+        costs = layer_costs((1, n), 1, k, bias=False)
+        rows.append({"example": where, "outputs": n - k + 1,
+                     "locally connected weights": int(costs.loc["locally connected", "params"]),
+                     "convolution weights": int(costs.loc["convolution", "params"])})
+    return pd.DataFrame(rows)
+
+
+def costs_vs_size(in_channels: int, out_channels: int, kernel_size: int, sizes, nd: int = 1) -> pd.DataFrame:
+    """Long table ``size, layer, params, multiplies`` for square (2D) or 1D inputs of each size."""
+    frames = []
+    for n in sizes:
+        shape = (in_channels, *(n,) * nd)
+        costs = layer_costs(shape, out_channels, kernel_size).reset_index()
+        costs["size"] = n
+        frames.append(costs[["size", "layer", "params", "multiplies"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _layers(in_channels, out_channels, kernel_size, built_for: int, nd: int, seed: int):
+    torch.manual_seed(seed)
+    conv = (nn.Conv1d if nd == 1 else nn.Conv2d)(in_channels, out_channels, kernel_size)
+    lc = (LocallyConnected1d if nd == 1 else LocallyConnected2d)(in_channels, out_channels, kernel_size,
+                                                                 (built_for,) * nd)
+    out = lc.output_size
+    fc = nn.Sequential(nn.Flatten(), nn.Linear(in_channels * built_for ** nd, out_channels * int(np.prod(out))))
+    return conv, lc, fc
+
+
+def apply_to_sizes(in_channels: int, out_channels: int, kernel_size: int, built_for: int, sizes,
+                   nd: int = 1, seed: int = 0) -> pd.DataFrame:
+    """Run one convolution, one LC and one FC layer (all built for ``built_for``) on other sizes.
+
+    Each cell holds the output shape, or why the layer cannot take that input,
+    in words, next to PyTorch's own error.
+    """
+    conv, lc, fc = _layers(in_channels, out_channels, kernel_size, built_for, nd, seed)
+    rows = []
+    for n in sizes:
+        x = torch.randn(1, in_channels, *(n,) * nd)
+        row = {"input": "x".join([str(n)] * nd)}
+        for name, layer in (("convolution", conv), ("locally connected", lc), ("fully connected", fc)):
+            try:
+                with torch.no_grad():
+                    row[name] = "output " + "x".join(map(str, layer(x).shape[1:]))
+            except RuntimeError as exc:
+                if name == "fully connected":
+                    why = (f"its matrix has {fc[1].in_features} columns, one per input value it was built for; "
+                           f"this input has {x[0].numel()} values")
+                else:
+                    why = (f"it has one set of weights per output position of a {built_for}-sample input "
+                           f"({int(np.prod(lc.output_size))} positions)")
+                row[name] = f"cannot: {why} [torch: {str(exc).splitlines()[0][:80]}]"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def layer_matrix(layer: nn.Module, n: int) -> torch.Tensor:
+    """The (1-channel, 1D) layer as a matrix, measured by feeding it the identity basis."""
+    with torch.no_grad():
+        basis = torch.eye(n).unsqueeze(1)  # (n, 1, n): one unit impulse per row
+        zero = layer(torch.zeros(1, 1, n))
+        cols = (layer(basis) - zero).reshape(n, -1)  # (n inputs, outputs)
+    return cols.T  # (outputs, inputs)
+
+
+def sharing_matrices(n: int, kernel_size: int, seed: int = 0) -> pd.DataFrame:
+    """Long table ``layer, row, col, weight`` of a conv and an LC layer's matrices (1 channel)."""
+    conv, lc, _ = _layers(1, 1, kernel_size, n, 1, seed)
+    frames = []
+    for name, layer in (("convolution (shared: banded Toeplitz)", conv), ("locally connected (no sharing)", lc)):
+        mat = layer_matrix(layer, n).numpy()
+        rows, cols = np.indices(mat.shape)
+        frames.append(pd.DataFrame({"layer": name, "row": rows.ravel(), "col": cols.ravel(),
+                                    "weight": mat.ravel()}))
+    return pd.concat(frames, ignore_index=True)

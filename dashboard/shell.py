@@ -1,0 +1,44 @@
+"""What every page shares: the page list in lecture order, the sidebar, settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from core import data
+from core.device import describe_device
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (file in pages/, title, Material icon, url path), in the lecture's order
+PAGES = [
+    ("home.py", "Home", ":material/home:", "home"),
+    ("locality.py", "Locality → sparsity", ":material/grain:", "locality"),
+    ("sharing.py", "Stationarity → parameter sharing", ":material/share:", "sharing"),
+]
+
+
+def data_setting() -> str | None:
+    """The data directory: ``data_dir`` in ``.streamlit/secrets.toml``, else ``$CONVLAB_DATA_DIR``."""
+    try:
+        value = st.secrets.get("data_dir")
+    except Exception:  # noqa: BLE001 - no secrets file is the normal case
+        value = None
+    return value or os.environ.get(data.DATA_ENV)
+
+
+@st.cache_resource(show_spinner=False)
+def _device_line() -> str:
+    return describe_device()
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.caption(f"Compute: **{_device_line()}**")
+        directory = data_setting()
+        if data.available("mnist", directory):
+            st.caption(f"MNIST: found ({directory or data.cache_dir()})")
+        else:
+            st.caption(f"MNIST: not found. Set `{data.DATA_ENV}` to a folder holding `MNIST/raw/`.")
