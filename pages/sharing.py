@@ -6,20 +6,36 @@ import streamlit as st
 from core.conv import layer_costs
 from core.sharing import apply_to_sizes, costs_vs_size, lecture_examples, sharing_matrices
 from dashboard import urlstate as url
+from dashboard.charts import heatmap
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _costs(shape, c_out, k):
+def costs(shape, c_out, k):
     return layer_costs(shape, c_out, k)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _growth(c_in, c_out, k, nd, sizes):
-    return costs_vs_size(c_in, c_out, k, sizes, nd)
+def growth_charts(c_in, c_out, k, nd, sizes):
+    growth = costs_vs_size(c_in, c_out, k, sizes, nd)
+    base = alt.Chart(growth).mark_line(point=True).encode(
+        x=alt.X("size:Q", scale=alt.Scale(type="log", base=2), title="input size (per side)"),
+        color=alt.Color("layer:N", legend=alt.Legend(orient="bottom")),
+        tooltip=["size", "layer", "params", "multiplies"])
+    params = base.encode(y=alt.Y("params:Q", scale=alt.Scale(type="log"), title="parameters")).properties(
+        title="Parameters: the convolution stays flat")
+    mults = base.encode(y=alt.Y("multiplies:Q", scale=alt.Scale(type="log"), title="multiplies per sample")
+                        ).properties(title="Multiplies")
+    return params.to_dict(), mults.to_dict()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _sizes_table(c_in, c_out, k, n, nd, sizes):
+def matrices_chart(n, k):
+    return heatmap(sharing_matrices(n, k), "weight").properties(width=260, height=220).facet(
+        column=alt.Column("layer:N", title=None)).to_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def sizes_table(c_in, c_out, k, n, nd, sizes):
     return apply_to_sizes(c_in, c_out, k, n, sizes, nd)
 
 
@@ -42,44 +58,32 @@ if k > n:
     st.stop()
 
 shape = (c_in, *(n,) * nd)
-costs = _costs(shape, c_out, k)
 st.subheader(f"One layer, input {' × '.join(map(str, shape))}")
-st.dataframe(costs, column_config={
+st.dataframe(costs(shape, c_out, k), column_config={
     "params": st.column_config.NumberColumn("parameters", format="localized"),
     "multiplies": st.column_config.NumberColumn("multiplies / sample", format="localized"),
     "nonzeros": st.column_config.NumberColumn("matrix non-zeros", format="localized"),
     "output_shape": "output shape", "any_input_size": "works on any input size"})
 
 examples = lecture_examples()
-e = st.columns(len(examples))
-for col, row in zip(e, examples.to_dict("records")):
+for col, row in zip(st.columns(len(examples)), examples.to_dict("records")):
     col.metric(row["example"], f"{row['locally connected weights']} → {row['convolution weights']} weights",
                help="Locally connected weights → shared convolution weights, no bias.")
 
 st.subheader("How each layer grows with the input")
 sizes = tuple(sorted({s for s in (4, 8, 16, 32, 64, 128, n) if s >= k}))
-growth = _growth(c_in, c_out, k, nd, sizes)
-base = alt.Chart(growth).mark_line(point=True).encode(
-    x=alt.X("size:Q", scale=alt.Scale(type="log", base=2), title="input size (per side)"),
-    color=alt.Color("layer:N", legend=alt.Legend(orient="bottom")), tooltip=["size", "layer", "params", "multiplies"])
+params_spec, mults_spec = growth_charts(c_in, c_out, k, nd, sizes)
 g1, g2 = st.columns(2)
-g1.altair_chart(base.encode(y=alt.Y("params:Q", scale=alt.Scale(type="log"), title="parameters"))
-                .properties(title="Parameters: the convolution stays flat"), width="stretch")
-g2.altair_chart(base.encode(y=alt.Y("multiplies:Q", scale=alt.Scale(type="log"), title="multiplies per sample"))
-                .properties(title="Multiplies"), width="stretch")
+g1.vega_lite_chart(params_spec, width="stretch")
+g2.vega_lite_chart(mults_spec, width="stretch")
 
 st.subheader("The matrices: shared vs separate weights")
-mats = sharing_matrices(min(n, 16), k)
-st.altair_chart(alt.Chart(mats).mark_rect().encode(
-    x=alt.X("col:O", title="input"), y=alt.Y("row:O", title="output"),
-    color=alt.Color("weight:Q", scale=alt.Scale(scheme="redblue", domainMid=0), legend=None),
-    tooltip=["row", "col", alt.Tooltip("weight:Q", format=".3f")],
-).properties(width=260, height=220).facet(column=alt.Column("layer:N", title=None)))
-st.caption("Same connectivity, one matrix with constant diagonals (every window shares 'k' weights), "
-           "the other with a fresh weight at every position (1 channel, first 16 samples).")
+st.vega_lite_chart(matrices_chart(min(n, 16), k))
+st.caption("Same connectivity; one matrix has constant diagonals (every window shares the kernel's weights), "
+           "the other a fresh weight at every position (1 channel, first 16 samples).")
 
 st.subheader("Inputs of other sizes")
 others = tuple(sorted({max(k, n // 2), n, n + 4, 2 * n}))
-st.dataframe(_sizes_table(c_in, c_out, k, n, nd, others), hide_index=True)
+st.dataframe(sizes_table(c_in, c_out, k, n, nd, others), hide_index=True)
 st.caption(f"All three layers were built for an input of {n}. Only the convolution accepts other sizes: its "
            "weights belong to a window, not to a position.")

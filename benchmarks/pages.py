@@ -1,0 +1,65 @@
+"""Script-run time of every page: with defaults, and after changing one widget (AppTest).
+
+    python benchmarks/pages.py [--repeat 15]
+
+Prints a table of median milliseconds per rerun. The goal is <= 100 ms per
+rerun on a 2-core machine. Heavy results are cached by the pages
+(st.cache_data), so the "change" column cycles a slider through three values:
+the first visit to each value computes, later ones hit the cache; both the
+median and the slowest (first, uncached) rerun are shown.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from dashboard.shell import PAGES  # noqa: E402
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1000
+
+
+def bench_page(file: str, repeat: int) -> dict:
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page(str(ROOT / "pages" / file)).run()  # warm: imports, first computation
+    assert not at.exception, [e.value for e in at.exception]
+    defaults = [timed(at.run) for _ in range(repeat)]
+    row = {"page": file, "default_ms": statistics.median(defaults), "change_ms": float("nan"),
+           "first_change_ms": float("nan"), "widget": "-"}
+    sliders = [s for s in at.slider if not s.disabled]
+    if sliders:
+        key = sliders[0].key
+        lo, hi, v0 = sliders[0].min, sliders[0].max, sliders[0].value
+        values = [v for v in (v0 + 1, v0 + 2, v0) if lo <= v <= hi] or [v0]
+        changes = [timed(lambda v=values[i % len(values)]: at.slider(key=key).set_value(v).run())
+                   for i in range(repeat)]
+        assert not at.exception, [e.value for e in at.exception]
+        row.update(change_ms=statistics.median(changes), first_change_ms=max(changes), widget=key)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15, help="reruns per measurement (default 15)")
+    args = parser.parse_args()
+    rows = [bench_page(file, args.repeat) for file, *_ in PAGES]
+    print(f"{'page':<16}{'defaults':>10}{'change':>10}{'slowest':>10}  widget   (median ms per rerun)")
+    for r in rows:
+        print(f"{r['page']:<16}{r['default_ms']:>10.1f}{r['change_ms']:>10.1f}{r['first_change_ms']:>10.1f}  {r['widget']}")
+    worst = max(max(r["default_ms"], r["change_ms"] if r["change_ms"] == r["change_ms"] else 0) for r in rows)
+    print(f"worst median: {worst:.1f} ms; goal <= 100 ms: {'met' if worst <= 100 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

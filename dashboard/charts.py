@@ -1,0 +1,34 @@
+"""Altair chart builders the pages share (presentation only, no maths)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+
+def heatmap(df: pd.DataFrame, value: str, *, x: str = "col", y: str = "row", x_title="input",
+            y_title="output") -> alt.Chart:
+    """A matrix as coloured cells, diverging around zero."""
+    return alt.Chart(df).mark_rect().encode(
+        x=alt.X(f"{x}:O", title=x_title), y=alt.Y(f"{y}:O", title=y_title),
+        color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme="redblue", domainMid=0), legend=None),
+        tooltip=[y, x, alt.Tooltip(f"{value}:Q", format=".3f")])
+
+
+def raster(pixels: pd.DataFrame, column: str, scheme: str, box=None, *, reverse=False, side: int = 320) -> alt.Chart:
+    """An image from a ``row, col, <column>`` table, with an optional box (r0, r1, c0, c1) outlined."""
+    h, w = int(pixels["row"].max()) + 1, int(pixels["col"].max()) + 1
+    xs = alt.Scale(domain=[-0.5, w - 0.5], nice=False, zero=False)
+    ys = alt.Scale(domain=[h - 0.5, -0.5], nice=False, zero=False)
+    img = alt.Chart(pixels).transform_calculate(
+        c0="datum.col - 0.5", c1="datum.col + 0.5", r0="datum.row - 0.5", r1="datum.row + 0.5",
+    ).mark_rect(strokeWidth=0).encode(
+        x=alt.X("c0:Q", scale=xs, axis=None), x2="c1:Q", y=alt.Y("r0:Q", scale=ys, axis=None), y2="r1:Q",
+        color=alt.Color(f"{column}:Q", scale=alt.Scale(scheme=scheme, reverse=reverse), legend=None))
+    layers = [img]
+    if box is not None:
+        r0, r1, c0, c1 = box
+        frame = pd.DataFrame([{"c0": c0 - 0.5, "c1": c1 + 0.5, "r0": r0 - 0.5, "r1": r1 + 0.5}])
+        layers.append(alt.Chart(frame).mark_rect(fill=None, stroke="#e4572e", strokeWidth=3).encode(
+            x=alt.X("c0:Q", scale=xs, axis=None), x2="c1:Q", y=alt.Y("r0:Q", scale=ys, axis=None), y2="r1:Q"))
+    return alt.layer(*layers).properties(width=side, height=side * h / w).configure_view(strokeWidth=0)

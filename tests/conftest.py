@@ -1,0 +1,25 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The MNIST data directory: $CONVLAB_DATA_DIR, else ../shared/data beside the checkout."""
+    value = os.environ.get("CONVLAB_DATA_DIR")
+    path = Path(value) if value else SHARED_DATA
+    if not (path / "MNIST" / "raw").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"MNIST is missing from {path}; CI must provide it")
+        pytest.skip(f"MNIST is not in {path}")
+    return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """Keep the tests' extracted data and results out of the user's cache."""
+    os.environ.setdefault("CONVLAB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

@@ -1,0 +1,124 @@
+"""Analytic receptive fields against gradient supports, published numbers and the lecture."""
+
+import pytest
+import torch
+import torchvision
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from core.receptive_field import empirical_receptive_field, field_table_for_unit, receptive_field
+
+
+def test_lecture_5_3_1():
+    model = nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.Conv1d(1, 1, 3))
+    df = receptive_field(model, (1, 1, 5))
+    assert df["layer"].tolist() == ["0", "2", "output"]
+    assert df["size"].tolist() == [3, 1, 1]
+    assert df["rf"].tolist() == [3, 5, 5]  # Q2 = 3, Q3 = 5 (Q1 = the second kernel, 3)
+    assert df["jump"].tolist() == [1, 1, 1]
+
+
+def test_distill_formula_hand_worked():
+    # k=3 s=2 then k=3 s=2 dilation 2: r = 1 + 2*1 + (5-1)*2 = 11, jump 4
+    model = nn.Sequential(nn.Conv1d(1, 1, 3, stride=2), nn.Conv1d(1, 1, 3, stride=2, dilation=2))
+    df = receptive_field(model, (1, 1, 40))
+    assert (df.iloc[-1]["rf"], df.iloc[-1]["jump"], df.iloc[-1]["start"]) == (11, 4, 5.0)
+
+
+def test_non_square_field_is_a_tuple():
+    df = receptive_field(nn.Sequential(nn.Conv2d(1, 1, (3, 5))), (1, 1, 10, 10))
+    assert df.iloc[-1]["rf"] == (3, 5)
+
+
+class Branches(nn.Module):
+    def __init__(self, a, b):
+        super().__init__()
+        self.a, self.b = a, b
+
+    def forward(self, x):
+        return self.a(x) + self.b(x)
+
+
+def test_residual_keeps_the_largest_field():
+    model = Branches(nn.Sequential(nn.Conv1d(1, 1, 3, padding=1), nn.Conv1d(1, 1, 3, padding=1)), nn.Identity())
+    assert receptive_field(model, (1, 1, 16)).iloc[-1]["rf"] == 5
+
+
+def test_misaligned_paths_raise():
+    model = Branches(nn.Conv1d(1, 1, 1, stride=2), nn.Conv1d(1, 1, 2, stride=2))  # same size, centres 0 vs 0.5
+    with pytest.raises(ValueError, match="misaligned"):
+        receptive_field(model, (1, 1, 8))
+
+
+def _check_support(model, shape):
+    df = receptive_field(model, shape)
+    emp = empirical_receptive_field(model, shape, samples=1)
+    assert [tuple(e) for e in emp.extent] == field_table_for_unit(df, emp.unit, shape[2:])
+    return df
+
+
+@st.composite
+def stacks(draw):
+    nd = draw(st.sampled_from([1, 2]))
+    conv, maxpool, avgpool = ((nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d) if nd == 1 else
+                              (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))
+    layers, channels = [], 1
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["conv", "conv", "max", "avg"]))
+        k = draw(st.integers(1, 4))
+        s = draw(st.integers(1, 2))
+        if kind == "conv":
+            d = draw(st.integers(1, 2))
+            p = draw(st.integers(0, 2))
+            layers += [conv(channels, 2, k, stride=s, padding=p, dilation=d), nn.ReLU()]
+            channels = 2
+        else:
+            p = draw(st.integers(0, k // 2))
+            layers.append(maxpool(k, s, p) if kind == "max" else avgpool(k, s, p))
+    return nn.Sequential(*layers), nd
+
+
+@settings(max_examples=40, deadline=None)
+@given(stacks())
+def test_random_stacks_analytic_equals_gradient_support(spec):
+    model, nd = spec
+    shape = (1, 1, *(40,) * nd)
+    try:
+        model(torch.zeros(shape))
+    except RuntimeError:
+        return  # the stack shrank the input to nothing: not a valid model for this input
+    _check_support(model, shape)
+
+
+def _headless(model):
+    return nn.Sequential(*list(model.children())[:-2])
+
+
+@pytest.mark.parametrize("name,build,rf", [
+    # published: Araujo et al. (Distill 2019) give 195 for AlexNet's conv5 and 212 for VGG-16's pool5;
+    # torchvision's ResNets are quoted at 435 (ResNet-18) and 427 (ResNet-50) before the pooling head.
+    ("alexnet", lambda: torchvision.models.alexnet().features, 195),
+    ("vgg16", lambda: torchvision.models.vgg16().features, 212),
+    ("resnet18", lambda: _headless(torchvision.models.resnet18()), 435),
+    ("resnet50", lambda: _headless(torchvision.models.resnet50()), 427),
+])
+def test_torchvision_models(name, build, rf):
+    df = _check_support(build(), (1, 3, 224, 224))
+    assert df.iloc[-1]["rf"] == rf
+    assert df.iloc[-1]["jump"] == 32
+
+
+def test_full_alexnet_reports_its_spatial_layers():
+    df = receptive_field(torchvision.models.alexnet(), (1, 3, 224, 224))
+    assert df.iloc[-1]["rf"] == 195 and df.iloc[-2]["type"] == "AdaptiveAvgPool2d"
+
+
+def test_effective_field_is_concentrated_in_the_centre():
+    torch.manual_seed(0)
+    model = nn.Sequential(*[m for _ in range(4) for m in (nn.Conv2d(1 if _ == 0 else 4, 4, 3), nn.ReLU())])
+    emp = empirical_receptive_field(model, (1, 1, 33, 33), samples=32)
+    grad = emp.grad
+    centre = grad[15:18, 15:18].sum() / grad.sum()
+    assert centre > 2 * 9 / 81  # the central 3x3 holds over twice its uniform share of a 9x9 field
+    assert emp.size == (9, 9)

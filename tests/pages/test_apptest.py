@@ -1,0 +1,92 @@
+"""Every page through the real app shell with AppTest: defaults, seeded links, bad links."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.shell import PAGES, ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+# per page: a valid link, and a link with out-of-range and garbage values
+LINKS = {
+    "home": ({}, {"nonsense": "1"}),
+    "locality": ({"loc_n": "9", "loc_k": "3", "loc_l": "3", "loc_u": "1", "loc_img": "camera", "loc_pool": "true"},
+                 {"loc_n": "1000", "loc_k": "abc", "loc_s": "-3", "loc_u": "99", "loc_img": "dog", "loc_pool": "maybe"}),
+    "sharing": ({"sh_nd": "2D", "sh_n": "12", "sh_cin": "3", "sh_k": "5"},
+                {"sh_nd": "3D", "sh_n": "1e9", "sh_cin": "NaN", "sh_k": ""}),
+}
+
+
+def run_page(url_path, params=None):
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    file = next(f for f, _, _, u in PAGES if u == url_path)
+    at.switch_page(str(ROOT / "pages" / file)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_every_page_has_links_under_test():
+    assert set(LINKS) == {u for *_, u in PAGES}
+
+
+@pytest.mark.parametrize("url_path", [u for *_, u in PAGES])
+def test_defaults(url_path):
+    at = run_page(url_path)
+    assert at.title and not at.warning
+
+
+@pytest.mark.parametrize("url_path", [u for *_, u in PAGES])
+def test_seeded_link(url_path):
+    valid, _ = LINKS[url_path]
+    at = run_page(url_path, valid)
+    assert not at.warning
+    for key, value in valid.items():
+        widget = next((w for w in at.main if getattr(w, "key", None) == key), None)
+        assert widget is not None, key
+        assert str(widget.value).lower() == value.lower()
+
+
+@pytest.mark.parametrize("url_path", [u for *_, u in PAGES if LINKS[u][1] and u != "home"])
+def test_bad_link_values_are_corrected_with_a_notice(url_path):
+    _, bad = LINKS[url_path]
+    at = run_page(url_path, bad)
+    notices = " ".join(w.value for w in at.warning)
+    for key in bad:
+        assert f"`{key}=" in notices, key
+
+
+def test_locality_defaults_show_the_lecture_answers():
+    at = run_page("locality")
+    text = " ".join(c.value for c in at.caption)
+    assert "Q1 output w.r.t. hidden = **3**" in text
+    assert "Q2 hidden w.r.t. input = **3**" in text
+    assert "Q3 output w.r.t. input = **5**" in text
+    line = next(m.value for m in at.markdown if "M · x equals torch" in m.value)
+    assert float(line.split("= **")[1].split("**")[0]) < 1e-5
+
+
+def test_locality_clamps_values_into_range():
+    at = run_page("locality", {"loc_n": "1000", "loc_s": "-3"})
+    assert at.slider(key="loc_n").value == 32 and at.slider(key="loc_s").value == 1
+
+
+def test_locality_impossible_stack_is_explained_not_raised():
+    at = run_page("locality", {"loc_n": "3", "loc_k": "7", "loc_l": "4"})
+    assert at.error and "has no output" in at.error[0].value
+
+
+def test_sharing_shows_the_lecture_examples():
+    at = run_page("sharing")
+    values = [m.value for m in at.metric]
+    assert "9 → 3 weights" in values and "12 → 3 weights" in values
+
+
+def test_widget_change_reruns_without_error():
+    at = run_page("locality")
+    at.slider(key="loc_k").set_value(5).run()
+    assert not at.exception
+    at.slider(key="loc_n").set_value(4).run()  # k=5 no longer fits: a message, not a traceback
+    assert not at.exception and at.error
