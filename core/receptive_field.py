@@ -272,12 +272,32 @@ def empirical_receptive_field(model: nn.Module, input_shape: Sequence[int], *, s
 
 
 def field_table_for_unit(df: pd.DataFrame, unit: Sequence[int], input_size: Sequence[int]) -> list[tuple[int, int]]:
-    """The analytic field of output ``unit`` (last row of ``df``), clipped to the input, per dimension."""
-    last = df.iloc[-1]
+    """The input samples (first, last) that output ``unit`` depends on, per dimension.
+
+    For a chain of layers this walks the windows back from the unit, keeping
+    only taps that land on real samples (not padding), so it accounts for the
+    borders exactly, the samples a floor-rounded size drops included. With
+    merges (residual paths) it clips the analytic interval to the input.
+    """
     nd = len(input_size)
-    rf, jump, start = (_per_dim(last[c], nd) for c in ("rf", "jump", "start"))
+    layers = df[~df["type"].isin(["output"])]
+    if (layers["type"] == "merge").any():
+        last = df.iloc[-1]
+        rf, jump, start = (_per_dim(last[c], nd) for c in ("rf", "jump", "start"))
+        out = []
+        for r, j, s, u, n in zip(rf, jump, start, unit, input_size):
+            lo, hi = field_interval(r, j, s, u)
+            out.append((max(0, math.ceil(lo)), min(n - 1, math.floor(hi))))
+        return out
+    geometry = [tuple(tuple(int(v) for v in _per_dim(row[c], nd)) for c in ("kernel", "stride", "padding", "dilation",
+                                                                            "size"))
+                for _, row in layers.iterrows()]
     out = []
-    for r, j, s, u, n in zip(rf, jump, start, unit, input_size):
-        lo, hi = field_interval(r, j, s, u)
-        out.append((max(0, math.ceil(lo)), min(n - 1, math.floor(hi))))
+    for dim in range(nd):
+        deps = {unit[dim]}  # units the output unit depends on, level by level down to the input
+        for level in range(len(geometry) - 1, -1, -1):
+            k, s, p, d = (g[dim] for g in geometry[level][:4])
+            n_in = geometry[level - 1][4][dim] if level else input_size[dim]
+            deps = {i for u in deps for i in (u * s - p + t * d for t in range(k)) if 0 <= i < n_in}
+        out.append((min(deps), max(deps)))
     return out

@@ -79,7 +79,7 @@ def stacks(draw):
     return nn.Sequential(*layers), nd
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=int(__import__('os').environ.get('RF_EXAMPLES', 40)), deadline=None)
 @given(stacks())
 def test_random_stacks_analytic_equals_gradient_support(spec):
     model, nd = spec

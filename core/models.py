@@ -1,0 +1,258 @@
+"""Models from layer lists, per-layer tables, and the course notebook's networks.
+
+A model is a list of rows (dicts), one layer each, so a page can edit it as a
+table. Kinds and the fields they read:
+
+    conv, local      out, kernel, stride, padding   (local: locally connected, no sharing)
+    max pool, avg pool   kernel, stride (default: kernel)
+    lp pool          kernel, stride, p
+    batch norm, relu, leaky relu, tanh, flatten, log softmax   (nothing)
+    residual         kernel: x + conv-bn-relu-conv-bn(x), then ReLU, same channels and size
+    linear           out
+
+The course notebook (``06-convnet.ipynb``): a fully connected net of 6,442
+parameters and a ConvNet of 6,422, both 28x28 -> 10 classes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from core.conv import LocallyConnected1d, LocallyConnected2d
+from core.receptive_field import receptive_field
+
+KINDS = ("conv", "local", "relu", "leaky relu", "tanh", "max pool", "avg pool", "lp pool", "batch norm",
+         "residual", "flatten", "linear", "log softmax")
+SPATIAL = {"conv", "local", "max pool", "avg pool", "lp pool", "batch norm", "residual"}
+COLUMNS = ("kind", "out", "kernel", "stride", "padding", "p")
+
+
+class SpecError(ValueError):
+    """A layer list that cannot be built; ``row`` is the 1-based row at fault."""
+
+    def __init__(self, row: int, message: str):
+        super().__init__(f"row {row}: {message}")
+        self.row = row
+
+
+class Residual(nn.Module):
+    """``relu(x + bn(conv(relu(bn(conv(x))))))`` with 'same' padding: a bypass around two convolutions."""
+
+    def __init__(self, channels: int, kernel_size: int, nd: int):
+        super().__init__()
+        conv, bn = (nn.Conv1d, nn.BatchNorm1d) if nd == 1 else (nn.Conv2d, nn.BatchNorm2d)
+        pad = kernel_size // 2
+        self.conv1 = conv(channels, channels, kernel_size, padding=pad, bias=False)
+        self.bn1 = bn(channels)
+        self.conv2 = conv(channels, channels, kernel_size, padding=pad, bias=False)
+        self.bn2 = bn(channels)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(x + self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
+
+
+def _int(row: dict, field: str, row_no: int, default: int | None = None, low: int = 1) -> int:
+    value = row.get(field)
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        if default is None:
+            raise SpecError(row_no, f"{row['kind']} needs '{field}'")
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SpecError(row_no, f"'{field}' must be a whole number, got {value!r}") from None
+    if not number.is_integer():
+        raise SpecError(row_no, f"'{field}' must be a whole number, got {value!r}")
+    if number < low:
+        raise SpecError(row_no, f"'{field}' must be at least {low}, got {int(number)}")
+    return int(number)
+
+
+def _layer(row: dict, row_no: int, shape: tuple[int, ...]) -> nn.Module:
+    """One layer for input ``shape`` = (C, *spatial) or (features,)."""
+    kind = str(row.get("kind", "")).strip().lower()
+    if kind not in KINDS:
+        raise SpecError(row_no, f"unknown layer {row.get('kind')!r}; choose from {', '.join(KINDS)}")
+    spatial = shape[1:]
+    nd = len(spatial)
+    if kind in SPATIAL and nd not in (1, 2):
+        raise SpecError(row_no, f"{kind} needs a 1D or 2D input with channels, but its input is {shape} "
+                                "(was it flattened above?)")
+    if kind in ("conv", "local", "max pool", "avg pool", "lp pool", "residual"):
+        k = _int(row, "kernel", row_no)
+        pad = _int(row, "padding", row_no, 0, low=0) if kind in ("conv", "local", "max pool", "avg pool") else 0
+        if kind == "residual":
+            pad = k // 2
+        if any(k > n + 2 * pad for n in spatial):
+            raise SpecError(row_no, f"kernel {k} is larger than its input {'x'.join(map(str, spatial))}"
+                                    f"{f' (+{2 * pad} padding)' if pad else ''}")
+        if kind in ("max pool", "avg pool") and pad > k // 2:
+            raise SpecError(row_no, f"pool padding must be at most half the kernel ({k // 2}), got {pad}")
+    c = shape[0]
+    if kind == "conv":
+        s = _int(row, "stride", row_no, 1)
+        return (nn.Conv1d if nd == 1 else nn.Conv2d)(c, _int(row, "out", row_no), k, s, pad)
+    if kind == "local":
+        s = _int(row, "stride", row_no, 1)
+        return (LocallyConnected1d if nd == 1 else LocallyConnected2d)(c, _int(row, "out", row_no), k, spatial, s, pad)
+    if kind in ("max pool", "avg pool"):
+        s = _int(row, "stride", row_no, k)
+        cls = {("max pool", 1): nn.MaxPool1d, ("max pool", 2): nn.MaxPool2d,
+               ("avg pool", 1): nn.AvgPool1d, ("avg pool", 2): nn.AvgPool2d}[kind, nd]
+        return cls(k, s, pad)
+    if kind == "lp pool":
+        s = _int(row, "stride", row_no, k)
+        p = float(row.get("p") or 2)
+        if not p >= 1:
+            raise SpecError(row_no, f"p must be at least 1, got {p}")
+        return (nn.LPPool1d if nd == 1 else nn.LPPool2d)(p, k, s)
+    if kind == "batch norm":
+        return (nn.BatchNorm1d if nd in (0, 1) else nn.BatchNorm2d)(c)
+    if kind == "residual":
+        return Residual(c, k, nd)
+    if kind == "relu":
+        return nn.ReLU()
+    if kind == "leaky relu":
+        return nn.LeakyReLU(0.1)
+    if kind == "tanh":
+        return nn.Tanh()
+    if kind == "flatten":
+        return nn.Flatten()
+    if kind == "log softmax":
+        return nn.LogSoftmax(dim=1)
+    # linear
+    if nd != 0:
+        raise SpecError(row_no, f"linear needs a flat input, but its input is {shape}; add a flatten row above")
+    return nn.Linear(shape[0], _int(row, "out", row_no))
+
+
+def build_model(rows: Iterable[dict], input_shape: Sequence[int]) -> nn.Sequential:
+    """An ``nn.Sequential`` from layer rows, for one sample of ``input_shape`` ((C, L) or (C, H, W)).
+
+    Raises:
+        SpecError: naming the first row that cannot be built, and why.
+    """
+    shape = tuple(int(v) for v in input_shape)
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise SpecError(0, f"input shape must be (C, L) or (C, H, W) of positive sizes, got {shape}")
+    layers = []
+    x = torch.zeros(2, *shape)  # two samples: batch norm needs more than one value per channel
+    for row_no, row in enumerate(rows, start=1):
+        layer = _layer(dict(row), row_no, tuple(x.shape[1:]))
+        try:
+            with torch.no_grad():
+                x = layer.eval()(x)
+        except RuntimeError as exc:
+            raise SpecError(row_no, f"PyTorch refused it: {str(exc).splitlines()[0]}") from None
+        layer.train()
+        layers.append(layer)
+    if not layers:
+        raise SpecError(0, "the layer list is empty")
+    return nn.Sequential(*layers)
+
+
+def _macs(layer: nn.Module, x: torch.Tensor) -> int:
+    """Multiply-adds of one forward pass of one sample, counted by PyTorch's FlopCounterMode."""
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        layer(x)
+    return counter.get_total_flops() // 2
+
+
+def layer_table(model: nn.Sequential, input_shape: Sequence[int]) -> pd.DataFrame:
+    """One row per layer: kind, output shape, parameters, multiply-adds, receptive field.
+
+    The receptive field is that of the layer's output units on the input
+    (from ``core.receptive_field``), '-' once the tensor is no longer spatial.
+    """
+    model = model.eval()
+    x = torch.zeros(1, *input_shape)
+    nd = len(input_shape) - 1
+    rows = []
+    spatial_prefix = True
+    for i, layer in enumerate(model):
+        macs = _macs(layer, x)
+        with torch.no_grad():
+            x = layer(x)
+        rf: Any = "-"
+        if spatial_prefix and x.dim() == nd + 2:
+            rf = receptive_field(model[: i + 1], (1, *input_shape)).iloc[-1]["rf"]
+        else:
+            spatial_prefix = False
+        rows.append({"#": i + 1, "layer": type(layer).__name__, "output shape": " × ".join(map(str, x.shape[1:])),
+                     "parameters": sum(p.numel() for p in layer.parameters()), "multiply-adds": macs,
+                     "receptive field": str(rf)})
+    return pd.DataFrame(rows)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _conv(out, k, **kw):
+    return {"kind": "conv", "out": out, "kernel": k, **kw}
+
+
+def course_convnet(n_features: int = 6) -> list[dict]:
+    """The notebook's ConvNet: 6,422 parameters at n_features=6 on 1x28x28."""
+    return [_conv(n_features, 5), {"kind": "relu"}, {"kind": "max pool", "kernel": 2},
+            _conv(n_features, 5), {"kind": "relu"}, {"kind": "max pool", "kernel": 2},
+            {"kind": "flatten"}, {"kind": "linear", "out": 50}, {"kind": "relu"},
+            {"kind": "linear", "out": 10}, {"kind": "log softmax"}]
+
+
+def course_fc(n_hidden: int = 8) -> list[dict]:
+    """The notebook's fully connected net: 6,442 parameters at n_hidden=8 on 784 inputs."""
+    return [{"kind": "flatten"}, {"kind": "linear", "out": n_hidden}, {"kind": "relu"},
+            {"kind": "linear", "out": n_hidden}, {"kind": "relu"}, {"kind": "linear", "out": 10},
+            {"kind": "log softmax"}]
+
+
+def course_local(n_features: int = 6) -> list[dict]:
+    """The ConvNet's locally connected twin: the same windows, no weight sharing."""
+    return [{**row, "kind": "local"} if row["kind"] == "conv" else row for row in course_convnet(n_features)]
+
+
+PRESETS: dict[str, tuple[tuple[int, ...], list[dict]]] = {
+    "course ConvNet": ((1, 28, 28), course_convnet()),
+    "LeNet-5": ((1, 32, 32), [_conv(6, 5), {"kind": "tanh"}, {"kind": "avg pool", "kernel": 2},
+                              _conv(16, 5), {"kind": "tanh"}, {"kind": "avg pool", "kernel": 2},
+                              _conv(120, 5), {"kind": "tanh"}, {"kind": "flatten"},
+                              {"kind": "linear", "out": 84}, {"kind": "tanh"}, {"kind": "linear", "out": 10}]),
+    "small residual net": ((1, 28, 28), [_conv(16, 3, padding=1), {"kind": "batch norm"}, {"kind": "relu"},
+                                         {"kind": "residual", "kernel": 3}, {"kind": "max pool", "kernel": 2},
+                                         {"kind": "residual", "kernel": 3}, {"kind": "max pool", "kernel": 2},
+                                         {"kind": "flatten"}, {"kind": "linear", "out": 10}]),
+    "1D ConvNet": ((1, 40), [_conv(8, 5, padding=2), {"kind": "relu"}, {"kind": "max pool", "kernel": 2},
+                             _conv(8, 5, padding=2), {"kind": "relu"}, {"kind": "max pool", "kernel": 2},
+                             {"kind": "flatten"}, {"kind": "linear", "out": 10}]),
+}
+
+
+def compose_kernels(w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    """The kernel of ``conv(conv(x, w1), w2)`` (stride 1, no padding, no non-linearity between).
+
+    For weights ``(C_mid, C_in, *k1)`` and ``(C_out, C_mid, *k2)`` the result is
+    ``(C_out, C_in, *(k1 + k2 - 1))``: the full (true) convolution of the
+    kernels, summed over the middle channels, because PyTorch's layers compute
+    cross-correlations and composing two of them flips nothing.
+    """
+    nd = w1.dim() - 2
+    conv = torch.nn.functional.conv1d if nd == 1 else torch.nn.functional.conv2d
+    k2 = w2.shape[2:]
+    # full convolution = cross-correlation of w1 with the flipped w2, padded by k2 - 1
+    flipped = torch.flip(w2, dims=tuple(range(2, 2 + nd)))  # (C_out, C_mid, *k2)
+    src = w1.transpose(0, 1)  # (C_in, C_mid, *k1): the "batch" is C_in
+    out = conv(src, flipped, padding=tuple(k - 1 for k in k2))  # (C_in, C_out, *(k1 + k2 - 1))
+    return out.transpose(0, 1)
+
+
+def composed_bias(w2: torch.Tensor, b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
+    """The bias of the composed convolution: b2 + w2 applied to the constant b1."""
+    return b2 + (w2.sum(dim=tuple(range(2, w2.dim()))) * b1).sum(1)

@@ -1,0 +1,109 @@
+"""Padding (lecture section 7): modes, index maps, same padding, output sizes.
+
+A kernel of size k removes k - 1 outputs; padding (k - 1) / 2 on each side
+keeps the size. The modes say what the invented border samples copy:
+
+    zeros      ... 0 0 | a b c d | 0 0 ...
+    constant   ... v v | a b c d | v v ...
+    reflect    ... c b | a b c d | c b ...   (mirror, edge not repeated)
+    replicate  ... a a | a b c d | d d ...
+    circular   ... c d | a b c d | a b ...   (wrap around)
+
+``pad`` is written with index maps (NumPy), independently of ``F.pad``, which
+is the oracle in the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from core.conv import output_length
+
+MODES = ("zeros", "constant", "reflect", "replicate", "circular")
+
+
+def _amounts(amount: int | Sequence[int], nd: int) -> list[tuple[int, int]]:
+    """(before, after) per dimension from an int, a per-dimension int, or (before, after) pairs."""
+    if isinstance(amount, int):
+        return [(amount, amount)] * nd
+    amount = list(amount)
+    if len(amount) == nd and all(isinstance(a, int) for a in amount):
+        return [(a, a) for a in amount]
+    if len(amount) == 2 * nd:
+        return [(amount[2 * i], amount[2 * i + 1]) for i in range(nd)]
+    raise ValueError(f"padding {amount} does not fit {nd} dimension(s)")
+
+
+def index_map(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """For each of the ``before + n + after`` padded positions, the input index it copies (-1: a fill value)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if min(before, after) < 0:
+        raise ValueError("padding must be >= 0")
+    if mode == "reflect" and max(before, after) >= n:
+        raise ValueError(f"reflect padding must be smaller than the input ({n}), got {max(before, after)}")
+    if mode == "circular" and max(before, after) > n:
+        raise ValueError(f"circular padding can be at most the input size ({n}), got {max(before, after)}")
+    i = np.arange(-before, n + after)
+    if mode in ("zeros", "constant"):
+        return np.where((i >= 0) & (i < n), i, -1)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        return np.mod(i, n)
+    period = 2 * (n - 1) if n > 1 else 1  # reflect: fold i into [0, n-1] without repeating the edge
+    j = np.mod(i, period)
+    return np.where(j < n, j, period - j)
+
+
+def pad(x: torch.Tensor, amount, mode: str = "zeros", value: float = 0.0, nd: int | None = None) -> torch.Tensor:
+    """Pad the last one (1D) or two (2D) dimensions of ``x``.
+
+    Args:
+        x: a signal ``(L,)`` or ``(B, C, L)``, or an image ``(H, W)`` or ``(B, C, H, W)``.
+        amount: an int for every side; one int per dimension; or ``(before,
+            after)`` pairs, first dimension first (``(top, bottom, left, right)``
+            in 2D). ``F.pad`` lists the last dimension first instead.
+        mode: one of ``MODES``; ``value`` is the fill for ``constant``.
+        nd: padded dimensions; by default 1 for 1- and 3-dimensional ``x``, else 2.
+    """
+    nd = nd or (1 if x.dim() in (1, 3) else 2)
+    out = x
+    for offset, (before, after) in enumerate(_amounts(amount, nd)):
+        dim = x.dim() - nd + offset
+        idx = torch.as_tensor(index_map(x.shape[dim], before, after, mode))
+        taken = out.index_select(dim, idx.clamp(min=0))
+        if mode in ("zeros", "constant"):
+            shape = [1] * out.dim()
+            shape[dim] = -1
+            fill = torch.full_like(taken, 0.0 if mode == "zeros" else value)
+            taken = torch.where((idx >= 0).view(shape), taken, fill)
+        out = taken
+    return out
+
+
+def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:
+    """(before, after) that keep the size at stride 1; uneven for an even span (more after, as PyTorch)."""
+    total = dilation * (kernel_size - 1)
+    return total // 2, total - total // 2
+
+
+def output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """``floor((n + 2p - d(k-1) - 1) / s) + 1``; below 1 means the kernel does not fit."""
+    return output_length(n, kernel_size, stride, padding, dilation)
+
+
+def size_table(n: int, kernel_size: int, stride: int, dilation: int) -> "pd.DataFrame":
+    """Output size for every padding from 0 to the kernel's span, with 'same' marked."""
+    import pandas as pd
+
+    before, after = same_padding(kernel_size, dilation)
+    rows = []
+    for p in range(0, dilation * (kernel_size - 1) + 1):
+        out = output_size(n, kernel_size, stride, p, dilation)
+        rows.append({"padding": p, "output size": out if out >= 1 else None,
+                     "keeps size": out == n, "same (before, after)": f"{before}, {after}" if p == before else ""})
+    return pd.DataFrame(rows)
