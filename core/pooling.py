@@ -42,9 +42,11 @@ def lp_pool(x: torch.Tensor, p: float, kernel_size: int, stride: int | None = No
         raise ValueError(f"p must be >= 1 (or inf), got {p}")
     stride = stride or kernel_size
     w = _windows(x, kernel_size, stride).abs()
+    peak = w.amax(-1)
     if math.isinf(p):
-        return w.amax(-1)
-    return w.pow(p).sum(-1).pow(1.0 / p)
+        return peak
+    scale = peak.clamp_min(torch.finfo(w.dtype).tiny).unsqueeze(-1)  # divide by the max: no overflow at large p
+    return (w / scale).pow(p).sum(-1).pow(1.0 / p) * scale.squeeze(-1)
 
 
 def pool(x: torch.Tensor, method: str, kernel_size: int, stride: int | None = None, p: float = 2.0) -> torch.Tensor:

@@ -1,0 +1,107 @@
+"""Kernels (lecture section 6): the kernel collection, classic kernels, odd vs even sizes.
+
+For 1D data a layer's kernels form a 3D tensor ``kernels x input channels x
+length`` (the lecture's figure: 2 x 7 x 3); for 2D data a 4D tensor
+``kernels x channels x height x width``. Output channels = number of kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+KERNELS_1D = {
+    "edge": [-1.0, 0.0, 1.0],
+    "blur": [0.25, 0.5, 0.25],
+    "sharpen": [-1.0, 3.0, -1.0],
+}
+KERNELS_2D = {
+    "edge (Sobel x)": [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]],
+    "blur (binomial)": (np.outer([1, 2, 1], [1, 2, 1]) / 16.0).tolist(),
+    "sharpen": [[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]],
+    "Laplacian": [[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]],
+}
+
+
+def collection(kernels: int, channels: int, size: int, nd: int = 1, length: int = 32) -> pd.DataFrame:
+    """Shapes of a layer's weight, input and output and its parameter count, read off a real torch layer."""
+    layer = (nn.Conv1d if nd == 1 else nn.Conv2d)(channels, kernels, size)
+    x = torch.zeros(1, channels, *(length,) * nd)
+    y = layer(x)
+    fmt = lambda s: " × ".join(map(str, s))  # noqa: E731
+    return pd.DataFrame([
+        {"what": "weight (kernel collection)", "shape": fmt(layer.weight.shape),
+         "meaning": "kernels × input channels × " + ("length" if nd == 1 else "height × width")},
+        {"what": "bias", "shape": fmt(layer.bias.shape), "meaning": "one per kernel"},
+        {"what": "input (one sample)", "shape": fmt(x.shape[1:]), "meaning": "channels × positions"},
+        {"what": "output (one sample)", "shape": fmt(y.shape[1:]), "meaning": "kernels × positions"},
+        {"what": "parameters", "shape": str(sum(p.numel() for p in layer.parameters())),
+         "meaning": f"{kernels}·{channels}·{size ** nd} weights + {kernels} biases"},
+    ])
+
+
+def named_kernel(name: str, nd: int, seed: int = 0) -> torch.Tensor:
+    """A classic 3-tap (1D) or 3x3 (2D) kernel, or ``random`` (seeded, unit norm)."""
+    table = KERNELS_1D if nd == 1 else KERNELS_2D
+    if name == "random":
+        gen = torch.Generator().manual_seed(seed)
+        w = torch.randn((3,) * nd, generator=gen, dtype=torch.float64)
+        return w / w.norm()
+    if name not in table:
+        raise ValueError(f"kernel must be one of {', '.join([*table, 'random'])}, got {name!r}")
+    return torch.tensor(table[name], dtype=torch.float64)
+
+
+def apply_kernels(x: np.ndarray, names, seed: int = 0) -> dict[str, np.ndarray]:
+    """Each named kernel applied to a 1D signal or 2D image (``same`` size, replicate padding).
+
+    All kernels go in one convolution layer: one output channel per kernel.
+    """
+    nd = x.ndim
+    weight = torch.stack([named_kernel(n, nd, seed) for n in names]).unsqueeze(1)  # (K, 1, *3)
+    t = torch.as_tensor(x, dtype=torch.float64)[None, None]
+    t = F.pad(t, (1, 1) * nd, mode="replicate")
+    out = (F.conv1d if nd == 1 else F.conv2d)(t, weight)[0]  # (K, *size)
+    return {n: out[i].numpy() for i, n in enumerate(names)}
+
+
+def test_signal(length: int = 128, seed: int = 0) -> np.ndarray:
+    """A 1D signal with smooth bumps, a step and a little noise: something for every kernel to do."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, length)
+    return (np.sin(2 * np.pi * 3 * t) + (t > 0.6) * 1.5 + 0.15 * rng.standard_normal(length)).astype(np.float64)
+
+
+def _box_responses(size: int) -> dict[int, np.ndarray]:
+    """Responses to an impulse at position 8 of 17 of box kernels of ``size`` and its odd/even neighbour.
+
+    'same' padding as PyTorch does it (the extra sample after).
+    """
+    x = torch.zeros(1, 1, 17, dtype=torch.float64)
+    x[..., 8] = 1.0
+    sizes = sorted({size, size + 1 if size % 2 else size - 1} - {0})
+    return {k: F.conv1d(x, torch.full((1, 1, k), 1.0 / k, dtype=torch.float64), padding="same")[0, 0].numpy()
+            for k in sizes}
+
+
+def centre_shift(size: int) -> pd.DataFrame:
+    """Where a box kernel puts an impulse: odd sizes keep it, even sizes move it half a sample."""
+    rows = []
+    for k, y in _box_responses(size).items():
+        centre = float((np.arange(17) * y).sum() / y.sum())
+        rows.append({"kernel size": k, "odd": k % 2 == 1, "centre of response": centre,
+                     "shift (samples)": centre - 8.0})
+    return pd.DataFrame(rows)
+
+
+def impulse_responses(size: int) -> pd.DataFrame:
+    """Long table ``position, value, kernel``: the impulse and each box kernel's response."""
+    impulse = np.zeros(17)
+    impulse[8] = 1.0
+    frames = [pd.DataFrame({"position": np.arange(17), "value": impulse, "kernel": "impulse"})]
+    frames += [pd.DataFrame({"position": np.arange(17), "value": y, "kernel": f"box {k}"})
+               for k, y in _box_responses(size).items()]
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,191 @@
+"""Linear layer, padding, pooling and model tables against PyTorch and hand-worked numbers."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from core import linear, padding, pooling
+from core.models import (PRESETS, SpecError, build_model, compose_kernels, composed_bias, count_parameters,
+                         course_convnet, course_fc, course_local, layer_table)
+
+TORCH_MODE = {"zeros": "constant", "constant": "constant", "reflect": "reflect", "replicate": "replicate",
+              "circular": "circular"}
+
+
+# --- padding -----------------------------------------------------------------------------------------
+
+@settings(max_examples=80, deadline=None)
+@given(mode=st.sampled_from(padding.MODES), nd=st.sampled_from([1, 2]), data=st.data())
+def test_pad_matches_f_pad(mode, nd, data):
+    sizes = [data.draw(st.integers(1, 7)) for _ in range(nd)]
+    limit = {"reflect": lambda n: n - 1, "circular": lambda n: n}.get(mode, lambda n: 5)
+    pairs = [(data.draw(st.integers(0, limit(n))), data.draw(st.integers(0, limit(n)))) for n in sizes]
+    x = torch.randn(2, 3, *sizes)
+    ours = padding.pad(x, [v for pair in pairs for v in pair], mode, value=1.5)
+    torch_pad = [v for pair in reversed(pairs) for v in pair]  # F.pad: last dimension first
+    value = 1.5 if mode == "constant" else 0.0
+    expected = F.pad(x, torch_pad, mode=TORCH_MODE[mode], value=value) if mode in ("zeros", "constant") else \
+        F.pad(x, torch_pad, mode=TORCH_MODE[mode])
+    torch.testing.assert_close(ours, expected)
+
+
+def test_index_map_hand_worked():
+    assert padding.index_map(4, 2, 2, "reflect").tolist() == [2, 1, 0, 1, 2, 3, 2, 1]
+    assert padding.index_map(4, 2, 2, "replicate").tolist() == [0, 0, 0, 1, 2, 3, 3, 3]
+    assert padding.index_map(4, 2, 2, "circular").tolist() == [2, 3, 0, 1, 2, 3, 0, 1]
+    assert padding.index_map(4, 1, 1, "zeros").tolist() == [-1, 0, 1, 2, 3, -1]
+    with pytest.raises(ValueError, match="reflect"):
+        padding.index_map(3, 3, 0, "reflect")
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(1, 40), k=st.integers(1, 7), s=st.integers(1, 4), p=st.integers(0, 4), d=st.integers(1, 3))
+def test_output_size_matches_torch_layers(n, k, s, p, d):
+    expected = padding.output_size(n, k, s, p, d)
+    conv = nn.Conv1d(1, 1, k, s, p, d)
+    if expected < 1:
+        with pytest.raises(RuntimeError):
+            conv(torch.zeros(1, 1, n))
+    else:
+        assert conv(torch.zeros(1, 1, n)).shape[-1] == expected
+
+
+@pytest.mark.parametrize("k,d", [(1, 1), (3, 1), (4, 1), (5, 2), (2, 3)])
+def test_same_padding_keeps_the_size(k, d):
+    before, after = padding.same_padding(k, d)
+    x = torch.randn(1, 1, 17)
+    y = F.conv1d(F.pad(x, (before, after)), torch.randn(1, 1, k), dilation=d)
+    assert y.shape[-1] == 17
+    ref = nn.Conv1d(1, 1, k, padding="same", dilation=d)  # PyTorch puts the extra sample after
+    with torch.no_grad():
+        torch.testing.assert_close(ref(x), F.conv1d(F.pad(x, (before, after)), ref.weight, ref.bias, dilation=d))
+
+
+# --- pooling -----------------------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(p=st.one_of(st.sampled_from([1.0, 2.0, 3.0]), st.floats(1.0, 8.0)), k=st.integers(1, 4),
+       s=st.integers(1, 3), nd=st.sampled_from([1, 2]))
+def test_lp_pool_matches_torch(p, k, s, nd):
+    x = torch.rand(2, 3, *(9,) * nd, dtype=torch.float64)  # non-negative: |x| = x, as F.lp_pool assumes
+    ref = (F.lp_pool1d if nd == 1 else F.lp_pool2d)(x, p, k, s)
+    torch.testing.assert_close(pooling.lp_pool(x, p, k, s), ref)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_lp_pool_infinity_is_max_pooling(nd):
+    x = torch.randn(2, 3, *(8,) * nd)
+    ref = (F.max_pool1d if nd == 1 else F.max_pool2d)(x.abs(), 2)
+    torch.testing.assert_close(pooling.lp_pool(x, math.inf, 2), ref)
+    assert torch.all(pooling.lp_pool(x, 64.0, 2) >= ref - 1e-6)  # a large p approaches the max from above
+
+
+def test_pooling_output_shape_hand_worked():
+    assert pooling.output_shape((6, 28, 28), 2) == (6, 14, 14)  # m x n x c -> m/2 x n/2 x c
+    assert pooling.pool(torch.zeros(1, 6, 28, 28), "blur", 2).shape == (1, 6, 14, 14)
+
+
+def test_shift_consistency_reproduces_zhang():
+    x = pooling.random_signals(128, 128, seed=1)
+    df = pooling.shift_consistency(x, 2).pivot(index="shift", columns="method", values="change")
+    assert (df.loc[0] == 0).all()
+    assert df.loc[1, "max"] > 1.2 * df.loc[1, "blur"]  # blurring before subsampling: more consistent
+    assert df.loc[1, "max"] > df.loc[1, "average"]  # on smooth signals, max pooling jumps the most
+    assert df.loc[2].drop("blur").abs().max() < 1e-12  # a whole-stride shift just moves the output
+
+
+# --- linear --------------------------------------------------------------------------------------------
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-3, 3), min_size=4, max_size=4))
+def test_svd_steps_rebuild_the_map(entries):
+    w = np.array(entries).reshape(2, 2)
+    d = linear.decompose(w)
+    np.testing.assert_allclose(d.u @ np.diag(d.s) @ d.vt, w, atol=1e-9)
+    assert np.linalg.det(d.vt) > 0  # the first step is a rotation
+    assert d.reflects == (np.linalg.det(w) < -1e-12) or d.collapses
+
+
+def test_stages_end_in_torch_linear_then_squash():
+    pts = linear.point_cloud("spiral", 100)
+    w, b = linear.matrix_from(30, 1.5, 0.5, 0.3), np.array([0.2, -0.1])
+    df = linear.stages(pts, w, b, "tanh")
+    layer = nn.Linear(2, 2).double()
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(w))
+        layer.bias.copy_(torch.tensor(b))
+        expected = torch.tanh(layer(torch.tensor(pts[["x", "y"]].to_numpy())))
+    last = df[df["stage"].str.startswith("6")][["x", "y"]].to_numpy()
+    np.testing.assert_allclose(last, expected.numpy(), atol=1e-9)
+
+
+def test_reflection_and_collapse_are_named():
+    assert linear.decompose(np.array([[1.0, 0], [0, -1]])).reflects
+    assert linear.decompose(np.array([[1.0, 2.0], [2.0, 4.0]])).collapses
+
+
+# --- models ------------------------------------------------------------------------------------------
+
+def test_course_networks_have_the_published_parameter_counts():
+    assert count_parameters(build_model(course_convnet(), (1, 28, 28))) == 6422
+    assert count_parameters(build_model(course_fc(), (1, 28, 28))) == 6442
+    lc = build_model(course_local(), (1, 28, 28))
+    # locally connected twin: conv1 24*24 positions x 6 x 25 (+ bias), conv2 8*8 x 6 x 150 (+ bias)
+    assert count_parameters(lc) == 24 * 24 * 6 * 26 + 8 * 8 * 6 * 151 + 4850 + 510
+
+
+def test_lenet5_has_its_classic_size():
+    shape, rows = PRESETS["LeNet-5"]
+    assert count_parameters(build_model(rows, shape)) == 61706
+
+
+def test_layer_table_multiply_adds_hand_worked():
+    table = layer_table(build_model(course_convnet(), (1, 28, 28)), (1, 28, 28))
+    # conv1: 6 x 24 x 24 outputs, 25 multiply-adds each; conv2: 6 x 8 x 8 outputs, 6 x 25 each
+    assert table.loc[0, "multiply-adds"] == 6 * 24 * 24 * 25
+    assert table.loc[3, "multiply-adds"] == 6 * 8 * 8 * 150
+    assert table.loc[7, "multiply-adds"] == 96 * 50
+    assert table["output shape"].tolist()[:6] == ["6 × 24 × 24", "6 × 24 × 24", "6 × 12 × 12", "6 × 8 × 8",
+                                                 "6 × 8 × 8", "6 × 4 × 4"]
+    assert table["receptive field"].tolist()[:6] == ["5", "5", "6", "14", "14", "16"]
+
+
+@pytest.mark.parametrize("rows,shape,match", [
+    ([{"kind": "conv", "out": 4, "kernel": 9}], (1, 5, 5), "row 1: kernel 9 is larger"),
+    ([{"kind": "conv", "out": -2, "kernel": 3}], (1, 8, 8), "row 1: 'out' must be at least 1"),
+    ([{"kind": "conv", "out": 4, "kernel": 3}, {"kind": "flatten"}, {"kind": "conv", "out": 2, "kernel": 3}],
+     (1, 16), "row 3: conv needs a 1D or 2D input"),
+    ([{"kind": "relu"}, {"kind": "linear", "out": 3}], (1, 8, 8), "row 2: linear needs a flat input"),
+    ([{"kind": "conv", "out": "many", "kernel": 3}], (1, 8, 8), "row 1: 'out' must be a whole number"),
+    ([{"kind": "wormhole"}], (1, 8, 8), "row 1: unknown layer"),
+    ([], (1, 8, 8), "empty"),
+])
+def test_bad_layer_lists_name_the_row(rows, shape, match):
+    with pytest.raises(SpecError, match=match):
+        build_model(rows, shape)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_two_convolutions_without_nonlinearity_are_one(nd):
+    conv = F.conv1d if nd == 1 else F.conv2d
+    w1 = torch.randn(3, 2, *(3,) * nd, dtype=torch.float64)
+    w2 = torch.randn(4, 3, *(2,) * nd, dtype=torch.float64)
+    b1, b2 = torch.randn(3, dtype=torch.float64), torch.randn(4, dtype=torch.float64)
+    x = torch.randn(2, 2, *(11,) * nd, dtype=torch.float64)
+    composed = compose_kernels(w1, w2)
+    assert composed.shape == (4, 2, *(4,) * nd)
+    torch.testing.assert_close(conv(conv(x, w1, b1), w2, b2), conv(x, composed, composed_bias(w2, b1, b2)))
+    # with a ReLU between them the identity fails: the non-linearity is what makes depth useful
+    assert not torch.allclose(conv(F.relu(conv(x, w1, b1)), w2, b2), conv(x, composed, composed_bias(w2, b1, b2)))
+
+
+def test_compose_hand_worked():
+    # [1, 1] then [1, -1]: a box filter then a difference = [1, 0, -1]
+    w = compose_kernels(torch.tensor([[[1.0, 1.0]]]), torch.tensor([[[1.0, -1.0]]]))
+    assert w.flatten().tolist() == [1.0, 0.0, -1.0]
