@@ -34,3 +34,10 @@ def sample_image(name: str, size: int = 48, directory: str | None = None) -> tup
             return test.images[0].numpy() / 255.0, f"MNIST test digit 0 (a {int(test.labels[0])})"
         return photo("camera", size), "MNIST is not on this machine, so: scikit-image's camera, resized"
     return photo(name, size), f"scikit-image's {name}, resized to {size}×{size}"
+
+
+def for_display(x: np.ndarray) -> np.ndarray:
+    """Rescale any real image to [0, 1] (min to black, max to white) for ``st.image``."""
+    x = np.asarray(x, dtype=np.float64)
+    lo, hi = float(x.min()), float(x.max())
+    return np.zeros_like(x) if hi - lo < 1e-12 else (x - lo) / (hi - lo)

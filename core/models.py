@@ -58,6 +58,10 @@ class Residual(nn.Module):
         return self.relu(x + self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
 
 
+LIMITS = {"out": 1024, "kernel": 64, "stride": 16, "padding": 32}  # bounded work for a shared server
+MAX_SIDE, MAX_CHANNELS, MAX_LAYERS = 256, 64, 60
+
+
 def _int(row: dict, field: str, row_no: int, default: int | None = None, low: int = 1) -> int:
     value = row.get(field)
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
@@ -72,6 +76,8 @@ def _int(row: dict, field: str, row_no: int, default: int | None = None, low: in
         raise SpecError(row_no, f"'{field}' must be a whole number, got {value!r}")
     if number < low:
         raise SpecError(row_no, f"'{field}' must be at least {low}, got {int(number)}")
+    if number > LIMITS.get(field, math.inf):
+        raise SpecError(row_no, f"'{field}' can be at most {LIMITS[field]} here, got {int(number)}")
     return int(number)
 
 
@@ -142,6 +148,12 @@ def build_model(rows: Iterable[dict], input_shape: Sequence[int]) -> nn.Sequenti
     shape = tuple(int(v) for v in input_shape)
     if len(shape) not in (2, 3) or min(shape) < 1:
         raise SpecError(0, f"input shape must be (C, L) or (C, H, W) of positive sizes, got {shape}")
+    if shape[0] > MAX_CHANNELS or max(shape[1:]) > MAX_SIDE:
+        raise SpecError(0, f"input shape {shape} is too large here: at most {MAX_CHANNELS} channels and "
+                           f"{MAX_SIDE} samples per side")
+    rows = list(rows)
+    if len(rows) > MAX_LAYERS:
+        raise SpecError(MAX_LAYERS + 1, f"at most {MAX_LAYERS} layers here")
     layers = []
     x = torch.zeros(2, *shape)  # two samples: batch norm needs more than one value per channel
     for row_no, row in enumerate(rows, start=1):
@@ -256,3 +268,62 @@ def compose_kernels(w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
 def composed_bias(w2: torch.Tensor, b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
     """The bias of the composed convolution: b2 + w2 applied to the constant b1."""
     return b2 + (w2.sum(dim=tuple(range(2, w2.dim()))) * b1).sum(1)
+
+
+def composition_demo(k1: int, k2: int, size: int = 16, seed: int = 0) -> dict:
+    """Two random 2D convolutions (1 channel) vs the single composed one, with and without a ReLU between.
+
+    Returns the kernels and the max |difference| of the outputs on a random image.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    w1 = torch.randn(1, 1, k1, k1, generator=gen, dtype=torch.float64)
+    w2 = torch.randn(1, 1, k2, k2, generator=gen, dtype=torch.float64)
+    x = torch.randn(1, 1, size, size, generator=gen, dtype=torch.float64)
+    conv = torch.nn.functional.conv2d
+    composed = compose_kernels(w1, w2)
+    one = conv(x, composed)
+    return {"w1": w1[0, 0].numpy(), "w2": w2[0, 0].numpy(), "composed": composed[0, 0].numpy(),
+            "diff_linear": (conv(conv(x, w1), w2) - one).abs().max().item(),
+            "diff_relu": (conv(torch.relu(conv(x, w1)), w2) - one).abs().max().item()}
+
+
+def _fmt(value) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{float(value):g}"
+
+
+def rows_to_text(input_shape: Sequence[int], rows: Iterable[dict]) -> str:
+    """A layer list as one line for a URL: ``1x28x28:conv(out=6,kernel=5);relu;max pool(kernel=2)``."""
+    parts = []
+    for row in rows:
+        fields = [f"{f}={_fmt(row[f])}" for f in COLUMNS[1:] if row.get(f) not in (None, "") and
+                  not (isinstance(row.get(f), float) and math.isnan(row[f]))]
+        parts.append(f"{row['kind']}({','.join(fields)})" if fields else str(row["kind"]))
+    return "x".join(map(str, input_shape)) + ":" + ";".join(parts)
+
+
+def text_to_rows(text: str) -> tuple[tuple[int, ...], list[dict]]:
+    """Inverse of ``rows_to_text``. Raises SpecError naming the part it cannot read."""
+    head, sep, body = text.strip().partition(":")
+    if not sep:
+        raise SpecError(0, "the layer list must start with the input shape, e.g. '1x28x28:'")
+    try:
+        shape = tuple(int(v) for v in head.lower().split("x"))
+    except ValueError:
+        raise SpecError(0, f"input shape {head!r} is not like 1x28x28") from None
+    rows = []
+    for i, part in enumerate(filter(None, (p.strip() for p in body.split(";"))), start=1):
+        kind, _, rest = part.partition("(")
+        row: dict[str, Any] = {"kind": kind.strip()}
+        if rest:
+            if not rest.endswith(")"):
+                raise SpecError(i, f"missing ')' in {part!r}")
+            for item in filter(None, rest[:-1].split(",")):
+                key, eq, value = item.partition("=")
+                if not eq or key.strip() not in COLUMNS[1:]:
+                    raise SpecError(i, f"cannot read {item!r}; fields are {', '.join(COLUMNS[1:])}")
+                try:
+                    row[key.strip()] = float(value)
+                except ValueError:
+                    raise SpecError(i, f"{key.strip()} must be a number, got {value!r}") from None
+        rows.append(row)
+    return shape, rows

@@ -107,3 +107,53 @@ def size_table(n: int, kernel_size: int, stride: int, dilation: int) -> "pd.Data
         rows.append({"padding": p, "output size": out if out >= 1 else None,
                      "keeps size": out == n, "same (before, after)": f"{before}, {after}" if p == before else ""})
     return pd.DataFrame(rows)
+
+
+def padded_views(x: np.ndarray, amount: int, value: float = 0.0) -> "pd.DataFrame":
+    """``x`` (1D or 2D) padded by ``amount`` on every side in each mode, as one long table for drawing.
+
+    Columns: ``mode, row, col`` (position, padded coordinates start at -amount),
+    ``value``, ``padded`` (True for invented cells) and ``source`` (the flat
+    index of the input sample copied, -1 for a fill value). 1D signals have row 0.
+    """
+    import pandas as pd
+
+    t = torch.as_tensor(np.atleast_2d(x), dtype=torch.float64)  # (H, W); a 1D signal is one row
+    nd = np.ndim(x)
+    h, w = t.shape
+    frames = []
+    for mode in MODES:
+        if (mode == "reflect" and amount >= min(h if nd == 2 else w, w)) or (mode == "circular" and amount > w):
+            continue  # this mode cannot pad that much
+        amounts = (0, 0, amount, amount) if nd == 1 else amount
+        padded = pad(t, amounts, mode, value, nd=2)
+        rows_map = index_map(h, 0 if nd == 1 else amount, 0 if nd == 1 else amount, mode)
+        cols_map = index_map(w, amount, amount, mode)
+        rr, cc = np.meshgrid(rows_map, cols_map, indexing="ij")
+        source = np.where((rr >= 0) & (cc >= 0), rr * w + cc, -1)
+        r0 = 0 if nd == 1 else amount
+        rows, cols = np.indices(padded.shape)
+        inside = (rows >= r0) & (rows < r0 + h) & (cols >= amount) & (cols < amount + w)
+        frames.append(pd.DataFrame({"mode": mode, "row": (rows - r0).ravel(), "col": (cols - amount).ravel(),
+                                    "value": padded.numpy().ravel(), "padded": ~inside.ravel(),
+                                    "source": source.ravel()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def border_effect(x: np.ndarray, kernel: np.ndarray) -> "pd.DataFrame":
+    """A 1D kernel applied with 'same' padding in each mode: what happens at the borders.
+
+    Columns ``mode, position, value``.
+    """
+    import pandas as pd
+
+    before, after = same_padding(len(kernel))
+    w = torch.as_tensor(kernel, dtype=torch.float64).view(1, 1, -1)
+    t = torch.as_tensor(x, dtype=torch.float64).view(1, 1, -1)
+    frames = []
+    for mode in MODES:
+        if mode == "constant" or (mode == "reflect" and max(before, after) >= len(x)):
+            continue
+        y = torch.nn.functional.conv1d(pad(t, (before, after), mode), w)[0, 0].numpy()
+        frames.append(pd.DataFrame({"mode": mode, "position": np.arange(len(y)), "value": y}))
+    return pd.concat(frames, ignore_index=True)

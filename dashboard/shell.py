@@ -15,8 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # (file in pages/, title, Material icon, url path), in the lecture's order
 PAGES = [
     ("home.py", "Home", ":material/home:", "home"),
+    ("linear.py", "The linear layer: rotation and squashing", ":material/rotate_right:", "linear"),
     ("locality.py", "Locality → sparsity", ":material/grain:", "locality"),
     ("sharing.py", "Stationarity → parameter sharing", ":material/share:", "sharing"),
+    ("kernels.py", "Kernels", ":material/filter:", "kernels"),
+    ("padding.py", "Padding", ":material/padding:", "padding"),
+    ("anatomy.py", "Anatomy of a ConvNet", ":material/layers:", "anatomy"),
+    ("pooling.py", "Pooling", ":material/compress:", "pooling"),
 ]
 
 

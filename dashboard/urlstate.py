@@ -21,22 +21,22 @@ import streamlit as st
 _NOTICES = "_url_notices"
 
 
-def _raw(key: str) -> str | None:
-    """The URL's value for ``key`` on this session's first sight of the widget."""
+def _raw(key: str) -> list[str]:
+    """The URL's values for ``key`` on this session's first sight of the widget."""
     if key in st.session_state:
-        return None  # the widget already owns its value
+        return []  # the widget already owns its value
     try:
-        values = st.query_params.get_all(key)
+        return st.query_params.get_all(key)
     except Exception:  # noqa: BLE001 - no URL outside a running app
-        return None
-    return values[-1] if values else None
+        return []
 
 
-def _seed(key: str, coerce: Callable[[str], tuple[Any, str | None]]) -> bool:
+def _seed(key: str, coerce: Callable[[Any], tuple[Any, str | None]], many: bool = False) -> bool:
     """Correct the URL value of ``key`` before its widget exists; True if state was set."""
-    raw = _raw(key)
-    if raw is None:
+    values = _raw(key)
+    if not values:
         return False
+    raw = values if many else values[-1]
     value, problem = coerce(raw)
     if problem is None:
         return False
@@ -45,7 +45,8 @@ def _seed(key: str, coerce: Callable[[str], tuple[Any, str | None]]) -> bool:
     except Exception:  # noqa: BLE001
         pass
     st.session_state[key] = value
-    st.session_state.setdefault(_NOTICES, []).append(f"Link parameter `{key}={raw}` {problem}")
+    shown = ",".join(raw) if many else raw
+    st.session_state.setdefault(_NOTICES, []).append(f"Link parameter `{key}={shown}` {problem}")
     return True
 
 
@@ -128,6 +129,22 @@ def choice(label: str, key: str, options: Sequence, default, *, widget: str = "s
             list(options).index(default) if widget in ("selectbox", "radio") else default)
     make = {"selectbox": where.selectbox, "radio": where.radio, "segmented": where.segmented_control}[widget]
     return make(label, options, **kw, **kwargs)
+
+
+def multi(label: str, key: str, options: Sequence[str], default: Sequence[str], *, where=st, **kwargs) -> list:
+    """A multiselect bound to the URL (one repeated parameter per chosen option)."""
+    def coerce(raw: list[str]):
+        good = [v for v in raw if v in options]
+        if len(good) == len(raw):
+            return good, None
+        bad = [v for v in raw if v not in options]
+        kept = good or list(default)
+        return kept, f"names unknown option(s) {', '.join(bad)}; keeping {', '.join(kept)}."
+    corrected = _seed(key, coerce, many=True)
+    kw = {"key": key, "bind": "query-params"}
+    if not corrected and key not in st.session_state:
+        kw["default"] = list(default)
+    return where.multiselect(label, options, **kw, **kwargs)
 
 
 def toggle(label: str, key: str, default: bool = False, *, where=st, **kwargs) -> bool:

@@ -189,3 +189,29 @@ def test_compose_hand_worked():
     # [1, 1] then [1, -1]: a box filter then a difference = [1, 0, -1]
     w = compose_kernels(torch.tensor([[[1.0, 1.0]]]), torch.tensor([[[1.0, -1.0]]]))
     assert w.flatten().tolist() == [1.0, 0.0, -1.0]
+
+
+# --- kernels -----------------------------------------------------------------------------------------
+
+def test_lecture_kernel_collection_2x7x3():
+    from core.kernels import collection
+    df = collection(2, 7, 3, nd=1).set_index("what")["shape"]
+    assert df["weight (kernel collection)"] == "2 × 7 × 3"
+    assert df["output (one sample)"] == "2 × 30"  # 32 samples, no padding: 32 - 3 + 1
+    assert df["parameters"] == str(2 * 7 * 3 + 2)
+    assert collection(4, 3, 5, nd=2).set_index("what")["shape"]["weight (kernel collection)"] == "4 × 3 × 5 × 5"
+
+
+def test_even_kernels_shift_by_half_a_sample():
+    from core.kernels import centre_shift
+    df = centre_shift(2).set_index("kernel size")["shift (samples)"]
+    # box of 2 with PyTorch's 'same' padding (extra sample after): y[n] = (x[n] + x[n+1]) / 2 -> centre 7.5
+    assert df[2] == pytest.approx(-0.5) and df[3] == pytest.approx(0.0)
+
+
+def test_classic_kernels_on_a_step():
+    from core.kernels import apply_kernels
+    step = np.r_[np.zeros(8), np.ones(8)]
+    out = apply_kernels(step, ["edge", "blur"])
+    assert out["edge"].argmax() in (7, 8) and out["edge"][0] == 0  # the edge kernel fires at the step only
+    np.testing.assert_allclose(out["blur"][[6, 7, 8, 9]], [0, 0.25, 0.75, 1])

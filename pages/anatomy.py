@@ -1,0 +1,101 @@
+"""Anatomy of a ConvNet (lecture section 8)."""
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.models import (COLUMNS, KINDS, PRESETS, SpecError, build_model, composition_demo, count_parameters,
+                         layer_table, rows_to_text, text_to_rows)
+from dashboard import urlstate as url
+from dashboard.charts import heatmap
+
+SPEC_KEY = "an_spec"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def analyse(text: str):
+    """(table, total parameters, shape chart spec) or raises SpecError."""
+    shape, rows = text_to_rows(text)
+    model = build_model(rows, shape)
+    table = layer_table(model, shape)
+    dims = table["output shape"].str.split(" × ")
+    shapes = pd.DataFrame({"#": table["#"], "layer": table["layer"],
+                           "channels": [int(d[0]) for d in dims],
+                           "spatial size": [int(d[1]) if len(d) > 1 else 1 for d in dims]})
+    long = shapes.melt(id_vars=["#", "layer"], var_name="quantity", value_name="value")
+    chart = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("#:O", title="layer"), y=alt.Y("value:Q", scale=alt.Scale(type="log"), title=None),
+        color=alt.Color("quantity:N", legend=alt.Legend(orient="bottom")),
+        tooltip=["#", "layer", "quantity", "value"]).properties(height=240)
+    return table, count_parameters(model), chart.to_dict()
+
+
+def _apply_preset():
+    shape, rows = PRESETS[st.session_state["an_preset"]]
+    st.session_state[SPEC_KEY] = rows_to_text(shape, rows)
+
+
+st.title("Anatomy of a ConvNet")
+st.markdown("Convolution (the linear part), non-linearity (the squashing), pooling (shrinks space), batch "
+            "normalisation (helps training converge), residual bypasses (let deep stacks train). Going up, "
+            "spatial extent shrinks and thickness grows, down to a vector of logits.")
+
+names = list(PRESETS)
+url.choice("Preset", "an_preset", names, names[0], on_change=_apply_preset)
+if "an_pending" in st.session_state:  # an edit from the table below, applied before the widget exists
+    st.session_state[SPEC_KEY] = st.session_state.pop("an_pending")
+default_text = rows_to_text(*PRESETS[names[0]])
+text = st.text_input("Layer list (this line is what the link shares)", key=SPEC_KEY, bind="query-params",
+                     **({} if SPEC_KEY in st.session_state else {"value": default_text}))
+url.show_notices()
+
+try:
+    shape, rows = text_to_rows(text)
+    readable = True
+except SpecError as exc:
+    st.error(f"Cannot read the layer list: {exc}. The table shows the first preset; your line is kept above.",
+             icon=":material/error:")
+    (shape, rows), readable = PRESETS[names[0]], False
+editor = pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
+edited = st.data_editor(
+    editor, num_rows="dynamic", hide_index=False, key=f"an_editor_{abs(hash(text))}",
+    column_config={"kind": st.column_config.SelectboxColumn("kind", options=list(KINDS), required=True),
+                   **{c: st.column_config.NumberColumn(c, step=1 if c != "p" else 0.5) for c in COLUMNS[1:]}})
+edited_rows = [{k: v for k, v in r.items() if v is not None and not (isinstance(v, float) and np.isnan(v))}
+               for r in edited.to_dict("records") if r.get("kind")]
+new_text = rows_to_text(shape, edited_rows)
+if readable and new_text != text:  # the table was edited: the link follows
+    st.session_state["an_pending"] = new_text
+    st.rerun()
+
+try:
+    table, total, shape_spec = analyse(text if readable else rows_to_text(shape, rows))
+except SpecError as exc:
+    st.error(f"This network cannot be built: {exc}. Fix that row in the table; nothing else was changed.",
+             icon=":material/error:")
+    st.stop()
+
+st.subheader(f"{total:,} parameters, input {' × '.join(map(str, shape))}")
+st.dataframe(table, hide_index=True, column_config={
+    "parameters": st.column_config.NumberColumn(format="localized"),
+    "multiply-adds": st.column_config.NumberColumn(format="localized")})
+st.caption("Multiply-adds are counted by PyTorch's FlopCounterMode; receptive fields come from tracing the "
+           "network with torch.fx.")
+st.vega_lite_chart(shape_spec, width="stretch")
+
+st.subheader("Without a non-linearity, two convolutions are one")
+c = st.columns(2)
+k1 = url.slider("First kernel", "an_k1", 1, 7, 3, where=c[0])
+k2 = url.slider("Second kernel", "an_k2", 1, 7, 3, where=c[1])
+url.show_notices()
+demo = composition_demo(k1, k2)
+cols = st.columns(3)
+for col, key, title in zip(cols, ("w1", "w2", "composed"), ("first kernel", "second kernel", "composed kernel")):
+    m = demo[key]
+    rr, cc = np.indices(m.shape)
+    df = pd.DataFrame({"row": rr.ravel(), "col": cc.ravel(), "weight": m.ravel()})
+    col.vega_lite_chart(heatmap(df, "weight", x_title=None, y_title=None).properties(
+        title=f"{title} {m.shape[0]}×{m.shape[1]}", width=180, height=180).to_dict())
+st.markdown(f"conv(conv(x, w₁), w₂) vs conv(x, composed): max |difference| = **{demo['diff_linear']:.1e}**. "
+            f"With a ReLU between them: **{demo['diff_relu']:.2f}**: the squashing is what makes depth worth it.")

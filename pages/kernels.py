@@ -1,0 +1,69 @@
+"""Kernels (lecture section 6)."""
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.images import for_display, photo
+from core.kernels import KERNELS_1D, KERNELS_2D, apply_kernels, centre_shift, collection, impulse_responses, test_signal
+from dashboard import urlstate as url
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def outputs_1d(names):
+    x = test_signal()
+    out = apply_kernels(x, names)
+    frames = [pd.DataFrame({"i": np.arange(len(x)), "value": x, "channel": "input"})]
+    frames += [pd.DataFrame({"i": np.arange(len(x)), "value": y, "channel": n}) for n, y in out.items()]
+    df = pd.concat(frames, ignore_index=True)
+    return alt.Chart(df).mark_line().encode(
+        x=alt.X("i:Q", title="position"), y=alt.Y("value:Q", title=None),
+        color=alt.Color("channel:N", legend=None),
+    ).properties(height=90, width=700).facet(row=alt.Row("channel:N", title=None)).resolve_scale(y="independent").to_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def outputs_2d(image_name, names):
+    img = photo(image_name, 96)
+    return [(name, for_display(y)) for name, y in {"input": img, **apply_kernels(img, names)}.items()]
+
+
+st.title("Kernels")
+st.markdown("A layer applies several kernels; each spans the full thickness (all channels) of the layer below, "
+            "and each makes one output channel. For 1D data the collection is a 3D tensor, "
+            "*kernels × channels × length*; for 2D data a 4D one.")
+
+c = st.columns(4)
+nd_label = url.choice("Data", "ker_nd", ["1D", "2D"], "1D", widget="segmented", where=c[0]) or "1D"
+nd = 1 if nd_label == "1D" else 2
+kernels = url.slider("Kernels", "ker_k", 1, 16, 2, where=c[1])
+channels = url.slider("Input channels", "ker_c", 1, 16, 7, where=c[2])
+size = url.slider("Kernel size", "ker_s", 1, 7, 3, where=c[3])
+url.show_notices()
+st.dataframe(collection(kernels, channels, size, nd), hide_index=True)
+st.caption("Shapes read off a real `torch.nn.Conv%dd(%d, %d, %d)`. The lecture's figure: 2 kernels × 7 channels "
+           "× length 3." % (nd, channels, kernels, size))
+
+st.subheader("Classic kernels at work")
+names = list(KERNELS_1D if nd == 1 else KERNELS_2D) + ["random"]
+chosen = url.multi("Kernels to apply", f"ker_apply{nd}", names, names)
+chosen = [n for n in chosen if n in names] or names[:1]
+if nd == 1:
+    st.vega_lite_chart(outputs_1d(tuple(chosen)))
+else:
+    image = url.choice("Image", "ker_img", ["camera", "coins", "chelsea", "brick"], "camera")
+    cols = st.columns(len(chosen) + 1)
+    for col, (name, picture) in zip(cols, outputs_2d(image, tuple(chosen))):
+        col.image(picture, caption=name, width="stretch")
+url.show_notices()
+
+st.subheader("Odd vs even kernels")
+even_size = url.slider("Box kernel size", "ker_box", 2, 6, 2)
+url.show_notices()
+left, right = st.columns([3, 2])
+left.vega_lite_chart(alt.Chart(impulse_responses(even_size)).mark_line(point=True).encode(
+    x="position:Q", y="value:Q", color="kernel:N").properties(height=220).to_dict(), width="stretch")
+right.dataframe(centre_shift(even_size), hide_index=True)
+right.caption("An odd kernel has a centre sample; an even kernel's centre falls between two samples, so its "
+              "output is shifted by half a sample and averages neighbours (a low-pass effect).")

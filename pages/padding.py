@@ -1,0 +1,80 @@
+"""Padding (lecture section 7)."""
+
+import altair as alt
+import numpy as np
+import streamlit as st
+
+from core.images import photo
+from core.padding import MODES, border_effect, padded_views, same_padding, size_table
+from dashboard import urlstate as url
+
+SIGNAL = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 5.0, 7.0])
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def signal_chart(amount, value):
+    df = padded_views(SIGNAL, amount, value)
+    return alt.Chart(df).mark_bar(stroke="#25303b").encode(
+        x=alt.X("col:O", title="position"), y=alt.Y("value:Q", title=None),
+        color=alt.Color("padded:N", scale=alt.Scale(domain=[False, True], range=["#3b6e8f", "#f2a541"]),
+                        legend=alt.Legend(title="padded cell", orient="bottom")),
+        tooltip=["mode", "col", "value", "source"],
+    ).properties(width=150, height=120).facet(column=alt.Column("mode:N", title=None, sort=list(MODES))).to_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def image_chart(amount, value):
+    img = photo("camera", 64)[8:20, 26:38]  # a 12 x 12 crop with an edge in it
+    df = padded_views(img, amount, value)
+    base = alt.Chart(df).encode(x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None))
+    cells = base.mark_rect().encode(color=alt.Color("value:Q", scale=alt.Scale(scheme="greys", reverse=True,
+                                                                              domain=[0, 1]), legend=None))
+    marks = base.transform_filter("datum.padded").mark_point(shape="square", size=20, color="#f2a541", filled=True,
+                                                             opacity=0.9)
+    return alt.layer(cells, marks).properties(width=150, height=150).facet(
+        column=alt.Column("mode:N", title=None, sort=list(MODES)), data=df).to_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def border_chart(kernel_size):
+    ramp = np.linspace(1.0, 2.0, 16)
+    df = border_effect(ramp, np.ones(kernel_size) / kernel_size)
+    return alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("position:Q"), y=alt.Y("value:Q", scale=alt.Scale(zero=False), title="blurred ramp"),
+        color="mode:N").properties(height=240).to_dict()
+
+
+st.title("Padding")
+st.markdown("A kernel of size k removes k − 1 outputs. Padding (k − 1)/2 on each side keeps the size (64 → 64, "
+            "then pooling by 2 → 32). Zero padding is the usual choice because inputs and activations are roughly "
+            "zero-mean, so 0 means *nothing*; it rarely changes results.")
+
+c = st.columns(2)
+amount = url.slider("Padding per side", "pad_a", 0, 4, 2, where=c[0])
+value = url.slider("Constant value", "pad_v", -2.0, 8.0, 4.0, 0.5, where=c[1])
+url.show_notices()
+st.subheader("A signal, padded in each mode")
+st.vega_lite_chart(signal_chart(amount, value))
+st.subheader("An image, padded in each mode")
+st.vega_lite_chart(image_chart(amount, value))
+st.caption("Orange marks the invented cells. Reflection mirrors without repeating the edge, replication repeats "
+           "it, circular wraps around; modes that cannot pad this much (reflect needs padding < size) are left out.")
+
+st.subheader("Output size calculator")
+c = st.columns(4)
+n = url.slider("Input size", "pad_n", 1, 128, 64, where=c[0])
+k = url.slider("Kernel size", "pad_k", 1, 11, 3, where=c[1])
+stride = url.slider("Stride", "pad_s", 1, 4, 1, where=c[2])
+dilation = url.slider("Dilation", "pad_d", 1, 4, 1, where=c[3])
+url.show_notices()
+before, after = same_padding(k, dilation)
+st.markdown(f"Output size = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1. 'Same' padding for this kernel: **{before}** "
+            f"before and **{after}** after{' (uneven: the span is even)' if before != after else ''}.")
+st.dataframe(size_table(n, k, stride, dilation), hide_index=True)
+
+st.subheader("What the modes do at a convolution's border")
+bk = url.slider("Blur kernel size", "pad_bk", 2, 7, 3)
+url.show_notices()
+st.vega_lite_chart(border_chart(bk), width="stretch")
+st.caption("A box blur of a ramp from 1 to 2: zero padding drags the border towards 0, replication and reflection "
+           "keep it near the data, circular padding mixes the two ends.")

@@ -1,0 +1,69 @@
+"""Pooling (lecture section 9)."""
+
+import math
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from core.images import for_display, photo
+from core.pooling import output_shape, pool, random_signals, shift_consistency
+from dashboard import urlstate as url
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def signal_chart(p, k):
+    x = random_signals(1, 64, seed=3)
+    frames = [pd.DataFrame({"i": np.arange(64), "value": x[0, 0].numpy(), "curve": "input"})]
+    for name, method in (("max", "max"), ("average", "average"), (f"L{p:g}", "lp")):
+        y = pool(x.abs() if method == "lp" else x, method, k, p=p)[0, 0].numpy()
+        frames.append(pd.DataFrame({"i": np.arange(len(y)) * k + (k - 1) / 2, "value": y, "curve": name}))
+    return alt.Chart(pd.concat(frames)).mark_line(point=True, interpolate="step-after").encode(
+        x=alt.X("i:Q", title="input position"), y=alt.Y("value:Q", title=None), color="curve:N",
+    ).properties(height=260).to_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def pooled_images(p, k):
+    img = torch.tensor(photo("coins", 96))[None, None]
+    out = [("input", img[0, 0].numpy())]
+    for name, method in (("max", "max"), ("average", "average"), (f"L{p:g}", "lp")):
+        out.append((name, pool(img, method, k, p=p)[0, 0].numpy()))
+    return [(f"{name}: {y.shape[0]}×{y.shape[1]}", for_display(y)) for name, y in out]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def consistency_chart(k, p):
+    df = shift_consistency(random_signals(128, 128, seed=1), k, p=p)
+    return alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("shift:O", title="input shift (samples)"), y=alt.Y("change:Q", title="relative change of output"),
+        color="method:N").properties(height=260).to_dict()
+
+
+st.title("Pooling")
+st.markdown("Apply one operator to each window, then stride. The Lp norm of the window, (Σ|x|ᵖ)^(1/p), goes from "
+            "a sum of magnitudes (p = 1) through the Euclidean norm (p = 2) to the maximum (p = ∞: max pooling). "
+            "Average pooling is the other common choice. Pooling has no parameters; it shrinks the data so deeper "
+            "layers are affordable.")
+c = st.columns(2)
+p_slider = url.slider("p (21 means ∞)", "pool_p", 1.0, 21.0, 2.0, 0.5, where=c[0])
+p = math.inf if p_slider >= 21 else p_slider
+k = url.slider("Window and stride", "pool_k", 2, 4, 2, where=c[1])
+url.show_notices()
+
+st.subheader("On a signal")
+st.vega_lite_chart(signal_chart(p, k), width="stretch")
+st.caption(f"Lp is applied to |x|. Output sizes: a 1 × 64 signal becomes {' × '.join(map(str, output_shape((1, 64), k)))}; "
+           f"a 6 × 28 × 28 map becomes {' × '.join(map(str, output_shape((6, 28, 28), k)))}.")
+
+st.subheader("On an image")
+for col, (name, image) in zip(st.columns(4), pooled_images(p, k)):
+    col.image(image, caption=name, width=200)
+
+st.subheader("Is pooling shift invariant?")
+st.vega_lite_chart(consistency_chart(k, p), width="stretch")
+st.caption("How much the pooled output of 128 smooth random signals changes when the input shifts by a few "
+           "samples. A shift by the whole stride only moves the output; smaller shifts change it, max pooling "
+           "most. Blurring before subsampling (Zhang 2019) changes it less.")
