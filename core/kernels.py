@@ -84,7 +84,7 @@ def _box_responses(size: int) -> dict[int, np.ndarray]:
     """
     x = torch.zeros(1, 1, 17, dtype=torch.float64)
     x[..., 8] = 1.0
-    sizes = sorted({size, size + 1 if size % 2 else size - 1} - {0})
+    sizes = sorted({size, size + 1 if size % 2 == 0 else size - 1} - {0})
     return {k: F.conv1d(F.pad(x, same_padding(k)), torch.full((1, 1, k), 1.0 / k, dtype=torch.float64))[0, 0].numpy()
             for k in sizes}
 
