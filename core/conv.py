@@ -199,7 +199,8 @@ class _LocallyConnected(nn.Module):
         if self.nd == 1:  # (B, C, L) -> (B, C, 1, L)
             x, kernel, stride, dilation = x.unsqueeze(2), (1, *kernel), (1, *stride), (1, *dilation)
         cols = F.unfold(x, kernel_size=kernel, dilation=dilation, stride=stride)  # (B, C_in*K, L)
-        out = torch.einsum("bkl,lok->bol", cols, self.weight)  # (B, C_out, L)
+        # one small matmul per position: (L, B, C_in*K) @ (L, C_in*K, C_out) -> (L, B, C_out)
+        out = torch.bmm(cols.permute(2, 0, 1), self.weight.transpose(1, 2)).permute(1, 2, 0)  # (B, C_out, L)
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(x.shape[0], self.out_channels, *self.output_size)

@@ -111,7 +111,16 @@ def load_images(name: str = "mnist", train: bool = True, directory: str | None =
     Raises:
         DataUnavailable: with a one-sentence reason and how to fix it.
     """
-    cls = _dataset_class(name)
+    if name not in _CLASSES:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
+    cached = cache_dir() / "tensors" / f"{_CLASSES[name]}-{'train' if train else 'test'}.pt"
+    if cached.exists():  # torchvision already read (and md5-checked) these files once
+        try:
+            images, labels = torch.load(cached)
+            return ImageData(images, labels, name)
+        except Exception:  # noqa: BLE001 - a damaged cache is read again below
+            cached.unlink(missing_ok=True)
+    cls = _dataset_class(name)  # imports torchvision (about a second): only on a first load
     root, may_download = _torchvision_root(name, directory)
     try:
         ds = cls(str(root), train=train, download=may_download)
@@ -121,4 +130,100 @@ def load_images(name: str = "mnist", train: bool = True, directory: str | None =
             f"Point {DATA_ENV} (or the data-directory setting) at a folder holding {cls.__name__}/raw/ "
             "with the four original .gz files."
         ) from exc
-    return ImageData(ds.data.clone(), ds.targets.clone().long(), name)
+    data = ImageData(ds.data.clone(), ds.targets.clone().long(), name)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+    torch.save((data.images, data.labels), tmp)
+    os.replace(tmp, cached)  # atomic: a reader never sees half a file
+    return data
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs and labels of one split, ready for a tensor loop.
+
+    Images stay uint8 (a quarter of the memory); ``batch`` normalises the few
+    samples a step needs: ``x.float() * scale + shift``.
+    """
+
+    x: torch.Tensor  # (N, 1, 28, 28) uint8, or (N, 1, 40) float32 already standardised
+    y: torch.Tensor  # (N,) int64
+    scale: float = 1.0
+    shift: float = 0.0
+
+    def batch(self, idx) -> torch.Tensor:
+        """The normalised float32 inputs at ``idx`` (an index tensor or a slice)."""
+        return self.x[idx].float() * self.scale + self.shift
+
+    def normalised(self) -> torch.Tensor:
+        return self.batch(slice(None))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    train: Split
+    test: Split
+    classes: int = 10
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.train.x.shape[1:])
+
+
+@lru_cache(maxsize=4)
+def mnist1d(num_samples: int = 5000, seed: int = 42, shuffle_seq: bool = False, max_translation: int = 48,
+            iid_noise_scale: float = 2e-2, corr_noise_scale: float = 0.25) -> Dataset:
+    """MNIST-1D (Greydanus and Kobak, ICML 2024) generated procedurally by ``mnist1d.make_dataset``.
+
+    Offline and about a second; 4,000 training and 1,000 test sequences of length 40 by default.
+    Inputs are standardised with the training set's mean and std.
+    """
+    from mnist1d.data import get_dataset_args, make_dataset  # deferred: pulls in matplotlib
+
+    args = get_dataset_args()
+    args.num_samples, args.seed, args.shuffle_seq = num_samples, seed, shuffle_seq
+    args.max_translation, args.iid_noise_scale, args.corr_noise_scale = max_translation, iid_noise_scale, corr_noise_scale
+    d = make_dataset(args)
+    x_tr = torch.tensor(d["x"], dtype=torch.float32)
+    mean, std = x_tr.mean(), x_tr.std()
+
+    def split(x, y):
+        return Split(((torch.tensor(x, dtype=torch.float32) - mean) / std).unsqueeze(1), torch.tensor(y).long())
+
+    return Dataset("mnist1d", split(d["x"], d["y"]), split(d["x_test"], d["y_test"]))
+
+
+def image_dataset(name: str = "mnist", directory: str | None = None) -> Dataset:
+    """MNIST, Fashion-MNIST or KMNIST as normalised tensors (the notebook's constants)."""
+    tr, te = load_images(name, True, directory), load_images(name, False, directory)
+    # ToTensor() then Normalize(mean, std) is x / 255 / std - mean / std
+    scale, shift = 1.0 / (255.0 * MNIST_STD), -MNIST_MEAN / MNIST_STD
+    return Dataset(name, Split(tr.images.unsqueeze(1), tr.labels, scale, shift),
+                   Split(te.images.unsqueeze(1), te.labels, scale, shift))
+
+
+def load_dataset(name: str, directory: str | None = None) -> Dataset:
+    """Any dataset of the lab by name: ``mnist``, ``fashion-mnist``, ``kmnist`` or ``mnist1d``."""
+    return mnist1d() if name == "mnist1d" else image_dataset(name, directory)
+
+
+def pixel_permutation(n: int, seed: int = 0) -> torch.Tensor:
+    """One fixed random permutation of ``n`` positions (784 for 28x28, 40 for MNIST-1D)."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+
+
+def permute_pixels(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+    """Move every sample's positions by ``perm`` (the same for all samples): (N, C, *S) -> same shape."""
+    flat = x.reshape(x.shape[0], x.shape[1], -1)
+    if flat.shape[-1] != perm.numel():
+        raise ValueError(f"the permutation has {perm.numel()} positions, the samples {flat.shape[-1]}")
+    return flat[..., perm].reshape(x.shape)
+
+
+def permuted(ds: Dataset, seed: int = 0) -> Dataset:
+    """The dataset with one seeded permutation applied identically to train and test; labels unchanged."""
+    perm = pixel_permutation(ds.train.x[0, 0].numel(), seed)
+    return Dataset(ds.name + " (permuted)",
+                   Split(permute_pixels(ds.train.x, perm), ds.train.y, ds.train.scale, ds.train.shift),
+                   Split(permute_pixels(ds.test.x, perm), ds.test.y, ds.test.scale, ds.test.shift), ds.classes)

@@ -327,3 +327,50 @@ def text_to_rows(text: str) -> tuple[tuple[int, ...], list[dict]]:
                     raise SpecError(i, f"{key.strip()} must be a number, got {value!r}") from None
         rows.append(row)
     return shape, rows
+
+
+def mnist1d_fc(width: int = 100) -> list[dict]:
+    """MNIST-1D's MLP baseline shape (40 -> width -> width -> 10)."""
+    return course_fc(width)
+
+
+def mnist1d_cnn(width: int = 25) -> list[dict]:
+    """MNIST-1D's ConvNet baseline: three strided 1D convolutions, then a linear read-out."""
+    return [_conv(width, 5, stride=2, padding=1), {"kind": "relu"}, _conv(width, 3, stride=2, padding=1),
+            {"kind": "relu"}, _conv(width, 3, stride=2, padding=1), {"kind": "relu"}, {"kind": "flatten"},
+            {"kind": "linear", "out": 10}, {"kind": "log softmax"}]
+
+
+PRACTICUM_MODELS = {"fc": "fully connected", "cnn": "ConvNet", "lc": "locally connected"}
+
+
+def practicum_rows(model: str, dataset: str = "mnist", width: int | None = None) -> tuple[tuple[int, ...], list[dict]]:
+    """(input shape, layer rows) of the practicum's models: ``fc``, ``cnn`` or ``lc`` (the ConvNet without sharing).
+
+    ``width`` is the notebook's ``n_hidden`` (fc, default 8) or ``n_features`` (cnn, lc, default 6);
+    on MNIST-1D the defaults are 100 and 25.
+    """
+    if model not in PRACTICUM_MODELS:
+        raise ValueError(f"model must be one of {', '.join(PRACTICUM_MODELS)}, got {model!r}")
+    if dataset == "mnist1d":
+        rows = mnist1d_fc(width or 100) if model == "fc" else mnist1d_cnn(width or 25)
+        shape: tuple[int, ...] = (1, 40)
+    else:
+        rows = course_fc(width or 8) if model == "fc" else course_convnet(width or 6)
+        shape = (1, 28, 28)
+    if model == "lc":
+        rows = [{**r, "kind": "local"} if r["kind"] == "conv" else r for r in rows]
+    return shape, rows
+
+
+def fast_order(rows: list[dict]) -> list[dict]:
+    """The same network with every ``relu, max pool`` pair run as ``max pool, relu``.
+
+    ReLU is monotonic, so max(relu(x)) = relu(max(x)): identical outputs (and
+    gradients, but for exact ties) while the ReLU touches a quarter of the values.
+    """
+    out = list(rows)
+    for i in range(len(out) - 1):
+        if out[i]["kind"] == "relu" and out[i + 1]["kind"] == "max pool":
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out

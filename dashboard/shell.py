@@ -22,6 +22,7 @@ PAGES = [
     ("padding.py", "Padding", ":material/padding:", "padding"),
     ("anatomy.py", "Anatomy of a ConvNet", ":material/layers:", "anatomy"),
     ("pooling.py", "Pooling", ":material/compress:", "pooling"),
+    ("practicum.py", "Permuted pixels: FC vs ConvNet", ":material/shuffle:", "practicum"),
 ]
 
 

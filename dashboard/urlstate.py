@@ -110,19 +110,19 @@ def number(label: str, key: str, min_value, max_value, default, step=None, *, wh
                               **_kw(key, default, corrected), **kwargs)
 
 
-def _choice_coercer(options: Sequence, default):
-    labels = {str(o): o for o in options}
+def _choice_coercer(options: Sequence, default, format_func=str):
+    labels = {str(format_func(o)): o for o in options}  # the URL holds the label Streamlit shows
 
     def coerce(raw: str):
         if raw in labels:
             return labels[raw], None
-        return default, f"is not one of {', '.join(labels)}; using {default}."
+        return default, f"is not one of {', '.join(labels)}; using {format_func(default)}."
     return coerce
 
 
 def choice(label: str, key: str, options: Sequence, default, *, widget: str = "selectbox", where=st, **kwargs):
     """A selectbox, radio or segmented control bound to the URL."""
-    corrected = _seed(key, _choice_coercer(options, default))
+    corrected = _seed(key, _choice_coercer(options, default, kwargs.get("format_func", str)))
     kw = {"key": key, "bind": "query-params"}
     if not corrected and key not in st.session_state:
         kw["index" if widget in ("selectbox", "radio") else "default"] = (
@@ -133,11 +133,13 @@ def choice(label: str, key: str, options: Sequence, default, *, widget: str = "s
 
 def multi(label: str, key: str, options: Sequence[str], default: Sequence[str], *, where=st, **kwargs) -> list:
     """A multiselect bound to the URL (one repeated parameter per chosen option)."""
+    labels = {str(kwargs.get("format_func", str)(o)): o for o in options}
+
     def coerce(raw: list[str]):
-        good = [v for v in raw if v in options]
+        good = [labels[v] for v in raw if v in labels]
         if len(good) == len(raw):
             return good, None
-        bad = [v for v in raw if v not in options]
+        bad = [v for v in raw if v not in labels]
         kept = good or list(default)
         return kept, f"names unknown option(s) {', '.join(bad)}; keeping {', '.join(kept)}."
     corrected = _seed(key, coerce, many=True)

@@ -21,5 +21,7 @@ def data_dir() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory):
-    """Keep the tests' extracted data and results out of the user's cache."""
+    """Keep the tests' extracted data and results out of the user's cache; find ../shared/data as CI does."""
     os.environ.setdefault("CONVLAB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    if "CONVLAB_DATA_DIR" not in os.environ and (SHARED_DATA / "MNIST" / "raw").is_dir():
+        os.environ["CONVLAB_DATA_DIR"] = str(SHARED_DATA)

@@ -21,6 +21,9 @@ LINKS = {
     "anatomy": ({"an_preset": "LeNet-5", "an_k1": "2", "an_k2": "5"},
                 {"an_preset": "GPT-5", "an_k1": "0", "an_k2": "many"}),
     "pooling": ({"pool_p": "21.0", "pool_k": "3"}, {"pool_p": "0.2", "pool_k": "9"}),
+    "practicum": ({"pp_data": "MNIST-1D", "pp_epochs": "3", "pp_seed": "2", "pp_hidden": "32"},
+                  {"pp_data": "cifar", "pp_epochs": "1000", "pp_seed": "-1", "pp_models": "transformer",
+                   "pp_lr": "7"}),
     "sharing": ({"sh_nd": "2D", "sh_n": "12", "sh_cin": "3", "sh_k": "5"},
                 {"sh_nd": "3D", "sh_n": "1e9", "sh_cin": "NaN", "sh_k": ""}),
 }
@@ -55,7 +58,8 @@ def test_seeded_link(url_path):
     for key, value in valid.items():
         widget = next((w for w in at.main if getattr(w, "key", None) == key), None)
         assert widget is not None, key
-        assert str(widget.value).lower() == value.lower()
+        shown = getattr(widget, "format_func", str)(widget.value) if hasattr(widget, "options") else widget.value
+        assert str(shown).lower() == value.lower()
 
 
 @pytest.mark.parametrize("url_path", [u for *_, u in PAGES if LINKS[u][1] and u != "home"])
@@ -99,3 +103,45 @@ def test_widget_change_reruns_without_error():
     assert not at.exception
     at.slider(key="loc_n").set_value(4).run()  # k=5 no longer fits: a message, not a traceback
     assert not at.exception and at.error
+
+
+def _train_until_results(at, timeout=120):
+    import time
+
+    next(b for b in at.button if b.label == "Train").click().run()
+    deadline = time.time() + timeout
+    while not any(s.value == "Results" for s in at.subheader) and time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(s.value == "Results" for s in at.subheader)
+
+
+def test_practicum_trains_from_a_link_and_shows_results(data_dir, monkeypatch):
+    monkeypatch.setenv("CONVLAB_DATA_DIR", str(data_dir))
+    at = run_page("practicum", {"pp_n": "2000", "pp_seed": "7"})
+    _train_until_results(at)
+    table = at.dataframe[-1].value
+    assert set(table["input"]) == {"original", "permuted"} and set(table["parameters"]) == {6442, 6422}
+    # a second viewer of the same link sees the stored results at once, without training
+    again = run_page("practicum", {"pp_n": "2000", "pp_seed": "7"})
+    assert any(s.value == "Results" for s in again.subheader)
+
+
+def test_practicum_without_data_or_network_offers_mnist1d(tmp_path, monkeypatch):
+    from core import data
+
+    monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path / "nothing"))
+    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(tmp_path / "cache"))
+    data.load_images.cache_clear()
+
+    def no_network(*args, **kwargs):
+        raise OSError("network is unreachable")
+    monkeypatch.setattr("socket.socket.connect", no_network)
+    monkeypatch.setattr("socket.create_connection", no_network)
+    at = run_page("practicum")
+    assert any("not on this machine" in w.value for w in at.warning)
+    assert any("CONVLAB_DATA_DIR" in e.value for e in at.error)
+    next(b for b in at.button if b.label == "Use MNIST-1D").click().run()
+    assert not at.exception and at.selectbox(key="pp_data").value == "mnist1d"
+    data.load_images.cache_clear()

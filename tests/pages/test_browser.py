@@ -124,3 +124,13 @@ def test_deep_link_first_then_every_page(server, browser):
         assert_healthy(other, url_path)
         assert other.locator("[data-testid=stSlider] [role=slider]").first.get_attribute("aria-valuenow") == new_value
         other.context.close()
+
+
+def test_practicum_trains_from_the_browser(server, browser):
+    page = open_page(browser, f"{server}/practicum?pp_n=1000&pp_seed=5")
+    page.get_by_role("button", name="Train").click()
+    page.get_by_role("heading", name="Results").wait_for(timeout=180_000)
+    page.wait_for_selector(DONE, timeout=120_000)
+    assert page.locator("[data-testid=stException]").count() == 0
+    assert page.locator("[data-testid=stVegaLiteChart]").count() >= 3
+    page.context.close()

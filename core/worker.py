@@ -1,0 +1,141 @@
+"""Training in the background: one small interface over a ``concurrent.futures`` executor.
+
+``Trainer.submit(config)`` returns the ``Job`` for that configuration: a stored
+result if one exists, the job already queued or running for it (two viewers
+of one link share one run), or a new job on the executor. By default the
+executor is a local ``ThreadPoolExecutor`` with one worker (one training at a
+time, the rest queue). Any ``concurrent.futures.Executor`` can be passed
+instead, e.g. Dask's ``distributed.Client(...).get_executor()`` when a class
+outgrows one server; progress is then reported when the run ends.
+
+Results are stored as JSON files named by the configuration's key, written
+atomically (a temporary file in the same folder, flushed, then renamed), so a
+process killed mid-write leaves the old state, never half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.data import cache_dir
+from core.training import Cancelled, Progress, RunConfig, train
+
+RESULTS_ENV = "CONVLAB_RESULTS_DIR"
+
+
+class ResultStore:
+    """Finished runs on disk, one JSON file per configuration key."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root or os.environ.get(RESULTS_ENV) or cache_dir() / "results")
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        if not key.isalnum():
+            raise ValueError(f"bad result key {key!r}")
+        return self.root / f"{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        """The stored result, or None (also for an unreadable file, which is then ignored)."""
+        try:
+            return json.loads(self._path(key).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, record: dict) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(record, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._path(key))  # atomic on POSIX and Windows
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@dataclass
+class Job:
+    key: str
+    config: RunConfig
+    state: str = "queued"  # queued | running | done | failed | cancelled
+    progress: Progress = field(default_factory=Progress)
+    result: dict | None = None
+    error: str | None = None
+    submitted: float = field(default_factory=time.time)
+    cancel_requested: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed", "cancelled")
+
+
+class Trainer:
+    """Deduplicating front of an executor; safe to share between all sessions of a server."""
+
+    def __init__(self, store: ResultStore | None = None, executor: Executor | None = None,
+                 data_dir: str | None = None, device: str = "auto"):
+        self.store = store or ResultStore()
+        self.executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="convlab-train")
+        self.data_dir, self.device = data_dir, device
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, config: RunConfig) -> Job | None:
+        """The job or stored result for ``config``, without starting anything."""
+        key = config.key()
+        with self._lock:
+            job = self._jobs.get(key)
+        if job is not None and job.state not in ("failed", "cancelled"):
+            return job
+        stored = self.store.get(key)
+        return Job(key, config, "done", result=stored) if stored is not None else job
+
+    def submit(self, config: RunConfig) -> Job:
+        """Start ``config`` unless it is stored, queued or running already; return its job."""
+        key = config.key()
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and job.state not in ("failed", "cancelled"):
+                return job
+            stored = self.store.get(key)
+            if stored is not None:
+                return Job(key, config, "done", result=stored)
+            job = Job(key, config)
+            self._jobs[key] = job
+        self.executor.submit(self._run, job)
+        return job
+
+    def _run(self, job: Job) -> None:
+        if job.cancel_requested:
+            job.state = "cancelled"
+            return
+        job.state = "running"
+        try:
+            result = train(job.config, device=self.device, data_dir=self.data_dir, progress=job.progress,
+                           should_stop=lambda: job.cancel_requested)
+            self.store.put(job.key, result)
+            job.result, job.state = result, "done"
+        except Cancelled:
+            job.state = "cancelled"
+        except Exception as exc:  # noqa: BLE001 - the page shows the message instead of a traceback
+            job.error, job.state = f"{type(exc).__name__}: {exc}", "failed"
+
+    def cancel(self, key: str) -> None:
+        with self._lock:
+            job = self._jobs.get(key)
+        if job is not None and not job.finished:
+            job.cancel_requested = True
+
+    def queue(self) -> list[Job]:
+        """Jobs waiting or running, oldest first."""
+        with self._lock:
+            return sorted((j for j in self._jobs.values() if not j.finished), key=lambda j: j.submitted)

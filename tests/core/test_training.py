@@ -1,0 +1,166 @@
+"""The practicum's data, engine and worker: oracles, real MNIST, MNIST-1D, concurrency, crash safety."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core import data as data_mod
+from core.data import DataUnavailable, load_dataset, permute_pixels, permuted, pixel_permutation
+from core.models import build_model, course_convnet, fast_order, practicum_rows
+from core.training import Cancelled, MomentumSGD, Progress, RunConfig, comparison, train
+from core.worker import ResultStore, Trainer
+
+
+def test_permutation_is_a_bijection_shared_by_train_and_test():
+    perm = pixel_permutation(784, seed=3)
+    assert sorted(perm.tolist()) == list(range(784)) and not torch.equal(perm, torch.arange(784))
+    assert torch.equal(perm, pixel_permutation(784, seed=3))
+    ds = load_dataset("mnist1d")
+    p = permuted(ds, seed=3)
+    perm40 = pixel_permutation(40, seed=3)
+    assert torch.equal(p.train.x[:, 0], ds.train.x[:, 0][:, perm40])
+    assert torch.equal(p.test.x[:, 0], ds.test.x[:, 0][:, perm40])
+    assert torch.equal(p.train.y, ds.train.y)
+    # a pixel's value moves, the histogram of each sample does not
+    x = torch.arange(2 * 784).reshape(2, 1, 28, 28)
+    assert torch.equal(permute_pixels(x, perm).flatten(1).sort().values, x.flatten(1).sort().values)
+
+
+def test_momentum_sgd_equals_torch_optim_sgd():
+    torch.manual_seed(0)
+    a = build_model(course_convnet(), (1, 28, 28))
+    b = build_model(course_convnet(), (1, 28, 28))
+    b.load_state_dict(a.state_dict())
+    ours, ref = MomentumSGD(a.parameters(), 0.01, 0.5), torch.optim.SGD(b.parameters(), lr=0.01, momentum=0.5)
+    for step in range(5):
+        x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
+        for model, opt in ((a, ours), (b, ref)):
+            opt.zero_grad()
+            F.nll_loss(model(x), y).backward()
+            opt.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q)
+
+
+def test_fast_order_computes_the_notebook_network():
+    torch.manual_seed(0)
+    notebook = build_model(course_convnet(), (1, 28, 28))
+    fast = build_model(fast_order(course_convnet()), (1, 28, 28))
+    assert [type(m).__name__ for m in fast][:3] == ["Conv2d", "MaxPool2d", "ReLU"]
+    fast.load_state_dict(notebook.state_dict())
+    x = torch.randn(8, 1, 28, 28)
+    torch.testing.assert_close(fast(x), notebook(x))
+
+
+def test_locally_connected_twin_has_the_convnets_windows():
+    shape, rows = practicum_rows("lc")
+    model = build_model(rows, shape)
+    assert [tuple(m.weight.shape) for m in model if hasattr(m, "output_size")] == [(576, 6, 25), (64, 6, 150)]
+
+
+@pytest.fixture(scope="module")
+def mnist(data_dir):
+    return load_dataset("mnist", str(data_dir))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_real_mnist_convnet_wins_then_loses_to_permutation(mnist, seed):
+    acc = {(r["model"], r["permuted"]): r["accuracy"]
+           for r in (train(c, mnist) for c in comparison(("fc", "cnn"), seed=seed, train_size=20000, lr=0.03))}
+    assert acc["cnn", False] > acc["fc", False] + 2  # locality pays on real images
+    assert acc["cnn", True] < acc["cnn", False] - 8  # and is lost with the pixels scrambled
+    assert acc["cnn", True] < acc["fc", True]  # where the fully connected net does not care
+    assert abs(acc["fc", True] - acc["fc", False]) < 6
+
+
+def test_mnist1d_cnn_beats_mlp_until_shuffled():
+    ds = load_dataset("mnist1d")
+    acc = {(r["model"], r["permuted"]): r["accuracy"]
+           for r in (train(c, ds) for c in comparison(("fc", "cnn"), dataset="mnist1d", epochs=10))}
+    # the paper: MLP 68, CNN 94; shuffled MLP 68, CNN 56
+    assert acc["cnn", False] > acc["fc", False] + 10
+    assert acc["cnn", True] < acc["cnn", False] - 15
+
+
+def test_same_seed_same_result_and_cancel():
+    ds = load_dataset("mnist1d")
+    config = RunConfig(model="cnn", dataset="mnist1d", epochs=1, train_size=1000)
+    a, b = train(config, ds), train(config, ds)
+    assert a["accuracy"] == b["accuracy"] and a["losses"] == b["losses"]
+    progress = Progress()
+    with pytest.raises(Cancelled):
+        train(config, ds, progress=progress, should_stop=lambda: progress.step >= 10, report_every=5)
+    assert progress.step == 10
+
+
+def test_links_are_clamped():
+    config, notes = RunConfig(epochs=1000, batch_size=1, width=999).clamped()
+    assert (config.epochs, config.batch_size, config.width) == (5, 8, 64) and len(notes) == 3
+    assert RunConfig(dataset="mnist1d", epochs=1000).clamped()[0].epochs == 50
+    with pytest.raises(ValueError):
+        RunConfig(model="transformer").clamped()
+
+
+def test_no_data_and_no_network_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(tmp_path / "cache"))
+    data_mod.load_images.cache_clear()
+
+    def no_network(*args, **kwargs):
+        raise OSError("network is unreachable")
+    monkeypatch.setattr("socket.socket.connect", no_network)
+    monkeypatch.setattr("socket.create_connection", no_network)
+    assert not data_mod.available("mnist")
+    with pytest.raises(DataUnavailable, match="CONVLAB_DATA_DIR"):
+        data_mod.load_images("mnist", True)
+    data_mod.load_images.cache_clear()
+
+
+def test_worker_trains_one_configuration_once(tmp_path, monkeypatch):
+    calls = []
+
+    def slow_train(config, **kwargs):
+        calls.append(config)
+        time.sleep(0.5)
+        return {"accuracy": 99.0, "key": config.key()}
+    monkeypatch.setattr("core.worker.train", slow_train)
+    trainer = Trainer(ResultStore(tmp_path))
+    config = RunConfig(model="fc")
+    jobs = []
+    threads = [threading.Thread(target=lambda: jobs.append(trainer.submit(config))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert jobs[0] is jobs[1]
+    deadline = time.time() + 10
+    while not jobs[0].finished and time.time() < deadline:
+        time.sleep(0.05)
+    assert jobs[0].state == "done" and jobs[1].result["accuracy"] == 99.0 and len(calls) == 1
+    # a new trainer (a restarted server) finds the stored result without training
+    again = Trainer(ResultStore(tmp_path)).submit(config)
+    assert again.state == "done" and again.result["accuracy"] == 99.0 and len(calls) == 1
+
+
+def test_a_process_killed_mid_write_leaves_no_corrupt_result(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put("abc", {"old": True})
+    script = (f"import sys; sys.path.insert(0, {str(data_mod.__file__.rsplit('/core/', 1)[0])!r})\n"
+              "from core.worker import ResultStore\n"
+              f"ResultStore({str(tmp_path)!r}).put('abc', {{'big': ['x' * 1000] * 400000}})\n")
+    for delay in (0.2, 0.4, 0.6):
+        proc = subprocess.Popen([sys.executable, "-c", script])
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        record = json.loads((tmp_path / "abc.json").read_text())  # always complete JSON
+        assert record in ({"old": True},) or len(record["big"]) == 400000
+        assert store.get("abc") is not None
