@@ -105,12 +105,16 @@ def test_widget_change_reruns_without_error():
     assert not at.exception and at.error
 
 
-def _train_until_results(at, timeout=120):
+def _train_until_results(at, expected=4, timeout=120):
     import time
 
     next(b for b in at.button if b.label == "Train").click().run()
     deadline = time.time() + timeout
-    while not any(s.value == "Results" for s in at.subheader) and time.time() < deadline:
+
+    def finished():  # every run done: no progress bar still moving
+        return any(s.value == "Results" for s in at.subheader) and all(
+            p.value in (0, 100, 1.0) for p in at.get("progress")) and len(at.dataframe[-1].value) == expected
+    while not finished() and time.time() < deadline:
         time.sleep(0.5)
         at.run()
     assert not at.exception, [e.value for e in at.exception]
