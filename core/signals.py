@@ -118,9 +118,16 @@ def power_spectrum(x) -> pd.DataFrame:
     x = _as_array(x)
     x = x - x.mean()
     if x.ndim == 1:
-        p = np.abs(np.fft.rfft(x)) ** 2
-        f = np.fft.rfftfreq(len(x))
-        return pd.DataFrame({"frequency": f[1:], "power": p[1:]})
+        p = np.abs(np.fft.rfft(x))[1:] ** 2
+        f = np.fft.rfftfreq(len(x))[1:]
+        if len(f) > 256:  # average into log-spaced bins: fewer points, even weight per octave
+            edges = np.geomspace(f[0], f[-1] * (1 + 1e-9), 257)
+            idx = np.digitize(f, edges) - 1
+            counts = np.bincount(idx, minlength=256)[:256]
+            keep = counts > 0
+            f = (np.bincount(idx, f, minlength=256)[:256] / np.maximum(counts, 1))[keep]
+            p = (np.bincount(idx, p, minlength=256)[:256] / np.maximum(counts, 1))[keep]
+        return pd.DataFrame({"frequency": f, "power": p})
     h, w = x.shape
     window = np.outer(np.hanning(h), np.hanning(w))  # tapering keeps the borders from adding a -2 slope
     p = np.abs(np.fft.fft2(x * window)) ** 2
@@ -209,3 +216,64 @@ def summary(x) -> dict:
     """The headline numbers for a signal."""
     return {"correlation length": correlation_length(x), "spectral slope": spectral_slope(x),
             "drift (0: stationary)": stationarity_score(x), "squint at 16x": compositionality_score(x)}
+
+
+def melody(seconds: float = 2.0, rate: int = 8000, seed: int = 0) -> np.ndarray:
+    """A tune made of one repeated four-note motif (stationary, local, compositional), in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    motif = rng.choice([262, 294, 330, 392, 440, 523], size=4)
+    note = int(rate * 0.125)
+    t = np.arange(note) / rate
+    envelope = np.minimum(1, 20 * t) * np.exp(-6 * t)
+    phrase = np.concatenate([np.sin(2 * np.pi * f * t) * envelope for f in motif])
+    reps = int(np.ceil(seconds * rate / len(phrase)))
+    return np.tile(phrase, reps)[: int(seconds * rate)]
+
+
+DATA_TYPES = [
+    # kind, dimensionality, channels, batch tensor shape, (stationarity, locality, compositionality)
+    ("audio, mono", 1, "1", "B × 1 × T", (True, True, True)),
+    ("audio, stereo", 1, "2", "B × 2 × T", (True, True, True)),
+    ("audio, 5.1 surround", 1, "6", "B × 6 × T", (True, True, True)),
+    ("image, grayscale", 2, "1", "B × 1 × H × W", (True, True, True)),
+    ("image, RGB", 2, "3", "B × 3 × H × W", (True, True, True)),
+    ("image, hyperspectral", 2, "many (e.g. 200)", "B × 200 × H × W", (True, True, True)),
+    ("video / volumetric scan", 3, "3 (or 1)", "B × C × T × H × W", (True, True, True)),
+    ("text", 1, "vocabulary size (one-hot)", "B × V × T", (True, True, True)),
+    ("tabular records", 0, "one per column", "B × F", (False, False, False)),
+]
+
+
+def data_types() -> pd.DataFrame:
+    """The lecture's table of signal types: dimension, channels, batch shape, and which properties hold."""
+    rows = []
+    for kind, nd, channels, shape, (st_, lo, co) in DATA_TYPES:
+        rows.append({"data": kind, "dimensions": str(nd) if nd else "none (no axis)", "channels": channels,
+                     "batch tensor": shape, "stationary": st_, "local": lo, "compositional": co})
+    return pd.DataFrame(rows)
+
+
+def compare(x, seed: int = 0, max_lag: int = 64) -> dict[str, pd.DataFrame]:
+    """Every measure for ``x`` and its permuted copy, as long tables with a ``copy`` column."""
+    x = _as_array(x)
+    copies = {"original": x, "permuted": permute(x, seed)}
+
+    def both(fn):
+        return pd.concat([fn(v).assign(copy=k) for k, v in copies.items()], ignore_index=True)
+
+    ac = both(autocorrelation)
+    out = {
+        "autocorrelation": ac[ac["lag"] <= max_lag],
+        "spectrum": both(power_spectrum),
+        "squint": both(squint_curve),
+        "pyramid": both(pyramid_energy),
+        "local": local_statistics(x).assign(copy="original"),
+        "summary": pd.DataFrame([{"copy": k, **summary(v)} for k, v in copies.items()]),
+    }
+    return out
+
+
+def histogram_equal(x, seed: int = 0) -> bool:
+    """Permutation keeps every value: the sorted samples are identical."""
+    x = _as_array(x)
+    return bool(np.array_equal(np.sort(x.ravel()), np.sort(permute(x, seed).ravel())))

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # (file in pages/, title, Material icon, url path), in the lecture's order
 PAGES = [
     ("home.py", "Home", ":material/home:", "home"),
+    ("signals.py", "Signals and their properties", ":material/graphic_eq:", "signals"),
     ("linear.py", "The linear layer: rotation and squashing", ":material/rotate_right:", "linear"),
     ("locality.py", "Locality → sparsity", ":material/grain:", "locality"),
     ("sharing.py", "Stationarity → parameter sharing", ":material/share:", "sharing"),

@@ -12,6 +12,8 @@ LINKS = {
     "home": ({}, {"nonsense": "1"}),
     "locality": ({"loc_n": "9", "loc_k": "3", "loc_l": "3", "loc_u": "1", "loc_img": "camera", "loc_pool": "true"},
                  {"loc_n": "1000", "loc_k": "abc", "loc_s": "-3", "loc_u": "99", "loc_img": "dog", "loc_pool": "maybe"}),
+    "signals": ({"sig_nd": "1D", "sig_loc": "0.2", "sig_stat": "0.5", "sig_comp": "1.0", "sig_src": "melody"},
+                {"sig_nd": "5D", "sig_loc": "7", "sig_stat": "-1", "sig_comp": "half", "sig_src": "moon"}),
     "linear": ({"lin_pts": "spiral", "lin_rot": "45", "lin_sx": "-1.0", "lin_f": "relu"},
                {"lin_pts": "cube", "lin_rot": "720", "lin_sx": "x", "lin_f": "softmax"}),
     "kernels": ({"ker_nd": "2D", "ker_k": "4", "ker_c": "3", "ker_s": "5", "ker_img": "coins", "ker_box": "4"},
@@ -149,3 +151,29 @@ def test_practicum_without_data_or_network_offers_mnist1d(tmp_path, monkeypatch)
     next(b for b in at.button if b.label == "Use MNIST-1D").click().run()
     assert not at.exception and at.selectbox(key="pp_data").value == "mnist1d"
     data.load_images.cache_clear()
+
+
+@pytest.mark.parametrize("name,raw,expect", [
+    ("tone.wav", "wav", "2 channel(s)"),
+    ("empty.png", b"", "empty.png is empty."),
+    ("words.csv", b"a,b\nx,y\nz,w\n", "no numeric column"),
+])
+def test_signals_page_measures_an_upload(name, raw, expect):
+    import io
+    import wave
+
+    import numpy as np
+
+    if raw == "wav":
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as f:
+            f.setnchannels(2)
+            f.setsampwidth(2)
+            f.setframerate(8000)
+            f.writeframes((np.sin(np.arange(16000) / 5) * 3000).astype(np.int16).tobytes())
+        raw = buf.getvalue()
+    at = run_page("signals", {"sig_src": "upload"})
+    at.file_uploader(key="sig_upload").set_value((name, raw, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = " ".join(m.value for m in [*at.caption, *at.error])
+    assert expect in shown

@@ -134,3 +134,23 @@ def test_practicum_trains_from_the_browser(server, browser):
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.locator("[data-testid=stVegaLiteChart]").count() >= 3
     page.context.close()
+
+
+def test_signals_page_measures_an_uploaded_sound(server, browser, tmp_path):
+    import wave
+
+    import numpy as np
+
+    path = tmp_path / "tone.wav"
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(2)
+        f.setsampwidth(2)
+        f.setframerate(8000)
+        f.writeframes((np.sin(np.arange(16000) / 5) * 3000).astype(np.int16).tobytes())
+    page = open_page(browser, f"{server}/signals?sig_src=upload")
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text("2 channel(s) at 8000 samples a second", exact=False).wait_for(timeout=60_000)
+    page.wait_for_selector(DONE, timeout=60_000)
+    assert page.locator("[data-testid=stException]").count() == 0
+    assert page.locator("audio").count() >= 2  # the sound and its permuted copy, playable
+    page.context.close()

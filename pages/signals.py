@@ -1,0 +1,170 @@
+"""Signals and their properties (lecture sections 1 and 2)."""
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.data import available, load_dataset, load_images
+from core.images import PHOTOS, for_display, photo
+from core.signals import compare, data_types, generate, melody, permute
+from core.uploads import UploadError, read_upload
+from core.worker import Trainer
+from core.training import comparison
+from dashboard import urlstate as url
+from dashboard.shell import data_setting
+
+SOURCES = ["generator", *PHOTOS, "mnist digit", "mnist-1d sequence", "melody", "camera scanline", "upload"]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def measures(x: np.ndarray, seed: int):
+    return compare(x, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def builtin(name: str, directory):
+    """(array, kind, rate, caption) of a built-in signal."""
+    if name in PHOTOS:
+        return photo(name, 256), "image", None, f"scikit-image's {name}, 256×256"
+    if name == "mnist digit":
+        if not available("mnist", directory):
+            return photo("camera", 256), "image", None, "MNIST is not on this machine: the camera man instead"
+        return load_images("mnist", False, directory).images[0].numpy() / 255.0, "image", None, "an MNIST test digit"
+    if name == "mnist-1d sequence":
+        ds = load_dataset("mnist1d")
+        return ds.test.x[0, 0].numpy().astype(np.float64), "signal", None, "an MNIST-1D test sequence (40 samples)"
+    if name == "melody":
+        return melody(), "audio", 8000, "a synthesized tune: one four-note motif, repeated"
+    return photo("camera", 512)[256], "signal", None, "row 256 of the camera man"
+
+
+def charts(m: dict, nd: int):
+    colour = alt.Color("copy:N", scale=alt.Scale(domain=["original", "permuted"], range=["#3b6e8f", "#e4572e"]))
+    ac = alt.Chart(m["autocorrelation"]).mark_line().encode(
+        x=alt.X("lag:Q", title="lag (samples)" if nd == 1 else "distance (pixels)"), y="autocorrelation:Q",
+        color=colour).properties(height=220, title="Locality: autocorrelation")
+    rule = alt.Chart(pd.DataFrame({"y": [1 / np.e]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
+    sp = alt.Chart(m["spectrum"]).mark_line().encode(
+        x=alt.X("frequency:Q", scale=alt.Scale(type="log"), title="cycles per sample"),
+        y=alt.Y("power:Q", scale=alt.Scale(type="log")), color=colour).properties(
+        height=220, title="Power spectrum (log-log)")
+    sq = alt.Chart(m["squint"]).mark_line(point=True).encode(
+        x=alt.X("scale:O", title="squint: shrink by"), y=alt.Y("correlation:Q", scale=alt.Scale(domain=[0, 1])),
+        color=colour).properties(height=220, title="Compositionality: the squint test")
+    loc = alt.Chart(m["local"]).mark_rect().encode(
+        x=alt.X("col:O", title=None), y=alt.Y("row:O", title=None),
+        color=alt.Color("std:Q", scale=alt.Scale(scheme="viridis"), title="local std"),
+        tooltip=["row", "col", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("std:Q", format=".2f")],
+    ).properties(height=220 if nd == 2 else 60, title="Stationarity: local statistics by position")
+    return [(ac + rule).to_dict(), sp.to_dict(), sq.to_dict(), loc.to_dict()]
+
+
+def show_signal(x: np.ndarray, kind: str, rate, seed: int, where=st):
+    left, right = where.columns(2)
+    scrambled = permute(x, seed)
+    for col, title, v in ((left, "original", x), (right, "permuted (same values, new places)", scrambled)):
+        col.caption(title)
+        if x.ndim == 2:
+            col.image(for_display(v), width=320)
+        else:
+            n = min(len(v), 1024)
+            col.vega_lite_chart(alt.Chart(pd.DataFrame({"i": np.arange(n), "value": v[:n]})).mark_line(
+                strokeWidth=1).encode(x="i:Q", y="value:Q").properties(height=140).to_dict(), width="stretch")
+        if kind == "audio" and rate:
+            col.audio(np.clip(v / (np.abs(v).max() + 1e-12), -1, 1), sample_rate=rate)
+
+
+def show_measures(x: np.ndarray, seed: int):
+    m = measures(x, seed)
+    st.dataframe(m["summary"].round(3), hide_index=True)
+    specs = charts(m, x.ndim)
+    for row in (specs[:2], specs[2:]):
+        for col, spec in zip(st.columns(2), row):
+            col.vega_lite_chart(spec, width="stretch")
+
+
+st.title("Signals and their properties")
+st.markdown("A signal is a tensor: its **dimensions** are the axes information spreads along, its **channels** "
+            "the values at one point. Audio is 1D whether mono, stereo or 5.1; an image is 2D whether gray, RGB or "
+            "hyperspectral. ConvNets suit data with three properties: **stationarity** (the same statistics "
+            "everywhere), **locality** (neighbours are related) and **compositionality** (parts make wholes).")
+st.dataframe(data_types(), hide_index=True)
+
+st.subheader("Dial the properties")
+c = st.columns(5)
+nd = 1 if (url.choice("Signal", "sig_nd", ["1D", "2D"], "2D", widget="segmented", where=c[0]) or "2D") == "1D" else 2
+loc = url.slider("Locality", "sig_loc", 0.0, 1.0, 0.5, 0.05, where=c[1], help="correlation length: white noise → smooth")
+stat = url.slider("Stationarity", "sig_stat", 0.0, 1.0, 1.0, 0.05, where=c[2],
+                  help="1: same statistics everywhere; 0: they drift with position")
+comp = url.slider("Compositionality", "sig_comp", 0.0, 1.0, 0.5, 0.05, where=c[3],
+                  help="levels of a hierarchy of scales: 1 to 4")
+seed = url.slider("Seed", "sig_seed", 0, 20, 0, where=c[4])
+url.show_notices()
+generated = generate(nd, loc, stat, comp, seed=seed)
+show_signal(generated, "signal", None, seed)
+show_measures(generated, seed)
+st.caption("Permuting the positions keeps every value (the histogram) and destroys locality and compositionality: "
+           "the autocorrelation drops to 0 at lag 1, the spectrum goes flat (slope ≈ 0), the squint test fails.")
+
+st.subheader("Real signals")
+source = url.choice("Signal to measure", "sig_src", SOURCES[1:], "camera")
+url.show_notices()
+if source == "upload":
+    upload = st.file_uploader("An image (PNG/JPEG), a sound (WAV) or a CSV", type=["png", "jpg", "jpeg", "wav", "csv"],
+                              key="sig_upload")
+    if upload is None:
+        st.info("Upload a file to measure it. Nothing leaves this server.", icon=":material/upload:")
+        st.stop()
+    try:
+        loaded = read_upload(upload.name, upload.getvalue())
+    except UploadError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    for note in loaded.notes:
+        st.info(note, icon=":material/info:")
+    if loaded.kind == "audio":
+        st.caption(f"{loaded.channels} channel(s) at {loaded.rate} samples a second: still a 1D signal, with "
+                   f"{loaded.channels} value(s) at each instant.")
+    if loaded.table is not None and loaded.kind == "table":
+        st.dataframe(loaded.table.head(20), hide_index=True)
+    x, kind, rate, caption = loaded.data, loaded.kind, loaded.rate, loaded.name
+else:
+    x, kind, rate, caption = builtin(source, data_setting())
+st.caption(caption)
+show_signal(x, kind, rate, seed)
+show_measures(x, seed)
+
+
+@st.cache_resource(show_spinner=False)
+def trainer(directory) -> Trainer:
+    return Trainer(data_dir=directory)
+
+
+st.subheader("Which prior fits this data?")
+st.markdown("MNIST-1D's sequences are local and stationary. Train a small MLP and a small 1D ConvNet on them as "
+            "they are and with one fixed permutation of the 40 positions: the ConvNet's lead should vanish once "
+            "locality is gone.")
+configs = comparison(("fc", "cnn"), dataset="mnist1d", epochs=10)
+work = trainer(data_setting())
+if st.button("Train the four models (a few seconds)", key="sig_train"):
+    for config in configs:
+        work.submit(config)
+jobs = [work.lookup(c) for c in configs]
+if any(j is not None and not j.finished for j in jobs):
+    with st.spinner("Training on MNIST-1D…"):
+        import time
+
+        deadline = time.time() + 120
+        while any(j is not None and not j.finished for j in jobs) and time.time() < deadline:
+            time.sleep(0.3)
+if all(j is not None and j.state == "done" for j in jobs):
+    df = pd.DataFrame([{"model": "ConvNet" if j.result["model"] == "cnn" else "MLP",
+                        "positions": "shuffled" if j.result["permuted"] else "in order",
+                        "accuracy %": j.result["accuracy"]} for j in jobs])
+    st.vega_lite_chart(alt.Chart(df).mark_bar().encode(
+        x=alt.X("positions:N", title=None), xOffset="model:N", y=alt.Y("accuracy %:Q", scale=alt.Scale(domain=[0, 100])),
+        color="model:N", tooltip=["model", "positions", "accuracy %"]).properties(height=260).to_dict(), width="stretch")
+    lead = {p: df[(df.positions == p) & (df.model == "ConvNet")]["accuracy %"].iloc[0]
+            - df[(df.positions == p) & (df.model == "MLP")]["accuracy %"].iloc[0] for p in ("in order", "shuffled")}
+    st.markdown(f"ConvNet's lead: **{lead['in order']:+.1f}** points in order, **{lead['shuffled']:+.1f}** shuffled.")

@@ -1,0 +1,136 @@
+"""Measures of the three properties on known signals, the generator's dials, and uploads."""
+
+import io
+import wave
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import signals as s
+from core.images import photo
+from core.uploads import UploadError, read_upload
+
+RNG = np.random.default_rng(0)
+
+
+def test_white_noise_is_not_local():
+    w = RNG.standard_normal(8192)
+    assert s.correlation_length(w) <= 1.5
+    assert abs(s.spectral_slope(w)) < 0.2
+    img = RNG.standard_normal((256, 256))
+    assert s.correlation_length(img) <= 1.5 and abs(s.spectral_slope(img)) < 0.2
+
+
+def test_random_walk_has_slope_minus_two():
+    walks = [s.spectral_slope(np.cumsum(RNG.standard_normal(8192))) for _ in range(4)]
+    assert -2.3 < np.mean(walks) < -1.7
+
+
+def test_autocorrelation_hand_worked():
+    # a period-4 square wave: +1 +1 -1 -1 ...: correlation 1, 0, -1, 0 at lags 0..3
+    x = np.tile([1.0, 1.0, -1.0, -1.0], 64)
+    ac = s.autocorrelation(x)["autocorrelation"].to_numpy()
+    np.testing.assert_allclose(ac[:4], [1, 0, -1, 0], atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["camera", "chelsea", "coffee", "coins", "brick", "grass", "gravel", "text"])
+def test_bundled_photographs_are_natural_and_their_permutations_are_not(name):
+    img = photo(name)
+    assert -3.2 <= s.spectral_slope(img) <= -1.5
+    scrambled = s.permute(img)
+    assert abs(s.spectral_slope(scrambled)) < 0.3
+    assert s.correlation_length(scrambled) < 1 < s.correlation_length(img)
+    assert s.histogram_equal(img)
+
+
+@pytest.mark.parametrize("texture", ["brick", "grass", "gravel"])
+def test_textures_are_more_stationary_than_sky_over_ground(texture):
+    # the camera man: smooth sky at the top, textured grass at the bottom
+    assert s.stationarity_score(photo(texture)) < 0.5 * s.stationarity_score(photo("camera"))
+
+
+def _measures(nd, **dials):
+    values = [(s.correlation_length(x), s.stationarity_score(x), s.compositionality_score(x))
+              for x in (s.generate(nd, **dials, seed=seed) for seed in range(3))]
+    return np.mean(values, axis=0)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_each_dial_moves_its_own_measure(nd):
+    base = {"locality": 0.5, "stationarity": 1.0, "compositionality": 0.0}
+    grid = (0.0, 0.25, 0.5, 0.75, 1.0)
+    for dial, index, direction in (("locality", 0, 1), ("stationarity", 1, -1), ("compositionality", 2, 1)):
+        values = [_measures(nd, **{**base, dial: v})[index] for v in grid]
+        assert all(direction * (b - a) > 0 for a, b in zip(values, values[1:])), (dial, values)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_dials_leave_other_measures_in_a_band(nd):
+    base = {"locality": 0.5, "stationarity": 1.0, "compositionality": 0.0}
+    ref = _measures(nd, **base)
+    for v in (0.0, 0.5, 1.0):
+        # stationarity leaves the correlation length within 40 %
+        assert abs(_measures(nd, **{**base, "stationarity": v})[0] / ref[0] - 1) < 0.4
+        # compositionality leaves stationarity within 0.1 of stationary
+        assert abs(_measures(nd, **{**base, "compositionality": v})[1] - ref[1]) < 0.1
+        # locality moves the drift score far less than the stationarity dial does (0.13 -> ~0.9)
+        assert _measures(nd, **{**base, "locality": v})[1] < 0.5
+
+
+# --- uploads -----------------------------------------------------------------------------------------
+
+def _png(w=64, h=48, mode="L"):
+    buf = io.BytesIO()
+    Image.fromarray((RNG.random((h, w) if mode == "L" else (h, w, 3)) * 255).astype(np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _wav(channels=2, n=4000, rate=8000):
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as f:
+        f.setnchannels(channels)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes((RNG.standard_normal(n * channels) * 3000).astype(np.int16).tobytes())
+    return buf.getvalue()
+
+
+def test_good_uploads():
+    img = read_upload("a.png", _png(mode="RGB"))
+    assert img.kind == "image" and img.channels == 3 and img.data.shape == (48, 64)
+    snd = read_upload("a.wav", _wav(channels=6))
+    assert snd.kind == "audio" and snd.channels == 6 and snd.data.ndim == 1 and snd.rate == 8000
+    sig = read_upload("s.csv", ("value\n" + "\n".join(map(str, range(100)))).encode())
+    assert sig.kind == "signal" and len(sig.data) == 100
+    table = read_upload("t.csv", ("age,income,zip\n" + "\n".join(f"{i},{i * 7},{i % 5}" for i in range(50))).encode())
+    assert table.kind == "table" and "order means nothing" in table.notes[0]
+
+
+def test_large_valid_image_is_downsampled_with_a_notice():
+    big = read_upload("big.png", _png(w=2000, h=1000))
+    assert max(big.data.shape) == 512 and "downsampled" in big.notes[0]
+
+
+def _bomb_png(w, h):
+    """A valid PNG header announcing w x h pixels, body cut off: a decompression-bomb probe."""
+    buf = io.BytesIO()
+    Image.new("1", (w, h)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name,raw,match", [
+    ("empty.png", b"", "empty"),
+    ("cut.png", _png()[:60], "damaged|not a readable"),
+    ("fake.png", b"GIF89a" + b"\0" * 100, "not a readable|holds"),
+    ("photo.jpg", _png(), "holds PNG"),
+    ("bomb.png", _bomb_png(20000, 20000), "megapixels"),
+    ("huge.png", _bomb_png(8000, 6250), "50 megapixels"),
+    ("words.csv", b"name,city\nann,paris\nbob,rome\n", "no numeric column"),
+    ("broken.wav", b"RIFF\0\0\0\0WAVEfmt ", "not a readable WAV"),
+    ("notes.txt", b"hello", "only PNG, JPEG, WAV and CSV"),
+])
+def test_bad_uploads_get_one_line(name, raw, match):
+    with pytest.raises(UploadError, match=match) as info:
+        read_upload(name, raw)
+    assert "\n" not in str(info.value)
