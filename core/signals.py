@@ -244,12 +244,22 @@ DATA_TYPES = [
 ]
 
 
-def data_types() -> pd.DataFrame:
-    """The lecture's table of signal types: dimension, channels, batch shape, and which properties hold."""
+def data_types(examples: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """The lecture's table of signal types: dimension, channels, batch shape, which properties hold.
+
+    ``examples`` maps a row's ``data`` to a built-in example; its measured
+    correlation length, spectral slope and drift are added to that row.
+    """
     rows = []
     for kind, nd, channels, shape, (st_, lo, co) in DATA_TYPES:
-        rows.append({"data": kind, "dimensions": str(nd) if nd else "none (no axis)", "channels": channels,
-                     "batch tensor": shape, "stationary": st_, "local": lo, "compositional": co})
+        row = {"data": kind, "dimensions": str(nd) if nd else "none (no axis)", "channels": channels,
+               "batch tensor": shape, "stationary": st_, "local": lo, "compositional": co,
+               "example": "", "correlation length": None, "spectral slope": None, "drift": None}
+        if examples and kind in examples:
+            name, x = examples[kind]
+            row.update({"example": name, "correlation length": round(correlation_length(x), 2),
+                        "spectral slope": round(spectral_slope(x), 2), "drift": round(stationarity_score(x), 2)})
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -3,9 +3,11 @@
 Faithful to the course notebook (``06-convnet.ipynb``): SGD with lr 0.01 and
 momentum 0.5, batch 64 shuffled, negative log-likelihood, a fresh optimiser
 per model, test batch 1000. Faster because the data is loaded once into
-normalised tensors (no per-sample ``ToTensor``/``Normalize``, no DataLoader),
-``relu, max pool`` runs as ``max pool, relu`` (the same function), SGD is
-written with foreach kernels, and the loss is only read back when progress is reported.
+uint8 tensors and each batch is normalised (and permuted) on the fly (no
+per-sample ``ToTensor``/``Normalize``, no DataLoader), convolutions run
+channels-last, ``relu, max pool`` runs as ``max pool, relu`` (the same
+function), SGD is written with foreach kernels, and the loss is only read back
+when progress is reported. Runs on CUDA, then Apple MPS, then the CPU.
 """
 
 from __future__ import annotations

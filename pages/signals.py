@@ -89,7 +89,14 @@ st.markdown("A signal is a tensor: its **dimensions** are the axes information s
             "the values at one point. Audio is 1D whether mono, stereo or 5.1; an image is 2D whether gray, RGB or "
             "hyperspectral. ConvNets suit data with three properties: **stationarity** (the same statistics "
             "everywhere), **locality** (neighbours are related) and **compositionality** (parts make wholes).")
-st.dataframe(data_types(), hide_index=True)
+@st.cache_data(show_spinner=False)
+def types_table():
+    return data_types({"audio, mono": ("a synthesized tune", melody()),
+                       "image, grayscale": ("camera", photo("camera", 256)),
+                       "image, RGB": ("chelsea, as luminance", photo("chelsea", 256))})
+
+
+st.dataframe(types_table(), hide_index=True)
 
 st.subheader("Dial the properties")
 c = st.columns(5)

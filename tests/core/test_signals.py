@@ -134,3 +134,11 @@ def test_bad_uploads_get_one_line(name, raw, match):
     with pytest.raises(UploadError, match=match) as info:
         read_upload(name, raw)
     assert "\n" not in str(info.value)
+
+
+def test_data_types_table_follows_the_lecture():
+    df = s.data_types({"image, grayscale": ("camera", photo("camera", 128))}).set_index("data")
+    assert df.loc["audio, 5.1 surround", "channels"] == "6" and df.loc["audio, 5.1 surround", "dimensions"] == "1"
+    assert df.loc["image, RGB", "channels"] == "3" and df.loc["image, RGB", "dimensions"] == "2"
+    assert not df.loc["tabular records", ["stationary", "local", "compositional"]].any()
+    assert -3.2 < df.loc["image, grayscale", "spectral slope"] < -1.5
