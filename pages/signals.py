@@ -18,8 +18,15 @@ SOURCES = ["generator", *PHOTOS, "mnist digit", "mnist-1d sequence", "melody", "
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def measures(x: np.ndarray, seed: int):
-    return compare(x, seed)
+def panel(x: np.ndarray, seed: int):
+    """(summary table, chart specs, permuted copy) for one signal: all the work, once per signal."""
+    m = compare(x, seed)
+    return m["summary"].round(3), charts(m, x.ndim), permute(x, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def generated(nd, loc, stat, comp, seed):
+    return generate(nd, loc, stat, comp, seed=seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -60,9 +67,9 @@ def charts(m: dict, nd: int):
     return [(ac + rule).to_dict(), sp.to_dict(), sq.to_dict(), loc.to_dict()]
 
 
-def show_signal(x: np.ndarray, kind: str, rate, seed: int, where=st):
-    left, right = where.columns(2)
-    scrambled = permute(x, seed)
+def show(x: np.ndarray, kind: str, rate, seed: int):
+    summary, specs, scrambled = panel(x, seed)
+    left, right = st.columns(2)
     for col, title, v in ((left, "original", x), (right, "permuted (same values, new places)", scrambled)):
         col.caption(title)
         if x.ndim == 2:
@@ -73,12 +80,7 @@ def show_signal(x: np.ndarray, kind: str, rate, seed: int, where=st):
                 strokeWidth=1).encode(x="i:Q", y="value:Q").properties(height=140).to_dict(), width="stretch")
         if kind == "audio" and rate:
             col.audio(np.clip(v / (np.abs(v).max() + 1e-12), -1, 1), sample_rate=rate)
-
-
-def show_measures(x: np.ndarray, seed: int):
-    m = measures(x, seed)
-    st.dataframe(m["summary"].round(3), hide_index=True)
-    specs = charts(m, x.ndim)
+    st.dataframe(summary, hide_index=True)
     for row in (specs[:2], specs[2:]):
         for col, spec in zip(st.columns(2), row):
             col.vega_lite_chart(spec, width="stretch")
@@ -108,9 +110,7 @@ comp = url.slider("Compositionality", "sig_comp", 0.0, 1.0, 0.5, 0.05, where=c[3
                   help="levels of a hierarchy of scales: 1 to 4")
 seed = url.slider("Seed", "sig_seed", 0, 20, 0, where=c[4])
 url.show_notices()
-generated = generate(nd, loc, stat, comp, seed=seed)
-show_signal(generated, "signal", None, seed)
-show_measures(generated, seed)
+show(generated(nd, loc, stat, comp, seed), "signal", None, seed)
 st.caption("Permuting the positions keeps every value (the histogram) and destroys locality and compositionality: "
            "the autocorrelation drops to 0 at lag 1, the spectrum goes flat (slope ≈ 0), the squint test fails.")
 
@@ -139,8 +139,7 @@ if source == "upload":
 else:
     x, kind, rate, caption = builtin(source, data_setting())
 st.caption(caption)
-show_signal(x, kind, rate, seed)
-show_measures(x, seed)
+show(x, kind, rate, seed)
 
 
 @st.cache_resource(show_spinner=False)
