@@ -89,26 +89,27 @@ class Trainer:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def lookup(self, config: RunConfig) -> Job | None:
-        """The job or stored result for ``config``, without starting anything."""
-        key = config.key()
-        with self._lock:
-            job = self._jobs.get(key)
+    def _existing(self, key: str, config: RunConfig) -> Job | None:
+        """A live job for ``key``, else its stored result as a finished job, else None."""
+        job = self._jobs.get(key)
         if job is not None and job.state not in ("failed", "cancelled"):
             return job
         stored = self.store.get(key)
-        return Job(key, config, "done", result=stored) if stored is not None else job
+        return Job(key, config, "done", result=stored) if stored is not None else None
+
+    def lookup(self, config: RunConfig) -> Job | None:
+        """The job or stored result for ``config`` (a failed or cancelled job too), without starting anything."""
+        key = config.key()
+        with self._lock:
+            return self._existing(key, config) or self._jobs.get(key)
 
     def submit(self, config: RunConfig) -> Job:
         """Start ``config`` unless it is stored, queued or running already; return its job."""
         key = config.key()
         with self._lock:
-            job = self._jobs.get(key)
-            if job is not None and job.state not in ("failed", "cancelled"):
-                return job
-            stored = self.store.get(key)
-            if stored is not None:
-                return Job(key, config, "done", result=stored)
+            existing = self._existing(key, config)
+            if existing is not None:
+                return existing
             job = Job(key, config)
             self._jobs[key] = job
         self.executor.submit(self._run, job)

@@ -25,3 +25,20 @@ def _isolated_cache(tmp_path_factory):
     os.environ.setdefault("CONVLAB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     if "CONVLAB_DATA_DIR" not in os.environ and (SHARED_DATA / "MNIST" / "raw").is_dir():
         os.environ["CONVLAB_DATA_DIR"] = str(SHARED_DATA)
+
+
+@pytest.fixture
+def offline_without_data(tmp_path, monkeypatch):
+    """No data directory, an empty cache, and every network connection refused."""
+    from core import data
+
+    monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path / "nothing"))
+    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(tmp_path / "cache"))
+
+    def no_network(*args, **kwargs):
+        raise OSError("network is unreachable")
+    monkeypatch.setattr("socket.socket.connect", no_network)
+    monkeypatch.setattr("socket.create_connection", no_network)
+    data.load_images.cache_clear()
+    yield
+    data.load_images.cache_clear()

@@ -109,19 +109,10 @@ def test_links_are_clamped():
         RunConfig(model="transformer").clamped()
 
 
-def test_no_data_and_no_network_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path / "empty"))
-    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(tmp_path / "cache"))
-    data_mod.load_images.cache_clear()
-
-    def no_network(*args, **kwargs):
-        raise OSError("network is unreachable")
-    monkeypatch.setattr("socket.socket.connect", no_network)
-    monkeypatch.setattr("socket.create_connection", no_network)
+def test_no_data_and_no_network_is_a_clear_error(offline_without_data):
     assert not data_mod.available("mnist")
     with pytest.raises(DataUnavailable, match="CONVLAB_DATA_DIR"):
         data_mod.load_images("mnist", True)
-    data_mod.load_images.cache_clear()
 
 
 def test_worker_trains_one_configuration_once(tmp_path, monkeypatch):

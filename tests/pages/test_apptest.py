@@ -134,23 +134,12 @@ def test_practicum_trains_from_a_link_and_shows_results(data_dir, monkeypatch):
     assert any(s.value == "Results" for s in again.subheader)
 
 
-def test_practicum_without_data_or_network_offers_mnist1d(tmp_path, monkeypatch):
-    from core import data
-
-    monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path / "nothing"))
-    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(tmp_path / "cache"))
-    data.load_images.cache_clear()
-
-    def no_network(*args, **kwargs):
-        raise OSError("network is unreachable")
-    monkeypatch.setattr("socket.socket.connect", no_network)
-    monkeypatch.setattr("socket.create_connection", no_network)
+def test_practicum_without_data_or_network_offers_mnist1d(offline_without_data):
     at = run_page("practicum")
     assert any("not on this machine" in w.value for w in at.warning)
     assert any("CONVLAB_DATA_DIR" in e.value for e in at.error)
     next(b for b in at.button if b.label == "Use MNIST-1D").click().run()
     assert not at.exception and at.selectbox(key="pp_data").value == "mnist1d"
-    data.load_images.cache_clear()
 
 
 @pytest.mark.parametrize("name,raw,expect", [
