@@ -208,9 +208,21 @@ def load_dataset(name: str, directory: str | None = None) -> Dataset:
     return mnist1d() if name == "mnist1d" else image_dataset(name, directory)
 
 
-def pixel_permutation(n: int, seed: int = 0) -> torch.Tensor:
-    """One fixed random permutation of ``n`` positions (784 for 28x28, 40 for MNIST-1D)."""
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+def pixel_permutation(n: int, seed: int = 0, fraction: float = 1.0) -> torch.Tensor:
+    """One fixed random permutation of ``n`` positions (784 for 28x28, 40 for MNIST-1D).
+
+    With ``fraction`` < 1 only that share of the positions (chosen at random)
+    is shuffled among themselves; the rest stay put: locality destroyed in part.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    if fraction >= 1.0:
+        return torch.randperm(n, generator=gen)
+    if not 0.0 <= fraction:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction}")
+    chosen = torch.randperm(n, generator=gen)[: int(round(fraction * n))]
+    perm = torch.arange(n)
+    perm[chosen] = chosen[torch.randperm(len(chosen), generator=gen)]
+    return perm
 
 
 def permute_pixels(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:

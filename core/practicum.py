@@ -75,3 +75,14 @@ def filters(result: dict) -> pd.DataFrame:
         for (i, j), v in np.ndenumerate(w):
             rows.append({"kernel": k, "row": i, "col": j, "weight": float(v)})
     return pd.DataFrame(rows)
+
+
+def prior_advantage(results: list[dict]) -> pd.DataFrame:
+    """ConvNet minus MLP test accuracy per share of shuffled positions (0 for runs in order)."""
+    rows: dict[float, dict] = {}
+    for r in results:
+        share = r["config"]["perm_fraction"] if r["permuted"] else 0.0
+        rows.setdefault(share, {"shuffled": share})["ConvNet" if r["model"] == "cnn" else "MLP"] = r["accuracy"]
+    df = pd.DataFrame(sorted(rows.values(), key=lambda row: row["shuffled"]))
+    df["advantage"] = df["ConvNet"] - df["MLP"]
+    return df

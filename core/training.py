@@ -28,7 +28,7 @@ from core.models import build_model, count_parameters, fast_order, practicum_row
 DATASETS = ("mnist", "fashion-mnist", "kmnist", "mnist1d")
 MODELS = ("fc", "cnn", "lc")
 # what one link may ask of a shared server
-BOUNDS = {"epochs": (1, 50), "batch_size": (8, 1024), "width": (1, 64), "lr": (1e-4, 1.0),
+BOUNDS = {"perm_fraction": (0.0, 1.0), "epochs": (1, 50), "batch_size": (8, 1024), "width": (1, 64), "lr": (1e-4, 1.0),
           "momentum": (0.0, 0.99), "train_size": (100, 60000), "seed": (0, 10_000)}
 
 
@@ -84,6 +84,7 @@ class RunConfig:
     width: int | None = None  # n_hidden (fc) or n_features (cnn, lc); None: the notebook's
     train_size: int | None = None  # the first N training samples; None: all
     perm_seed: int = 0  # which permutation
+    perm_fraction: float = 1.0  # share of positions the permutation moves (1: all, as the notebook)
 
     def clamped(self) -> tuple["RunConfig", list[str]]:
         """The config inside ``BOUNDS`` and known names, and a note for every value changed."""
@@ -157,7 +158,8 @@ def train(config: RunConfig, data: Dataset | None = None, *, device: str | torch
     dev = pick_device(device) if isinstance(device, str) else device
     data = data if data is not None else load_dataset(config.dataset, data_dir)
     # the permutation is applied batch by batch (no permuted copy of the data set)
-    perm = pixel_permutation(data.train.x[0, 0].numel(), config.perm_seed).to(dev) if config.permuted else None
+    perm = (pixel_permutation(data.train.x[0, 0].numel(), config.perm_seed, config.perm_fraction).to(dev)
+            if config.permuted else None)
     progress = progress if progress is not None else Progress()
     n = min(config.train_size or len(data.train.y), len(data.train.y))
     train_split = replace(data.train, x=data.train.x[:n].to(dev), y=data.train.y[:n].to(dev))

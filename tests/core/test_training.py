@@ -155,3 +155,22 @@ def test_a_process_killed_mid_write_leaves_no_corrupt_result(tmp_path):
         record = json.loads((tmp_path / "abc.json").read_text())  # always complete JSON
         assert record in ({"old": True},) or len(record["big"]) == 400000
         assert store.get("abc") is not None
+
+
+def test_partial_permutation_moves_only_its_share():
+    full = pixel_permutation(40, seed=1)
+    assert torch.equal(full, pixel_permutation(40, seed=1, fraction=1.0))
+    half = pixel_permutation(40, seed=1, fraction=0.5)
+    assert sorted(half.tolist()) == list(range(40))
+    assert (half != torch.arange(40)).sum() <= 20  # at most the chosen half moves
+    assert torch.equal(pixel_permutation(40, seed=1, fraction=0.0), torch.arange(40))
+
+
+def test_prior_advantage_hand_worked():
+    from core.practicum import prior_advantage
+
+    def run(model, permuted, fraction, acc):
+        return {"model": model, "permuted": permuted, "accuracy": acc, "config": {"perm_fraction": fraction}}
+    df = prior_advantage([run("cnn", False, 1.0, 90), run("fc", False, 1.0, 60),
+                          run("cnn", True, 0.5, 55), run("fc", True, 0.5, 58)])
+    assert df["shuffled"].tolist() == [0.0, 0.5] and df["advantage"].tolist() == [30, -3]
