@@ -203,9 +203,14 @@ def image_dataset(name: str = "mnist", directory: str | None = None) -> Dataset:
                    Split(te.images.unsqueeze(1), te.labels, scale, shift))
 
 
-def load_dataset(name: str, directory: str | None = None) -> Dataset:
-    """Any dataset of the lab by name: ``mnist``, ``fashion-mnist``, ``kmnist`` or ``mnist1d``."""
-    return mnist1d() if name == "mnist1d" else image_dataset(name, directory)
+def load_dataset(name: str, directory: str | None = None, **mnist1d_knobs) -> Dataset:
+    """Any dataset of the lab by name: ``mnist``, ``fashion-mnist``, ``kmnist`` or ``mnist1d``.
+
+    ``mnist1d_knobs`` (``max_translation``, ``iid_noise_scale``, ...) go to ``mnist1d``; None means its default.
+    """
+    if name == "mnist1d":
+        return mnist1d(**{k: v for k, v in mnist1d_knobs.items() if v is not None})
+    return image_dataset(name, directory)
 
 
 def pixel_permutation(n: int, seed: int = 0, fraction: float = 1.0) -> torch.Tensor:

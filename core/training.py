@@ -28,7 +28,7 @@ from core.models import build_model, count_parameters, fast_order, practicum_row
 DATASETS = ("mnist", "fashion-mnist", "kmnist", "mnist1d")
 MODELS = ("fc", "cnn", "lc")
 # what one link may ask of a shared server
-BOUNDS = {"perm_fraction": (0.0, 1.0), "epochs": (1, 50), "batch_size": (8, 1024), "width": (1, 64), "lr": (1e-4, 1.0),
+BOUNDS = {"perm_fraction": (0.0, 1.0), "m1d_translation": (1, 60), "m1d_noise": (0.0, 2.0), "epochs": (1, 50), "batch_size": (8, 1024), "width": (1, 64), "lr": (1e-4, 1.0),
           "momentum": (0.0, 0.99), "train_size": (100, 60000), "seed": (0, 10_000)}
 
 
@@ -85,6 +85,8 @@ class RunConfig:
     train_size: int | None = None  # the first N training samples; None: all
     perm_seed: int = 0  # which permutation
     perm_fraction: float = 1.0  # share of positions the permutation moves (1: all, as the notebook)
+    m1d_translation: int | None = None  # MNIST-1D's max_translation (None: its default, 48)
+    m1d_noise: float | None = None  # MNIST-1D's iid_noise_scale (None: its default, 0.02)
 
     def clamped(self) -> tuple["RunConfig", list[str]]:
         """The config inside ``BOUNDS`` and known names, and a note for every value changed."""
@@ -156,7 +158,8 @@ def train(config: RunConfig, data: Dataset | None = None, *, device: str | torch
         convolution's kernels, for ConvNets), config.
     """
     dev = pick_device(device) if isinstance(device, str) else device
-    data = data if data is not None else load_dataset(config.dataset, data_dir)
+    data = data if data is not None else load_dataset(config.dataset, data_dir, max_translation=config.m1d_translation,
+                                                      iid_noise_scale=config.m1d_noise)
     # the permutation is applied batch by batch (no permuted copy of the data set)
     perm = (pixel_permutation(data.train.x[0, 0].numel(), config.perm_seed, config.perm_fraction).to(dev)
             if config.permuted else None)

@@ -1,7 +1,6 @@
 """Signals and their properties (lecture sections 1 and 2)."""
 
 import time
-from dataclasses import replace
 
 import altair as alt
 import numpy as np
@@ -14,7 +13,7 @@ from core.signals import compare, data_types, generate, melody, permute
 from core.uploads import UploadError, read_upload
 from core.worker import Trainer
 from core.training import comparison
-from core.practicum import prior_advantage
+from core.practicum import KNOBS, knob_configs, prior_advantage
 from dashboard import urlstate as url
 from dashboard.shell import data_setting
 
@@ -153,11 +152,12 @@ def trainer(directory) -> Trainer:
 
 st.subheader("Which prior fits this data?")
 st.markdown("MNIST-1D's sequences are local and stationary. Train a small MLP and a small 1D ConvNet on them while "
-            "a growing share of the 40 positions is shuffled (one fixed permutation, train and test alike): the "
-            "ConvNet's lead should shrink and turn into a handicap as locality is destroyed.")
-FRACTIONS = (0.0, 0.25, 0.5, 1.0)
-configs = [replace(c, permuted=f > 0, perm_fraction=f if f > 0 else 1.0)
-           for f in FRACTIONS for c in comparison(("fc", "cnn"), dataset="mnist1d", epochs=10)[:2]]
+            "one of its knobs turns: shuffle a growing share of the 40 positions (one fixed permutation, train and "
+            "test alike: locality destroyed), shift the digits further (where shared weights pay), or drown them "
+            "in noise.")
+knob = url.choice("Knob", "sig_knob", list(KNOBS), "shuffled share", widget="segmented") or "shuffled share"
+url.show_notices()
+configs = knob_configs(knob)
 work = trainer(data_setting())
 if st.button("Train the eight models (about 15 s on two cores)", key="sig_train"):
     for config in configs:
@@ -168,10 +168,13 @@ if any(j is not None and not j.finished for j in jobs):
         deadline = time.time() + 180
         while any(j is not None and not j.finished for j in jobs) and time.time() < deadline:
             time.sleep(0.3)
-if all(j is not None and j.state == "done" for j in jobs):
-    lead = prior_advantage([j.result for j in jobs])
+failed = [j for j in jobs if j is not None and j.state == "failed"]
+if failed:
+    st.error(f"Training failed: {failed[0].error}", icon=":material/error:")
+elif all(j is not None and j.state == "done" for j in jobs):
+    lead = prior_advantage([j.result for j in jobs], knob)
     st.vega_lite_chart(alt.Chart(lead).mark_line(point=True).encode(
-        x=alt.X("shuffled:Q", title="share of positions shuffled", axis=alt.Axis(format="%")),
+        x=alt.X(f"{knob}:Q", title=KNOBS[knob][2]),
         y=alt.Y("advantage:Q", title="ConvNet − MLP accuracy (points)"),
-        tooltip=["shuffled", "ConvNet", "MLP", "advantage"]).properties(height=260).to_dict(), width="stretch")
+        tooltip=[knob, "ConvNet", "MLP", "advantage"]).properties(height=260).to_dict(), width="stretch")
     st.dataframe(lead, hide_index=True)

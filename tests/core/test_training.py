@@ -173,4 +173,15 @@ def test_prior_advantage_hand_worked():
         return {"model": model, "permuted": permuted, "accuracy": acc, "config": {"perm_fraction": fraction}}
     df = prior_advantage([run("cnn", False, 1.0, 90), run("fc", False, 1.0, 60),
                           run("cnn", True, 0.5, 55), run("fc", True, 0.5, 58)])
-    assert df["shuffled"].tolist() == [0.0, 0.5] and df["advantage"].tolist() == [30, -3]
+    assert df["shuffled share"].tolist() == [0.0, 0.5] and df["advantage"].tolist() == [30, -3]
+
+
+def test_mnist1d_knobs_reach_the_generator():
+    from core.practicum import knob_configs
+
+    configs = knob_configs("translation")
+    assert [c.m1d_translation for c in configs] == [1, 1, 16, 16, 32, 32, 48, 48]
+    still = load_dataset("mnist1d", max_translation=1)
+    moved = load_dataset("mnist1d", max_translation=48)
+    assert not torch.equal(still.train.x, moved.train.x)
+    assert torch.equal(load_dataset("mnist1d", max_translation=None).train.x, load_dataset("mnist1d").train.x)
