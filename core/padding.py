@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from core.conv import output_length
@@ -96,10 +97,8 @@ def output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0, dil
     return output_length(n, kernel_size, stride, padding, dilation)
 
 
-def size_table(n: int, kernel_size: int, stride: int, dilation: int) -> "pd.DataFrame":
+def size_table(n: int, kernel_size: int, stride: int, dilation: int) -> pd.DataFrame:
     """Output size for every padding from 0 to the kernel's span, with 'same' marked."""
-    import pandas as pd
-
     before, after = same_padding(kernel_size, dilation)
     rows = []
     for p in range(0, dilation * (kernel_size - 1) + 1):
@@ -109,15 +108,13 @@ def size_table(n: int, kernel_size: int, stride: int, dilation: int) -> "pd.Data
     return pd.DataFrame(rows)
 
 
-def padded_views(x: np.ndarray, amount: int, value: float = 0.0) -> "pd.DataFrame":
+def padded_views(x: np.ndarray, amount: int, value: float = 0.0) -> pd.DataFrame:
     """``x`` (1D or 2D) padded by ``amount`` on every side in each mode, as one long table for drawing.
 
     Columns: ``mode, row, col`` (position, padded coordinates start at -amount),
     ``value``, ``padded`` (True for invented cells) and ``source`` (the flat
     index of the input sample copied, -1 for a fill value). 1D signals have row 0.
     """
-    import pandas as pd
-
     t = torch.as_tensor(np.atleast_2d(x), dtype=torch.float64)  # (H, W); a 1D signal is one row
     nd = np.ndim(x)
     h, w = t.shape
@@ -140,13 +137,11 @@ def padded_views(x: np.ndarray, amount: int, value: float = 0.0) -> "pd.DataFram
     return pd.concat(frames, ignore_index=True)
 
 
-def border_effect(x: np.ndarray, kernel: np.ndarray) -> "pd.DataFrame":
+def border_effect(x: np.ndarray, kernel: np.ndarray) -> pd.DataFrame:
     """A 1D kernel applied with 'same' padding in each mode: what happens at the borders.
 
     Columns ``mode, position, value``.
     """
-    import pandas as pd
-
     before, after = same_padding(len(kernel))
     w = torch.as_tensor(kernel, dtype=torch.float64).view(1, 1, -1)
     t = torch.as_tensor(x, dtype=torch.float64).view(1, 1, -1)

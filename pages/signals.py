@@ -12,7 +12,6 @@ from core.images import PHOTOS, for_display, photo
 from core.signals import compare, data_types, generate, melody, permute
 from core.uploads import UploadError, read_upload
 from core.worker import Trainer
-from core.training import comparison
 from core.practicum import KNOBS, knob_configs, prior_advantage
 from dashboard import urlstate as url
 from dashboard.shell import data_setting

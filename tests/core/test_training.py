@@ -1,7 +1,6 @@
 """The practicum's data, engine and worker: oracles, real MNIST, MNIST-1D, concurrency, crash safety."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
