@@ -9,6 +9,7 @@ import streamlit as st
 
 from core import data
 from core.device import describe_device
+from core.worker import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,6 +35,12 @@ def data_setting() -> str | None:
     except Exception:  # noqa: BLE001 - no secrets file is the normal case
         value = None
     return value or os.environ.get(data.DATA_ENV)
+
+
+@st.cache_resource(show_spinner=False)
+def trainer(directory: str | None) -> Trainer:
+    """The one background worker every page and session of this server submits training to."""
+    return Trainer(data_dir=directory)
 
 
 @st.cache_resource(show_spinner=False)

@@ -9,17 +9,10 @@ from core.images import for_display
 from core.models import PRACTICUM_MODELS
 from core.practicum import filters, loss_curves, model_sizes, per_class, results_table, sample_pairs
 from core.training import DATASET_DEFAULTS, MAX_EPOCHS, default_config
-from core.worker import Trainer
 from dashboard import urlstate as url
-from dashboard.shell import data_setting
+from dashboard.shell import data_setting, trainer
 
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST", "mnist1d": "MNIST-1D"}
-
-
-@st.cache_resource(show_spinner=False)
-def trainer(directory) -> Trainer:
-    """One background worker for every session of this server."""
-    return Trainer(data_dir=directory)
 
 
 @st.cache_data(show_spinner="Loading the data…", max_entries=8)

@@ -11,10 +11,9 @@ from core.data import available, load_dataset, load_images
 from core.images import PHOTOS, for_display, photo
 from core.signals import compare, data_types, generate, melody, permute
 from core.uploads import UploadError, read_upload
-from core.worker import Trainer
 from core.practicum import KNOBS, knob_configs, prior_advantage
 from dashboard import urlstate as url
-from dashboard.shell import data_setting
+from dashboard.shell import data_setting, trainer
 
 SOURCES = ["generator", *PHOTOS, "mnist digit", "mnist-1d sequence", "melody", "camera scanline", "upload"]
 
@@ -142,11 +141,6 @@ else:
     x, kind, rate, caption = builtin(source, data_setting())
 st.caption(caption)
 show(x, kind, rate, seed)
-
-
-@st.cache_resource(show_spinner=False)
-def trainer(directory) -> Trainer:
-    return Trainer(data_dir=directory)
 
 
 st.subheader("Which prior fits this data?")
