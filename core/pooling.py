@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -119,8 +118,3 @@ def output_shape(shape, kernel_size: int, stride: int | None = None) -> tuple[in
     stride = stride or kernel_size
     c, *spatial = shape
     return (c, *[(n - kernel_size) // stride + 1 for n in spatial])
-
-
-def as_frame(x: np.ndarray) -> pd.DataFrame:
-    """A 1D signal as ``i, value`` rows."""
-    return pd.DataFrame({"i": np.arange(len(x)), "value": x})

@@ -6,11 +6,14 @@ MNIST-1D (Greydanus and Kobak, ICML 2024).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from core.data import Dataset, permute_pixels, pixel_permutation
 from core.models import PRACTICUM_MODELS, build_model, count_parameters, practicum_rows
+from core.training import comparison
 
 # accuracy (%) on the test set: the lecture's careful re-run of the notebook on a 2-core CPU
 # (means over seeds; published: FC 87, ConvNet 95 / 94, FC permuted 85-87, ConvNet permuted 83),
@@ -87,10 +90,6 @@ KNOBS = {
 
 def knob_configs(knob: str, epochs: int = 10) -> list:
     """MLP and ConvNet runs on MNIST-1D at each value of one knob (the practicum's 1D twin)."""
-    from dataclasses import replace
-
-    from core.training import comparison
-
     field, values, _ = KNOBS[knob]
     base = comparison(("fc", "cnn"), dataset="mnist1d", epochs=epochs)[:2]
     if field == "perm_fraction":  # 0 means in order

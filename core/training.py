@@ -124,8 +124,9 @@ class Progress:
     losses: list[float] = field(default_factory=list)  # one value per report
 
 
-def _evaluate(model, split, y, classes: int, prepare, batch: int = 1000):
+def _evaluate(model, split, classes: int, prepare, batch: int = 1000):
     """Test loss (mean NLL), accuracy (percent) and per-class accuracy, in batches of 1000."""
+    y = split.y
     model.eval()
     loss, hits = 0.0, torch.zeros(classes, device=y.device)
     counts = torch.bincount(y, minlength=classes).float()
@@ -167,7 +168,7 @@ def train(config: RunConfig, data: Dataset | None = None, *, device: str | torch
     n = min(config.train_size or len(data.train.y), len(data.train.y))
     train_split = replace(data.train, x=data.train.x[:n].to(dev), y=data.train.y[:n].to(dev))
     test_split = replace(data.test, x=data.test.x.to(dev), y=data.test.y.to(dev))
-    y, y_test = train_split.y, test_split.y
+    y = train_split.y
 
     shape, rows = practicum_rows(config.model, config.dataset, config.width)
     torch.manual_seed(config.seed)
@@ -217,7 +218,7 @@ def train(config: RunConfig, data: Dataset | None = None, *, device: str | torch
                     raise Cancelled("training was cancelled")
         train_seconds += time.perf_counter() - started
         started = time.perf_counter()
-        test_loss, accuracy, per_class = _evaluate(model, test_split, y_test, data.classes, prepare)
+        test_loss, accuracy, per_class = _evaluate(model, test_split, data.classes, prepare)
         eval_seconds += time.perf_counter() - started
         epochs.append({"epoch": epoch, "accuracy": accuracy, "test_loss": test_loss})
 

@@ -100,16 +100,6 @@ def slider(label: str, key: str, min_value, max_value, default, step=None, *, wh
                         **_kw(key, default, corrected), **kwargs)
 
 
-def number(label: str, key: str, min_value, max_value, default, step=None, *, where=st, **kwargs):
-    """A number input bound to the URL."""
-    kind = int if isinstance(default, int) else float
-    step = step if step is not None else (1 if kind is int else 0.1)
-    corrected = _seed(key, _number_coercer(min_value, max_value, default, step, kind))
-    _clamp_state(key, min_value, max_value)
-    return where.number_input(label, min_value=min_value, max_value=max_value, step=step,
-                              **_kw(key, default, corrected), **kwargs)
-
-
 def _choice_coercer(options: Sequence, default, format_func=str):
     labels = {str(format_func(o)): o for o in options}  # the URL holds the label Streamlit shows
 
