@@ -121,6 +121,12 @@ def choice(label: str, key: str, options: Sequence, default, *, widget: str = "s
     return make(label, options, **kw, **kwargs)
 
 
+def dims(label: str, key: str, default: int = 1, *, where=st) -> int:
+    """A 1D / 2D switch bound to the URL (``?key=2D``); returns 1 or 2."""
+    picked = choice(label, key, ["1D", "2D"], f"{default}D", widget="segmented", where=where)
+    return 2 if (picked or f"{default}D") == "2D" else 1
+
+
 def multi(label: str, key: str, options: Sequence[str], default: Sequence[str], *, where=st, **kwargs) -> list:
     """A multiselect bound to the URL (one repeated parameter per chosen option)."""
     labels = {str(kwargs.get("format_func", str)(o)): o for o in options}

@@ -35,8 +35,7 @@ st.markdown("A layer applies several kernels; each spans the full thickness (all
             "*kernels × channels × length*; for 2D data a 4D one.")
 
 c = st.columns(4)
-nd_label = url.choice("Data", "ker_nd", ["1D", "2D"], "1D", widget="segmented", where=c[0]) or "1D"
-nd = 1 if nd_label == "1D" else 2
+nd = url.dims("Data", "ker_nd", 1, where=c[0])
 kernels = url.slider("Kernels", "ker_k", 1, 16, 2, where=c[1])
 channels = url.slider("Input channels", "ker_c", 1, 16, 7, where=c[2])
 size = url.slider("Kernel size", "ker_s", 1, 7, 3, where=c[3])

@@ -45,8 +45,7 @@ st.markdown("The same motifs occur everywhere, so every window can use the same 
             "*locally connected* layer.")
 
 c = st.columns(5)
-nd = url.choice("Data", "sh_nd", ["1D", "2D"], "1D", widget="segmented", where=c[0]) or "1D"
-nd = 1 if nd == "1D" else 2
+nd = url.dims("Data", "sh_nd", 1, where=c[0])
 n = url.slider("Input size", "sh_n", 4, 64, 16, where=c[1])
 c_in = url.slider("Input channels", "sh_cin", 1, 16, 1, where=c[2])
 c_out = url.slider("Output channels", "sh_cout", 1, 16, 1, where=c[3])

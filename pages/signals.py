@@ -103,7 +103,7 @@ st.dataframe(types_table(), hide_index=True)
 
 st.subheader("Dial the properties")
 c = st.columns(5)
-nd = 1 if (url.choice("Signal", "sig_nd", ["1D", "2D"], "2D", widget="segmented", where=c[0]) or "2D") == "1D" else 2
+nd = url.dims("Signal", "sig_nd", 2, where=c[0])
 loc = url.slider("Locality", "sig_loc", 0.0, 1.0, 0.5, 0.05, where=c[1], help="correlation length: white noise → smooth")
 stat = url.slider("Stationarity", "sig_stat", 0.0, 1.0, 1.0, 0.05, where=c[2],
                   help="1: same statistics everywhere; 0: they drift with position")
