@@ -14,13 +14,18 @@ from core.conv import LocallyConnected1d, LocallyConnected2d, conv_matrix, layer
 MODES = ["zeros", "reflect", "replicate", "circular"]
 
 
-def torch_conv(x, weight, stride, padding, dilation, mode):
-    """The oracle: F.pad in the given mode, then F.conv1d/conv2d."""
-    nd = weight.dim() - 2
+def torch_pad(x, padding, mode):
+    """F.pad with symmetric per-dimension padding (F.pad lists the last dimension first)."""
     pad = []
     for p in reversed(padding):
         pad += [p, p]
-    x = F.pad(x, pad, mode="constant" if mode == "zeros" else mode)
+    return F.pad(x, pad, mode="constant" if mode == "zeros" else mode)
+
+
+def torch_conv(x, weight, stride, padding, dilation, mode):
+    """The oracle: F.pad in the given mode, then F.conv1d/conv2d."""
+    nd = weight.dim() - 2
+    x = torch_pad(x, padding, mode)
     conv = F.conv1d if nd == 1 else F.conv2d
     return conv(x, weight, stride=stride, dilation=dilation)
 
@@ -78,10 +83,7 @@ def test_conv_matrix_int_arguments_and_errors():
 def lc_oracle(x, lc):
     """A plain loop over output positions: each window times that position's own weights."""
     nd = lc.nd
-    pad = []
-    for p in reversed(lc.padding):
-        pad += [p, p]
-    xp = F.pad(x, pad, mode="constant" if lc.padding_mode == "zeros" else lc.padding_mode)
+    xp = torch_pad(x, lc.padding, lc.padding_mode)
     out = torch.zeros(x.shape[0], lc.out_channels, *lc.output_size, dtype=x.dtype)
     for pos, idx in enumerate(torch.cartesian_prod(*[torch.arange(o) for o in lc.output_size]).reshape(-1, nd)):
         sl = [slice(None), slice(None)]
