@@ -15,12 +15,14 @@ References:
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -267,6 +269,8 @@ def layer_costs(input_shape: Sequence[int], out_channels: int, kernel_size: int 
         ``nonzeros`` (of the weight matrix over the flattened input) and
         ``output_shape``.
     """
+    import pandas as pd
+
     c_in, *size = (int(v) for v in input_shape)
     nd = len(size)
     if nd not in (1, 2):

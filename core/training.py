@@ -197,7 +197,7 @@ def train(config: RunConfig, data: Dataset | None = None, *, device: str | torch
         seen, since = 0, 0
         for step in range(steps_per_epoch):
             idx = order[step * config.batch_size:(step + 1) * config.batch_size]
-            xb, yb = prepare(train_split.batch(idx)), y[idx]
+            xb, yb = prepare(train_split.batch(idx)), y.index_select(0, idx)
             opt.zero_grad()
             out = model(xb)
             loss = F.nll_loss(out, yb)

@@ -33,6 +33,27 @@ def test_permutation_is_a_bijection_shared_by_train_and_test():
     assert torch.equal(permute_pixels(x, perm).flatten(1).sort().values, x.flatten(1).sort().values)
 
 
+def test_batches_are_the_notebooks_normalisation_and_leave_the_data_alone():
+    from dataclasses import replace
+    from torchvision import transforms
+
+    ds = load_dataset("mnist1d")  # float32 samples: a careless in-place normalisation would write into them
+    before = ds.train.x.clone()
+    split = replace(ds.train, scale=2.0, shift=-1.0)
+    idx = torch.tensor([5, 0, 7])
+    assert torch.equal(split.batch(idx), before[idx] * 2.0 - 1.0)
+    assert torch.equal(split.batch(slice(0, 4)), before[:4] * 2.0 - 1.0)
+    assert torch.equal(ds.train.x, before)
+    # uint8 images: the notebook's ToTensor() then Normalize((0.1307,), (0.3081,)), sample by sample
+    from core.data import Split
+
+    raw = torch.randint(0, 256, (3, 1, 28, 28), dtype=torch.uint8)
+    images = Split(raw, torch.zeros(3, dtype=torch.long), 1 / (255 * 0.3081), -0.1307 / 0.3081)
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    expected = torch.stack([tf(r[0].numpy()) for r in raw])
+    assert torch.allclose(images.batch(torch.arange(3)), expected, atol=1e-5)
+
+
 def test_momentum_sgd_equals_torch_optim_sgd():
     torch.manual_seed(0)
     a = build_model(course_convnet(), (1, 28, 28))
