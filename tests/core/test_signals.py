@@ -67,15 +67,39 @@ def test_each_dial_moves_its_own_measure(nd):
 
 @pytest.mark.parametrize("nd", [1, 2])
 def test_dials_leave_other_measures_in_a_band(nd):
+    """Every dial, swept over its range, leaves the other two properties' measures near their base values."""
     base = {"locality": 0.5, "stationarity": 1.0, "compositionality": 0.0}
-    ref = _measures(nd, **base)
+    length, drift, squint = _measures(nd, **base)
+    comp_range = _measures(nd, **{**base, "compositionality": 1.0})[2] - squint
+    assert comp_range > 0.15
     for v in (0.0, 0.5, 1.0):
-        # stationarity leaves the correlation length within 40 %
-        assert abs(_measures(nd, **{**base, "stationarity": v})[0] / ref[0] - 1) < 0.4
-        # compositionality leaves stationarity within 0.1 of stationary
-        assert abs(_measures(nd, **{**base, "compositionality": v})[1] - ref[1]) < 0.1
-        # locality moves the drift score far less than the stationarity dial does (0.13 -> ~0.9)
-        assert _measures(nd, **{**base, "locality": v})[1] < 0.5
+        l_, d_, q_ = _measures(nd, **{**base, "locality": v})
+        assert d_ < 0.2  # the stationarity dial moves it from about 0.05 to 0.9
+        assert abs(q_ - squint) < 0.3 * comp_range, ("locality moved compositionality", v, q_, squint)
+        l_, d_, q_ = _measures(nd, **{**base, "stationarity": v})
+        assert abs(l_ / length - 1) < 0.15 and abs(q_ - squint) < 0.3 * comp_range, ("stationarity", v, l_, q_)
+        l_, d_, q_ = _measures(nd, **{**base, "compositionality": v})
+        assert abs(l_ / length - 1) < 0.15 and abs(d_ - drift) < 0.1, ("compositionality", v, l_, d_)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_the_locality_dial_sets_the_correlation_length_it_promises(nd):
+    # white noise: the autocorrelation is 1 at lag 0 and 0 at lag 1, so the 1/e crossing is at 1 - 1/e
+    assert s.correlation_length(s.generate(nd, locality=0.0)) == pytest.approx(1 - 1 / np.e, abs=0.05)
+    for loc in (0.25, 0.5, 0.75):
+        for comp in (0.0, 1.0):
+            measured = np.mean([s.correlation_length(s.generate(nd, loc, 1.0, comp, seed=k)) for k in range(3)])
+            assert measured == pytest.approx(s.target_length(nd, loc), rel=0.2), (loc, comp)
+
+
+def test_hierarchy_levels_hand_worked():
+    # compositionality 1: four levels, each coarse one 10 % of the variance at 4x the scale of the one below
+    levels = s.hierarchy(4096, 1, 0.5, 1.0)
+    assert [round(w, 3) for w, _ in levels] == [0.7, 0.1, 0.1, 0.1]
+    widths = [sg for _, sg in levels[1:]]
+    assert widths[1] / widths[0] == pytest.approx(4) and widths[2] / widths[1] == pytest.approx(4)
+    # half way: 2.5 levels, the last one entering with half its share
+    assert [round(w, 3) for w, _ in s.hierarchy(4096, 1, 0.5, 0.5)] == [0.85, 0.1, 0.05]
 
 
 # --- uploads -----------------------------------------------------------------------------------------
