@@ -37,7 +37,6 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import torch
-from scipy import ndimage
 from skimage.transform import pyramid_laplacian, resize
 
 MAX_1D, MAX_2D = 1 << 16, 512  # generated and measured sizes are bounded
