@@ -34,7 +34,8 @@ def generated(nd, loc, stat, comp, seed):
 def builtin(name: str, directory):
     """(array, kind, rate, caption) of a built-in signal."""
     if name in PHOTOS:
-        return photo(name, 256), "image", None, f"scikit-image's {name}, 256×256"
+        img = photo(name)  # full resolution: halving it pushes a texture's grain to the Nyquist limit
+        return img, "image", None, f"scikit-image's {name}, {img.shape[1]}×{img.shape[0]} (full resolution)"
     if name == "mnist digit":
         if not available("mnist", directory):
             return photo("camera", 256), "image", None, "MNIST is not on this machine: the camera man instead"
@@ -95,8 +96,8 @@ st.markdown("A signal is a tensor: its **dimensions** are the axes information s
 @st.cache_data(show_spinner=False)
 def types_table():
     return data_types({"audio, mono": ("a synthesized tune", melody()),
-                       "image, grayscale": ("camera", photo("camera", 256)),
-                       "image, RGB": ("chelsea, as luminance", photo("chelsea", 256))})
+                       "image, grayscale": ("camera", photo("camera")),
+                       "image, RGB": ("chelsea, as luminance", photo("chelsea"))})
 
 
 st.dataframe(types_table(), hide_index=True)

@@ -42,6 +42,16 @@ def test_bundled_photographs_are_natural_and_their_permutations_are_not(name):
     assert abs(s.spectral_slope(scrambled)) < 0.3
     assert s.correlation_length(scrambled) < 1 < s.correlation_length(img)
     assert s.histogram_equal(img)
+    # compositionality collapses too: squinting at 16x keeps nothing of the scrambled copy (white noise: 1/16)
+    squint = s.squint_curve(scrambled, (16,))["correlation"].iloc[0]
+    assert squint < 0.1 < s.squint_curve(img, (16,))["correlation"].iloc[0]
+
+
+@pytest.mark.parametrize("name", ["camera", "chelsea", "coffee", "text"])
+def test_scenes_are_compositional_and_their_permutations_are_not(name):
+    # a scene has coarse structure over its finest; a scrambled copy has one scale only (about 0.2)
+    img = photo(name)
+    assert s.compositionality_score(img) > s.compositionality_score(s.permute(img)) + 0.15
 
 
 @pytest.mark.parametrize("texture", ["brick", "grass", "gravel"])
