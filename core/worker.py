@@ -36,6 +36,23 @@ class ResultStore:
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root or os.environ.get(RESULTS_ENV) or cache_dir() / "results")
         self.root.mkdir(parents=True, exist_ok=True)
+        self.sweep()
+
+    def sweep(self, older_than: float = 3600.0) -> int:
+        """Delete temporary files that a killed writer left behind; returns how many.
+
+        Only those older than ``older_than`` seconds: a writer in another
+        process may be busy with a fresh one (a result is written in well under a second).
+        """
+        removed, cutoff = 0, time.time() - older_than
+        for tmp in self.root.glob(".*.tmp"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+            except OSError:  # gone already, or not ours to delete
+                pass
+        return removed
 
     def _path(self, key: str) -> Path:
         if not key.isalnum():

@@ -175,6 +175,14 @@ def test_a_process_killed_mid_write_leaves_no_corrupt_result(tmp_path):
         record = json.loads((tmp_path / "abc.json").read_text())  # always complete JSON
         assert record in ({"old": True},) or len(record["big"]) == 400000
         assert store.get("abc") is not None
+    # what a killed writer leaves: a temporary file; an old one is swept, a fresh one (maybe being written) is not
+    import os
+
+    stale, fresh = tmp_path / ".old.x.tmp", tmp_path / ".new.y.tmp"
+    stale.write_text("{half"), fresh.write_text("{half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    ResultStore(tmp_path)
+    assert not stale.exists() and fresh.exists() and (tmp_path / "abc.json").exists()
 
 
 def test_partial_permutation_moves_only_its_share():
