@@ -179,6 +179,9 @@ def _macs(layer: nn.Module, x: torch.Tensor) -> int:
     return counter.get_total_flops() // 2
 
 
+_POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.BatchNorm1d, nn.BatchNorm2d)  # act on each position alone
+
+
 def layer_table(model: nn.Sequential, input_shape: Sequence[int]) -> pd.DataFrame:
     """One row per layer: kind, output shape, parameters, multiply-adds, receptive field.
 
@@ -193,14 +196,17 @@ def layer_table(model: nn.Sequential, input_shape: Sequence[int]) -> pd.DataFram
     x = torch.zeros(1, *input_shape)
     nd = len(input_shape) - 1
     rows = []
-    spatial_prefix = True
+    spatial_prefix, rf_before = True, 1
     for i, layer in enumerate(model):
         macs = _macs(layer, x)
         with torch.no_grad():
             x = layer(x)
         rf: Any = "-"
         if spatial_prefix and x.dim() == nd + 2:
-            rf = receptive_field(model[: i + 1], (1, *input_shape)).iloc[-1]["rf"]
+            # a point-wise layer keeps the field; anything else is traced (once per such layer, not per layer)
+            rf = rf_before if isinstance(layer, _POINTWISE) else \
+                receptive_field(model[: i + 1], (1, *input_shape)).iloc[-1]["rf"]
+            rf_before = rf
         else:
             spatial_prefix = False
         rows.append({"#": i + 1, "layer": type(layer).__name__, "output shape": " × ".join(map(str, x.shape[1:])),
