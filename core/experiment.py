@@ -5,7 +5,9 @@
 Prints a table (model, input, parameters, accuracy, test loss, seconds,
 device) and optionally writes ``{"runs": [{"model": ..., "permuted": ...,
 "params": ..., "accuracy": ..., "test_loss": ..., "train_seconds": ...,
-"device": ...}, ...]}`` (accuracy in percent).
+"device": ...}, ...]}`` (accuracy in percent). A ConvNet trains in lockstep
+with its permuted twin (``core.training.pair_of``): both rows then show the
+pair's seconds, marked with a star.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 
 from core.data import DataUnavailable, load_dataset
 from core.device import DEVICE_CHOICES, pick_device
-from core.training import DATASETS, MODELS, Progress, default_config, train
+from core.training import DATASETS, MODELS, Progress, default_config, pair_of, train_runs
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,24 +75,34 @@ def main(argv=None) -> int:
         return 1
     overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr), ("momentum", args.momentum),
                                    ("width", args.width), ("train_size", args.train_size)) if v is not None}
-    runs = []
+    configs = []
     for permuted in (False, True):
         for model in args.models:
             config, notes = default_config(args.dataset, model=model, permuted=permuted, seed=args.seed,
                                            batch_size=args.batch_size, **overrides).clamped()
             for note in notes:
                 print(f"note: {note}", file=sys.stderr)
-            label = f"{model} {'permuted' if permuted else 'original'}"
-            progress, started = Progress(), time.perf_counter()
-            stop = lambda: (_bar(label, progress, started), False)[1]  # noqa: E731 - redraw at every report
-            result = train(config, data, device=args.device, progress=progress, should_stop=stop)
-            _bar(label, progress, started)
-            sys.stderr.write("\n")
-            runs.append(result)
-    print(f"{'model':<6}{'input':<10}{'params':>8}{'accuracy':>10}{'test loss':>11}{'seconds':>9}  device")
+            configs.append(config)
+    results: dict[str, dict] = {}
+    for config in configs:
+        if config.key() in results:
+            continue
+        members = pair_of(config) or (config,)  # a ConvNet trains with its permuted twin, in lockstep
+        label = f"{config.model} {'original + permuted' if len(members) > 1 else 'permuted' if config.permuted else 'original'}"
+        progresses, started = [Progress() for _ in members], time.perf_counter()
+        stop = lambda: (_bar(label, progresses[0], started), False)[1]  # noqa: E731 - redraw at every report
+        for r in train_runs(members, data, device=args.device, progresses=progresses, should_stop=stop):
+            results[r["key"]] = r
+        _bar(label, progresses[0], started)
+        sys.stderr.write("\n")
+    runs = [results[c.key()] for c in configs]
+    print(f"{'model':<6}{'input':<10}{'params':>8}{'accuracy':>10}{'test loss':>11}{'seconds':>9}   device")
     for r in runs:
         print(f"{r['model']:<6}{'permuted' if r['permuted'] else 'original':<10}{r['params']:>8}"
-              f"{r['accuracy']:>9.2f}%{r['test_loss']:>11.4f}{r['train_seconds']:>9.2f}  {r['device_name']}")
+              f"{r['accuracy']:>9.2f}%{r['test_loss']:>11.4f}{r['train_seconds']:>9.2f}{'*' if r['trained_with'] else ' '}"
+              f"  {r['device_name']}")
+    if any(r["trained_with"] for r in runs):
+        print("* trained with its twin (original and permuted) in one grouped pass: the seconds are the pair's")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"runs": runs}, f, indent=1)

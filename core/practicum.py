@@ -49,7 +49,9 @@ def results_table(results: list[dict]) -> pd.DataFrame:
         rows.append({"model": PRACTICUM_MODELS[r["model"]], "input": "permuted" if r["permuted"] else "original",
                      "parameters": r["params"], "accuracy %": round(r["accuracy"], 2),
                      "reference %": ref, "test loss": round(r["test_loss"], 4),
-                     "seconds": round(r["train_seconds"], 2), "device": r["device_name"]})
+                     "seconds": round(r["train_seconds"], 2),
+                     # a ConvNet trains with its twin (original and permuted) in one grouped pass: the pair's seconds
+                     "trained": "as a pair" if r.get("trained_with") else "alone", "device": r["device_name"]})
     return pd.DataFrame(rows)
 
 

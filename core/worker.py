@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data import cache_dir
-from core.training import Cancelled, Progress, RunConfig, train
+from core.training import Cancelled, Progress, RunConfig, pair_of, train_runs
 
 RESULTS_ENV = "CONVLAB_RESULTS_DIR"
 
@@ -121,31 +121,50 @@ class Trainer:
             return self._existing(key, config) or self._jobs.get(key)
 
     def submit(self, config: RunConfig) -> Job:
-        """Start ``config`` unless it is stored, queued or running already; return its job."""
+        """Start ``config`` unless it is stored, queued or running already; return its job.
+
+        A configuration that trains in a pair (``pair_of``) starts its twin too,
+        as one task: both get a job, unless the twin is stored or live already.
+        """
         key = config.key()
         with self._lock:
             existing = self._existing(key, config)
             if existing is not None:
                 return existing
-            job = Job(key, config)
-            self._jobs[key] = job
-        self.executor.submit(self._run, job)
-        return job
+            members = pair_of(config) or (config,)
+            jobs: list[Job | None] = []
+            for c in members:
+                twin = None if c.key() == key else self._existing(c.key(), c)
+                if twin is None:
+                    self._jobs[c.key()] = Job(c.key(), c)
+                jobs.append(self._jobs[c.key()] if twin is None else None)  # None: stored or live, not ours
+        self.executor.submit(self._run, members, jobs)
+        return self._jobs[key]
 
-    def _run(self, job: Job) -> None:
-        if job.cancel_requested:
-            job.state = "cancelled"
+    def _run(self, members: tuple[RunConfig, ...], jobs: list[Job | None]) -> None:
+        mine = [j for j in jobs if j is not None]
+        if all(j.cancel_requested for j in mine):
+            for j in mine:
+                j.state = "cancelled"
             return
-        job.state = "running"
-        try:
-            result = train(job.config, device=self.device, data_dir=self.data_dir, progress=job.progress,
-                           should_stop=lambda: job.cancel_requested)
-            self.store.put(job.key, result)
-            job.result, job.state = result, "done"
+        for j in mine:
+            j.state = "running"
+        try:  # a pair stops only when every job in it was cancelled: a twin may have other viewers
+            results = train_runs(members, device=self.device, data_dir=self.data_dir,
+                                 progresses=[j.progress if j is not None else Progress() for j in jobs],
+                                 should_stop=lambda: all(j.cancel_requested for j in mine))
         except Cancelled:
-            job.state = "cancelled"
+            for j in mine:
+                j.state = "cancelled"
+            return
         except Exception as exc:  # noqa: BLE001 - the page shows the message instead of a traceback
-            job.error, job.state = f"{type(exc).__name__}: {exc}", "failed"
+            for j in mine:
+                j.error, j.state = f"{type(exc).__name__}: {exc}", "failed"
+            return
+        for job, result in zip(jobs, results):
+            self.store.put(result["key"], result)  # a stored twin is stored again: the same pair, the same result
+            if job is not None:
+                job.result, job.state = result, "done"
 
     def cancel(self, key: str) -> None:
         with self._lock:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from core import data as data_mod
 from core.data import DataUnavailable, load_dataset, permute_pixels, permuted, pixel_permutation
 from core.models import build_model, course_convnet, fast_order, practicum_rows
-from core.training import Cancelled, MomentumSGD, Progress, RunConfig, comparison, train
+from core.training import Cancelled, MomentumSGD, Progress, RunConfig, comparison, pair_of, train, train_runs
 from core.worker import ResultStore, Trainer
 
 
@@ -138,11 +138,11 @@ def test_no_data_and_no_network_is_a_clear_error(offline_without_data):
 def test_worker_trains_one_configuration_once(tmp_path, monkeypatch):
     calls = []
 
-    def slow_train(config, **kwargs):
-        calls.append(config)
+    def slow_train(configs, **kwargs):
+        calls.append(configs)
         time.sleep(0.5)
-        return {"accuracy": 99.0, "key": config.key()}
-    monkeypatch.setattr("core.worker.train", slow_train)
+        return [{"accuracy": 99.0, "key": c.key()} for c in configs]
+    monkeypatch.setattr("core.worker.train_runs", slow_train)
     trainer = Trainer(ResultStore(tmp_path))
     config = RunConfig(model="fc")
     jobs = []
@@ -159,6 +159,66 @@ def test_worker_trains_one_configuration_once(tmp_path, monkeypatch):
     # a new trainer (a restarted server) finds the stored result without training
     again = Trainer(ResultStore(tmp_path)).submit(config)
     assert again.state == "done" and again.result["accuracy"] == 99.0 and len(calls) == 1
+
+
+def test_a_convnet_trains_with_its_permuted_twin_once(tmp_path, monkeypatch):
+    calls = []
+
+    def slow_train(configs, progresses, **kwargs):
+        calls.append(configs)
+        time.sleep(0.3)
+        return [{"accuracy": 90.0 + c.permuted, "key": c.key()} for c in configs]
+    monkeypatch.setattr("core.worker.train_runs", slow_train)
+    trainer = Trainer(ResultStore(tmp_path))
+    original = RunConfig(model="cnn")
+    twin = RunConfig(model="cnn", permuted=True)
+    job = trainer.submit(original)
+    assert trainer.submit(twin) is trainer.lookup(twin) and trainer.lookup(twin) is not None  # queued with it
+    deadline = time.time() + 10
+    while not (job.finished and trainer.lookup(twin).finished) and time.time() < deadline:
+        time.sleep(0.05)
+    assert calls == [(original, twin)]  # one task for the pair, in the canonical order
+    assert job.result["accuracy"] == 90.0 and trainer.lookup(twin).result["accuracy"] == 91.0
+    assert ResultStore(tmp_path).get(twin.key())["accuracy"] == 91.0
+
+
+def test_stacked_networks_are_their_members():
+    """The grouped pair computes each member's own outputs and gradients (oracle: the members run alone)."""
+    from core.models import stack_models
+
+    for name in ("cnn", "fc"):
+        shape, rows = practicum_rows(name)
+        members = []
+        for seed in (0, 1):
+            torch.manual_seed(seed)
+            members.append(build_model(fast_order(rows), shape))
+        stacked = stack_models(members)
+        xs, y = [torch.randn(16, *shape) for _ in members], torch.randint(0, 10, (16,))
+        out = stacked(torch.cat(xs, 1))
+        assert out.shape == (16, 2, 10)
+        sum(F.nll_loss(out[:, g], y) for g in range(2)).backward()
+        for g, (m, x) in enumerate(zip(members, xs)):
+            alone = m(x)
+            torch.testing.assert_close(out[:, g], alone, atol=1e-5, rtol=1e-5)
+            F.nll_loss(alone, y).backward()
+        for sp, parts in zip(stacked.parameters(), zip(*(m.parameters() for m in members))):
+            grads = [p.grad for p in parts]  # conv: concatenated along the channels; linear: one slab per member
+            expected = torch.stack(grads) if sp.shape == (2, *parts[0].shape) else torch.cat(grads)
+            torch.testing.assert_close(sp.grad, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_a_pair_trains_each_member_as_its_own_run(mnist):
+    original = RunConfig(model="cnn", train_size=3000)
+    pair = pair_of(original)
+    assert pair == (original, RunConfig(model="cnn", train_size=3000, permuted=True))
+    assert pair_of(RunConfig(model="fc")) is None and pair_of(RunConfig(model="cnn", dataset="mnist1d")) is None
+    a, b = train_runs(pair, mnist, device="cpu")
+    assert (a["permuted"], b["permuted"]) == (False, True) and a["params"] == b["params"] == 6422
+    assert a["trained_with"] == b["key"] and b["trained_with"] == a["key"]
+    assert len(a["filters"]) == 6 and a["filters"] != b["filters"]
+    # asking for one member trains its pair: the same result, whoever asks
+    again = train(pair[1], mnist, device="cpu")
+    assert again["accuracy"] == b["accuracy"] and again["losses"] == b["losses"]
 
 
 def test_a_process_killed_mid_write_leaves_no_corrupt_result(tmp_path):
