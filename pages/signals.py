@@ -1,6 +1,5 @@
 """Signals and their properties (lecture sections 1 and 2)."""
 
-import time
 
 import altair as alt
 import numpy as np
@@ -166,11 +165,21 @@ if st.button("Train the eight models (about 15 s on two cores)", key="sig_train"
     for config in configs:
         work.submit(config)
 jobs = [work.lookup(c) for c in configs]
+
+
+def training_progress():
+    """Redrawn every second while the runs train in the server's worker; the page stays responsive."""
+    current = [work.lookup(c) for c in configs]
+    done = sum(j is not None and j.finished for j in current)
+    steps = sum(j.progress.step for j in current if j is not None)
+    total = sum(j.progress.total for j in current if j is not None and j.progress.total) or 1
+    st.progress(min(1.0, steps / total), text=f"Training on MNIST-1D: {done} of {len(configs)} models done")
+    if all(j is not None and j.finished for j in current):
+        st.rerun(scope="app")  # all finished while we watched: draw the results
+
+
 if any(j is not None and not j.finished for j in jobs):
-    with st.spinner("Training on MNIST-1D…"):
-        deadline = time.time() + 180
-        while any(j is not None and not j.finished for j in jobs) and time.time() < deadline:
-            time.sleep(0.3)
+    st.fragment(run_every=1.0)(training_progress)()
 failed = [j for j in jobs if j is not None and j.state == "failed"]
 if failed:
     st.error(f"Training failed: {failed[0].error}", icon=":material/error:")
