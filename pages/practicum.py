@@ -133,7 +133,8 @@ active = any(j is not None and not j.finished for j in jobs)
 if active:
     st.fragment(run_every=1.0)(show_progress)()
     if len(work.queue()) > len([j for j in jobs if j is not None and not j.finished]):
-        st.caption(f"{len(work.queue())} runs in the server's queue (one trains at a time).")
+        st.caption(f"{len(work.queue())} runs in the server's queue (one training at a time; a ConvNet and its "
+                   "permuted twin train together).")
 
 done = [j.result for j in jobs if j is not None and j.state == "done"]
 failed = [j for j in jobs if j is not None and j.state == "failed"]
