@@ -161,7 +161,7 @@ knob = url.choice("Knob", "sig_knob", list(KNOBS), "shuffled share", widget="seg
 url.show_notices()
 configs = knob_configs(knob)
 work = trainer(data_setting())
-if st.button("Train the eight models (about 15 s on two cores)", key="sig_train"):
+if st.button("Train the eight models (about 10 s on two cores)", key="sig_train"):
     for config in configs:
         work.submit(config)
 jobs = [work.lookup(c) for c in configs]
