@@ -6,7 +6,9 @@ of one link share one run), or a new job on the executor. By default the
 executor is a local ``ThreadPoolExecutor`` with one worker (one training at a
 time, the rest queue). Any ``concurrent.futures.Executor`` can be passed
 instead, e.g. Dask's ``distributed.Client(...).get_executor()`` when a class
-outgrows one server; progress is then reported when the run ends.
+outgrows one server: the work is then the plain function ``train_task``, its
+results come back through the future and are stored here, progress is
+reported when the run ends, and cancelling stops only a run not yet started.
 
 Results are stored as JSON files named by the configuration's key, written
 atomically (a temporary file in the same folder, flushed, then renamed), so a
@@ -20,7 +22,7 @@ import os
 import tempfile
 import threading
 import time
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,10 +91,17 @@ class Job:
     error: str | None = None
     submitted: float = field(default_factory=time.time)
     cancel_requested: bool = False
+    future: Future | None = field(default=None, repr=False)  # the task, where it runs in another process
+    group: list[Job] = field(default_factory=list, repr=False)  # the jobs trained by the same task
 
     @property
     def finished(self) -> bool:
         return self.state in ("done", "failed", "cancelled")
+
+
+def train_task(members: tuple[RunConfig, ...], device: str, data_dir: str | None) -> list[dict]:
+    """One task for an executor that runs elsewhere (a process pool, Dask): plain in, JSON-ready out."""
+    return train_runs(members, device=device, data_dir=data_dir)
 
 
 class Trainer:
@@ -102,6 +111,9 @@ class Trainer:
                  data_dir: str | None = None, device: str = "auto"):
         self.store = store or ResultStore()
         self.executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="convlab-train")
+        # a thread pool shares this process's memory: progress streams and cancelling works mid-run. Any other
+        # executor (processes, Dask) runs a plain function elsewhere; its result comes back through the future.
+        self.in_process = isinstance(self.executor, ThreadPoolExecutor)
         self.data_dir, self.device = data_dir, device
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -138,8 +150,33 @@ class Trainer:
                 if twin is None:
                     self._jobs[c.key()] = Job(c.key(), c)
                 jobs.append(self._jobs[c.key()] if twin is None else None)  # None: stored or live, not ours
-        self.executor.submit(self._run, members, jobs)
+        if self.in_process:
+            self.executor.submit(self._run, members, jobs)
+        else:
+            future = self.executor.submit(train_task, members, self.device, self.data_dir)
+            mine = [j for j in jobs if j is not None]
+            for job in mine:
+                job.state, job.future, job.group = "running", future, mine  # progress arrives with the result
+            future.add_done_callback(lambda f: self._finish(f, jobs))
         return self._jobs[key]
+
+    def _finish(self, future, jobs: list[Job | None]) -> None:
+        """Where the work ran elsewhere: store what came back and close the jobs."""
+        mine = [j for j in jobs if j is not None]
+        if future.cancelled():
+            for j in mine:
+                j.state = "cancelled"
+            return
+        exc = future.exception()
+        if exc is not None:
+            for j in mine:
+                j.error, j.state = f"{type(exc).__name__}: {exc}", "failed"
+            return
+        for job, result in zip(jobs, future.result()):
+            self.store.put(result["key"], result)
+            if job is not None:
+                job.progress.losses, job.progress.step = result.get("losses", []), job.progress.total
+                job.result, job.state = result, "done"
 
     def _run(self, members: tuple[RunConfig, ...], jobs: list[Job | None]) -> None:
         mine = [j for j in jobs if j is not None]
@@ -171,6 +208,8 @@ class Trainer:
             job = self._jobs.get(key)
         if job is not None and not job.finished:
             job.cancel_requested = True
+            if job.future is not None and all(j.cancel_requested for j in job.group):
+                job.future.cancel()  # another process: only a task that has not started can be stopped
 
     def queue(self) -> list[Job]:
         """Jobs waiting or running, oldest first."""

@@ -221,6 +221,26 @@ def test_a_pair_trains_each_member_as_its_own_run(mnist):
     assert again["accuracy"] == b["accuracy"] and again["losses"] == b["losses"]
 
 
+def test_an_executor_in_other_processes_trains_and_stores(tmp_path):
+    """The Dask case with a standard library stand-in: the work runs in another process, results come back."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        trainer = Trainer(ResultStore(tmp_path), executor=pool)
+        config = RunConfig(model="cnn", dataset="mnist1d", epochs=1, train_size=300)
+        job = trainer.submit(config)
+        assert not trainer.in_process and trainer.submit(config) is job
+        deadline = time.time() + 120
+        while not job.finished and time.time() < deadline:
+            time.sleep(0.1)
+    assert job.state == "done", job.error
+    assert job.result["key"] == config.key() and job.progress.losses == job.result["losses"]
+    assert ResultStore(tmp_path).get(config.key())["accuracy"] == job.result["accuracy"]
+    # the same configuration trained here, in this process, gives the same numbers
+    assert train(config, device="cpu")["accuracy"] == job.result["accuracy"]
+
+
 def test_a_process_killed_mid_write_leaves_no_corrupt_result(tmp_path):
     store = ResultStore(tmp_path)
     store.put("abc", {"old": True})
