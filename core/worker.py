@@ -91,7 +91,7 @@ class Job:
     error: str | None = None
     submitted: float = field(default_factory=time.time)
     cancel_requested: bool = False
-    future: Future | None = field(default=None, repr=False)  # the task, where it runs in another process
+    future: Future | None = field(default=None, repr=False)  # the task that trains it
     group: list[Job] = field(default_factory=list, repr=False)  # the jobs trained by the same task
 
     @property
@@ -150,57 +150,46 @@ class Trainer:
                 if twin is None:
                     self._jobs[c.key()] = Job(c.key(), c)
                 jobs.append(self._jobs[c.key()] if twin is None else None)  # None: stored or live, not ours
+        mine = [j for j in jobs if j is not None]
         if self.in_process:
-            self.executor.submit(self._run, members, jobs)
-        else:
+            future = self.executor.submit(self._run, members, jobs)
+        else:  # somewhere in the cluster: running as far as we can tell, progress arrives with the result
             future = self.executor.submit(train_task, members, self.device, self.data_dir)
-            mine = [j for j in jobs if j is not None]
             for job in mine:
-                job.state, job.future, job.group = "running", future, mine  # progress arrives with the result
-            future.add_done_callback(lambda f: self._finish(f, jobs))
+                job.state = "running"
+        for job in mine:
+            job.future, job.group = future, mine
+        future.add_done_callback(lambda f: self._finish(f, jobs))
         return self._jobs[key]
 
-    def _finish(self, future, jobs: list[Job | None]) -> None:
-        """Where the work ran elsewhere: store what came back and close the jobs."""
+    def _run(self, members: tuple[RunConfig, ...], jobs: list[Job | None]) -> list[dict]:
+        """The task on a thread pool of this process: progress streams into the jobs, cancelling works mid-run."""
         mine = [j for j in jobs if j is not None]
-        if future.cancelled():
+        if all(j.cancel_requested for j in mine):
+            raise Cancelled("cancelled before it started")
+        for j in mine:
+            j.state = "running"
+        # a pair stops only when every job in it was cancelled: a twin may have other viewers
+        return train_runs(members, device=self.device, data_dir=self.data_dir,
+                          progresses=[j.progress if j is not None else Progress() for j in jobs],
+                          should_stop=lambda: all(j.cancel_requested for j in mine))
+
+    def _finish(self, future: Future, jobs: list[Job | None]) -> None:
+        """Store what the task returned and close its jobs, wherever it ran."""
+        mine = [j for j in jobs if j is not None]
+        exc = None if future.cancelled() else future.exception()
+        if future.cancelled() or isinstance(exc, Cancelled):
             for j in mine:
                 j.state = "cancelled"
             return
-        exc = future.exception()
-        if exc is not None:
+        if exc is not None:  # the page shows the message instead of a traceback
             for j in mine:
                 j.error, j.state = f"{type(exc).__name__}: {exc}", "failed"
             return
         for job, result in zip(jobs, future.result()):
-            self.store.put(result["key"], result)
-            if job is not None:
-                job.progress.losses, job.progress.step = result.get("losses", []), job.progress.total
-                job.result, job.state = result, "done"
-
-    def _run(self, members: tuple[RunConfig, ...], jobs: list[Job | None]) -> None:
-        mine = [j for j in jobs if j is not None]
-        if all(j.cancel_requested for j in mine):
-            for j in mine:
-                j.state = "cancelled"
-            return
-        for j in mine:
-            j.state = "running"
-        try:  # a pair stops only when every job in it was cancelled: a twin may have other viewers
-            results = train_runs(members, device=self.device, data_dir=self.data_dir,
-                                 progresses=[j.progress if j is not None else Progress() for j in jobs],
-                                 should_stop=lambda: all(j.cancel_requested for j in mine))
-        except Cancelled:
-            for j in mine:
-                j.state = "cancelled"
-            return
-        except Exception as exc:  # noqa: BLE001 - the page shows the message instead of a traceback
-            for j in mine:
-                j.error, j.state = f"{type(exc).__name__}: {exc}", "failed"
-            return
-        for job, result in zip(jobs, results):
             self.store.put(result["key"], result)  # a stored twin is stored again: the same pair, the same result
             if job is not None:
+                job.progress.losses, job.progress.step = result.get("losses", []), job.progress.total
                 job.result, job.state = result, "done"
 
     def cancel(self, key: str) -> None:
@@ -209,7 +198,7 @@ class Trainer:
         if job is not None and not job.finished:
             job.cancel_requested = True
             if job.future is not None and all(j.cancel_requested for j in job.group):
-                job.future.cancel()  # another process: only a task that has not started can be stopped
+                job.future.cancel()  # a task not yet started; a running one stops at its next report (here only)
 
     def queue(self) -> list[Job]:
         """Jobs waiting or running, oldest first."""
