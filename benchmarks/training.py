@@ -100,14 +100,11 @@ def notebook_phase(data_dir: str, seed: int, device: str) -> list[dict]:
 
 def engine_phase(data_dir: str, seed: int, device: str) -> list[dict]:
     from core.data import load_dataset
-    from core.training import comparison, pair_of, train_runs
+    from core.training import comparison, train_runs, training_units
 
     data = load_dataset("mnist", data_dir)
     configs, done = comparison(("fc", "cnn"), seed=seed), {}
-    for config in configs:
-        if config.key() in done:
-            continue
-        members = pair_of(config) or (config,)  # the ConvNets train as one pair, as the CLI and the page do
+    for members in training_units(configs):  # the ConvNets train as one pair, as the CLI and the page do
         started = time.perf_counter()
         results = train_runs(members, data, device=device)
         seconds = (time.perf_counter() - started) / len(members)  # a pair's time, shared by its two runs

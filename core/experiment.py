@@ -19,7 +19,7 @@ import time
 
 from core.data import DataUnavailable, load_dataset
 from core.device import DEVICE_CHOICES, pick_device
-from core.training import DATASETS, MODELS, Progress, default_config, pair_of, train_runs
+from core.training import DATASETS, MODELS, Progress, default_config, train_runs, training_units
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,10 +84,8 @@ def main(argv=None) -> int:
                 print(f"note: {note}", file=sys.stderr)
             configs.append(config)
     results: dict[str, dict] = {}
-    for config in configs:
-        if config.key() in results:
-            continue
-        members = pair_of(config) or (config,)  # a ConvNet trains with its permuted twin, in lockstep
+    for members in training_units(configs):  # a ConvNet trains with its permuted twin, in lockstep
+        config = members[0]
         label = f"{config.model} {'original + permuted' if len(members) > 1 else 'permuted' if config.permuted else 'original'}"
         progresses, started = [Progress() for _ in members], time.perf_counter()
         stop = lambda: (_bar(label, progresses[0], started), False)[1]  # noqa: E731 - redraw at every report

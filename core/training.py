@@ -138,6 +138,17 @@ def pair_of(config: RunConfig) -> tuple[RunConfig, RunConfig] | None:
     return None
 
 
+def training_units(configs) -> list[tuple[RunConfig, ...]]:
+    """What to hand ``train_runs`` to get every configuration: each pair once, in order, the rest alone."""
+    units, seen = [], set()
+    for config in configs:
+        unit = pair_of(config) or (config,)
+        if config.key() not in seen:
+            units.append(unit)
+            seen.update(c.key() for c in unit)
+    return units
+
+
 def _evaluate(model, split, classes: int, prepare, groups: int, batch: int = 1000):
     """Per member: test loss (mean NLL), accuracy (percent) and per-class accuracy, in batches of 1000."""
     y = split.y
@@ -212,10 +223,8 @@ def train_runs(configs, data: Dataset | None = None, *, device: str | torch.devi
         torch.manual_seed(c.seed)
         members.append(build_model(fast_order(rows), shape))
     model = (members[0] if groups == 1 else stack_models(members)).to(dev)
-    # images in channels-last layout: oneDNN's convolutions and pooling run faster on it (a fully connected
-    # pair only flattens its input: plain layout)
-    layout = torch.channels_last if len(shape) == 3 and (groups == 1 or config.model != "fc") \
-        else torch.contiguous_format
+    # images in channels-last layout: oneDNN's convolutions and pooling run faster on it
+    layout = torch.channels_last if len(shape) == 3 else torch.contiguous_format
     model = model.to(memory_format=layout)
 
     def prepare(xb):
