@@ -73,9 +73,14 @@ def _crossing(ac: np.ndarray) -> float:
     return float(i - 1 + (a - 1 / np.e) / (a - b))
 
 
+def _blurred_power(f2: np.ndarray, sigma: float) -> np.ndarray:
+    """Power gain of a Gaussian blur of width ``sigma`` at squared frequency ``f2`` (cycles per sample)."""
+    return np.exp(-4 * np.pi ** 2 * sigma ** 2 * f2)
+
+
 def _gaussian_power(f2: np.ndarray, sigma: float) -> np.ndarray:
     """Unit-variance power spectrum of white noise blurred by a Gaussian of width ``sigma`` (f2: squared frequency)."""
-    p = np.exp(-4 * np.pi ** 2 * sigma ** 2 * f2)
+    p = _blurred_power(f2, sigma)
     p.flat[0] = 0.0  # zero mean
     return p / p.sum()
 
@@ -86,7 +91,7 @@ def _level_autocorrelation(size: int, nd: int, sigma: float) -> np.ndarray:
     The 2D spectrum is separable, g(fy) g(fx) less its zero frequency, so its
     autocorrelation is an outer product of 1D ones less a constant: no 2D FFT.
     """
-    g = np.exp(-4 * np.pi ** 2 * sigma ** 2 * np.fft.fftfreq(size) ** 2)
+    g = _blurred_power(np.fft.fftfreq(size) ** 2, sigma)
     a = np.real(np.fft.ifft(g))
     ac = a - g[0] / size if nd == 1 else _radial_mean(np.outer(a, a) - g[0] ** 2 / size ** 2)
     return ac[: size // 2] / ac[0]
