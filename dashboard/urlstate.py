@@ -18,6 +18,8 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 
+from dashboard.safe import md
+
 _NOTICES = "_url_notices"
 
 
@@ -31,23 +33,62 @@ def _raw(key: str) -> list[str]:
         return []
 
 
-def _seed(key: str, coerce: Callable[[Any], tuple[Any, str | None]], many: bool = False) -> bool:
-    """Correct the URL value of ``key`` before its widget exists; True if state was set."""
+def url_text(value: Any) -> str | list[str]:
+    """A widget value as Streamlit writes it into the URL (numbers without a needless '.0')."""
+    if isinstance(value, (list, tuple)):
+        return [str(url_text(v)) for v in value]
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _rewrite_link(key: str, text: str | list[str] | None) -> None:
+    """Put ``text`` (None: nothing) in the URL for ``key``, also as the value the widget is seeded from.
+
+    Streamlit seeds a bound widget from the link the page was opened with (a
+    private copy of it) and drops a value it cannot use, so a corrected value
+    must replace both, before the widget exists, for the address bar to keep it.
+    """
+    from streamlit.runtime.state import get_session_state
+
+    with get_session_state().query_params() as qp:
+        initial = getattr(qp, "_initial_query_params", {})
+        if text is None:
+            qp.pop(key, None)
+            initial.pop(key, None)
+        else:
+            qp[key] = text
+            initial[key] = list(text) if isinstance(text, list) else [text]
+
+
+def _seed(key: str, coerce: Callable[[Any], tuple[Any, str | None]], default: Any, *, many: bool = False,
+          label: Callable[[Any], Any] = lambda v: v) -> None:
+    """Correct the URL value of ``key`` before its widget exists, with a notice saying so.
+
+    The corrected value goes back into the URL (or the key leaves it when the
+    value is the default), so the address bar always reproduces what is shown;
+    the widget then reads it from there. ``label`` maps a value to what the
+    URL holds (a selectbox's shown label).
+    """
     values = _raw(key)
     if not values:
-        return False
+        return
     raw = values if many else values[-1]
     value, problem = coerce(raw)
+    if not many and len(values) > 1:  # Streamlit would reset the widget to its default in silence
+        problem = f"appears {len(values)} times; the last one counts" + (f", and it {problem}" if problem else ".")
     if problem is None:
-        return False
-    try:  # the widget is not bound yet, so the bad value can still be dropped from the URL
-        del st.query_params[key]
-    except Exception:  # noqa: BLE001
+        return
+    try:
+        _rewrite_link(key, None if value == default else
+                      url_text([label(v) for v in value] if many else label(value)))
+    except Exception:  # noqa: BLE001 - outside a running app (bare mode) there is no link to fix
         pass
-    st.session_state[key] = value
-    shown = ",".join(raw) if many else raw
-    st.session_state.setdefault(_NOTICES, []).append(f"Link parameter `{key}={shown}` {problem}")
-    return True
+    shown = ", ".join(raw) if many else ", ".join(values)
+    st.session_state.setdefault(_NOTICES, []).append(
+        f"Link parameter **{md(key)}** = “{md(shown)}” {md(problem, limit=400)}")
 
 
 def show_notices() -> None:
@@ -83,9 +124,9 @@ def _clamp_state(key: str, lo, hi) -> None:
         st.session_state[key] = min(max(value, lo), hi)
 
 
-def _kw(key: str, default, corrected: bool) -> dict:
+def _kw(key: str, default) -> dict:
     kw = {"key": key, "bind": "query-params"}
-    if not corrected and key not in st.session_state:
+    if key not in st.session_state:
         kw["value"] = default
     return kw
 
@@ -94,10 +135,10 @@ def slider(label: str, key: str, min_value, max_value, default, step=None, *, wh
     """An int or float slider bound to the URL (the type follows ``default``)."""
     kind = int if isinstance(default, int) and not isinstance(default, bool) else float
     step = step if step is not None else (1 if kind is int else (max_value - min_value) / 100)
-    corrected = _seed(key, _number_coercer(min_value, max_value, default, step, kind))
+    _seed(key, _number_coercer(min_value, max_value, default, step, kind), default)
     _clamp_state(key, min_value, max_value)
     return where.slider(label, min_value=min_value, max_value=max_value, step=step,
-                        **_kw(key, default, corrected), **kwargs)
+                        **_kw(key, default), **kwargs)
 
 
 def _choice_coercer(options: Sequence, default, format_func=str):
@@ -112,9 +153,11 @@ def _choice_coercer(options: Sequence, default, format_func=str):
 
 def choice(label: str, key: str, options: Sequence, default, *, widget: str = "selectbox", where=st, **kwargs):
     """A selectbox, radio or segmented control bound to the URL."""
-    corrected = _seed(key, _choice_coercer(options, default, kwargs.get("format_func", str)))
+    format_func = kwargs.get("format_func", str)
+    _seed(key, _choice_coercer(options, default, format_func), default,
+                      label=lambda v: str(format_func(v)))
     kw = {"key": key, "bind": "query-params"}
-    if not corrected and key not in st.session_state:
+    if key not in st.session_state:
         kw["index" if widget in ("selectbox", "radio") else "default"] = (
             list(options).index(default) if widget in ("selectbox", "radio") else default)
     make = {"selectbox": where.selectbox, "radio": where.radio, "segmented": where.segmented_control}[widget]
@@ -132,15 +175,16 @@ def multi(label: str, key: str, options: Sequence[str], default: Sequence[str], 
     labels = {str(kwargs.get("format_func", str)(o)): o for o in options}
 
     def coerce(raw: list[str]):
-        good = [labels[v] for v in raw if v in labels]
-        if len(good) == len(raw):
-            return good, None
+        good = list(dict.fromkeys(labels[v] for v in raw if v in labels))  # each option once, in link order
         bad = [v for v in raw if v not in labels]
+        if not bad and len(good) == len(raw):
+            return good, None
         kept = good or list(default)
-        return kept, f"names unknown option(s) {', '.join(bad)}; keeping {', '.join(kept)}."
-    corrected = _seed(key, coerce, many=True)
+        problem = f"names unknown option(s) {', '.join(bad)}" if bad else "repeats an option"
+        return kept, f"{problem}; keeping {', '.join(map(str, kept))}."
+    _seed(key, coerce, list(default), many=True, label=lambda v: str(kwargs.get("format_func", str)(v)))
     kw = {"key": key, "bind": "query-params"}
-    if not corrected and key not in st.session_state:
+    if key not in st.session_state:
         kw["default"] = list(default)
     return where.multiselect(label, options, **kw, **kwargs)
 
@@ -154,5 +198,5 @@ def toggle(label: str, key: str, default: bool = False, *, where=st, **kwargs) -
         if low in ("false", "0", "no", "off"):
             return False, None if low == "false" else "is read as false."
         return default, f"is not true or false; using {default}."
-    corrected = _seed(key, coerce)
-    return where.toggle(label, **_kw(key, default, corrected), **kwargs)
+    _seed(key, coerce, default)
+    return where.toggle(label, **_kw(key, default), **kwargs)

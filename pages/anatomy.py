@@ -8,6 +8,7 @@ import streamlit as st
 from core.models import (COLUMNS, KINDS, PRESETS, SpecError, build_model, composition_demo, count_parameters,
                          layer_table, rows_to_text, text_to_rows)
 from dashboard import urlstate as url
+from dashboard.safe import md
 from dashboard.charts import heatmap
 
 SPEC_KEY = "an_spec"
@@ -54,7 +55,7 @@ try:
     shape, rows = text_to_rows(text)
     readable = True
 except SpecError as exc:
-    st.error(f"Cannot read the layer list: {exc}. The table shows the first preset; your line is kept above.",
+    st.error(f"Cannot read the layer list: {md(exc, 300)}. The table shows the first preset; your line is kept above.",
              icon=":material/error:")
     (shape, rows), readable = PRESETS[names[0]], False
 editor = pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
@@ -72,7 +73,7 @@ if readable and new_text != text:  # the table was edited: the link follows
 try:
     table, total, shape_spec = analyse(text if readable else rows_to_text(shape, rows))
 except SpecError as exc:
-    st.error(f"This network cannot be built: {exc}. Fix that row in the table; nothing else was changed.",
+    st.error(f"This network cannot be built: {md(exc, 300)}. Fix that row in the table; nothing else was changed.",
              icon=":material/error:")
     st.stop()
 

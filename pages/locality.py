@@ -8,6 +8,7 @@ import streamlit as st
 from core.images import sample_image
 from core.sparsity import Stack1d, connection_diagram, field_on_image, matrix_view
 from dashboard import urlstate as url
+from dashboard.safe import md
 from dashboard.charts import heatmap, raster
 from dashboard.shell import data_setting
 
@@ -76,7 +77,7 @@ try:
     sizes = stack.sizes()
 except ValueError as exc:
     url.show_notices()
-    st.error(str(exc), icon=":material/error:")
+    st.error(md(exc, 300), icon=":material/error:")
     st.stop()
 unit = url.slider("Output unit to follow", "loc_u", 0, max(sizes[-1] - 1, 1), sizes[-1] // 2,
                   disabled=sizes[-1] == 1, help="Which unit of the last layer to trace back to the input.")
@@ -112,7 +113,7 @@ url.show_notices()
 try:
     image_spec, erf_spec, caption = fields_2d(source, data_setting(), layers2, pool)
 except ValueError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md(exc, 300), icon=":material/error:")
     st.stop()
 p1, p2 = st.columns(2)
 p1.vega_lite_chart(image_spec, width="content")

@@ -10,6 +10,7 @@ from core.models import PRACTICUM_MODELS
 from core.practicum import filters, loss_curves, model_sizes, per_class, results_table, sample_pairs
 from core.training import DATASET_DEFAULTS, MAX_EPOCHS, default_config
 from dashboard import urlstate as url
+from dashboard.safe import md
 from dashboard.shell import data_setting, trainer
 
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST", "mnist1d": "MNIST-1D"}
@@ -72,7 +73,7 @@ left, right = st.columns([3, 2])
 try:
     pairs = samples(dataset, directory)
 except DataUnavailable as exc:
-    st.error(str(exc), icon=":material/cloud_off:")
+    st.error(md(exc, 400), icon=":material/cloud_off:")
     st.stop()
 with left:
     st.caption("Test samples, original (top) and with the fixed permutation (bottom)")
@@ -111,7 +112,7 @@ def show_progress():
         elif job.state == "done":
             st.progress(1.0, text=f"{label(config)}: done")
         elif job.state == "failed":
-            st.error(f"{label(config)} failed: {job.error}", icon=":material/error:")
+            st.error(f"{label(config)} failed: {md(job.error, 300)}", icon=":material/error:")
         elif job.state == "cancelled":
             st.warning(f"{label(config)} was cancelled.")
         else:
@@ -139,7 +140,7 @@ if active:
 done = [j.result for j in jobs if j is not None and j.state == "done"]
 failed = [j for j in jobs if j is not None and j.state == "failed"]
 for job in failed:
-    st.error(f"{label(job.config)} failed: {job.error}", icon=":material/error:")
+    st.error(f"{label(job.config)} failed: {md(job.error, 300)}", icon=":material/error:")
 if not done:
     if not active:
         st.info("Press **Train** to run these models (about 0.5 s for each FC net and 4 s for the two ConvNets, "

@@ -12,6 +12,7 @@ from core.signals import compare, data_types, generate, melody, permute
 from core.uploads import UploadError, read_upload
 from core.practicum import KNOBS, knob_configs, prior_advantage
 from dashboard import urlstate as url
+from dashboard.safe import md
 from dashboard.shell import data_setting, trainer
 
 SOURCES = ["generator", *PHOTOS, "mnist digit", "mnist-1d sequence", "melody", "camera scanline", "upload"]
@@ -136,10 +137,10 @@ if source == "upload":
     try:
         loaded = read_upload(upload.name, upload.getvalue())
     except UploadError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc, 300), icon=":material/error:")
         st.stop()
     for note in loaded.notes:
-        st.info(note, icon=":material/info:")
+        st.info(md(note, 300), icon=":material/info:")
     if loaded.kind == "audio":
         st.caption(f"{loaded.channels} channel(s) at {loaded.rate} samples a second: still a 1D signal, with "
                    f"{loaded.channels} value(s) at each instant.")
@@ -148,7 +149,7 @@ if source == "upload":
     x, kind, rate, caption = loaded.data, loaded.kind, loaded.rate, loaded.name
 else:
     x, kind, rate, caption = builtin(source, data_setting())
-st.caption(caption)
+st.caption(md(caption, 200))
 show(x, kind, rate, seed)
 
 
@@ -182,7 +183,7 @@ if any(j is not None and not j.finished for j in jobs):
     st.fragment(run_every=1.0)(training_progress)()
 failed = [j for j in jobs if j is not None and j.state == "failed"]
 if failed:
-    st.error(f"Training failed: {failed[0].error}", icon=":material/error:")
+    st.error(f"Training failed: {md(failed[0].error, 300)}", icon=":material/error:")
 elif all(j is not None and j.state == "done" for j in jobs):
     lead = prior_advantage([j.result for j in jobs], knob)
     st.vega_lite_chart(alt.Chart(lead).mark_line(point=True).encode(

@@ -3,6 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.safe import md
 from dashboard.shell import PAGES, ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -71,7 +72,7 @@ def test_bad_link_values_are_corrected_with_a_notice(url_path):
     at = run_page(url_path, bad)
     notices = " ".join(w.value for w in at.warning)
     for key in bad:
-        assert f"`{key}=" in notices, key
+        assert f"**{md(key)}** = " in notices, key
 
 
 def test_locality_defaults_show_the_lecture_answers():
