@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
@@ -114,7 +115,7 @@ class RunConfig:
 
 @dataclass
 class Progress:
-    """What a running training reports; read by other threads."""
+    """What a running training reports; written by the training thread, read by others through ``snapshot``."""
 
     step: int = 0
     total: int = 0
@@ -122,6 +123,17 @@ class Progress:
     loss: float = float("nan")  # mean training loss since the last report
     accuracy: float = float("nan")  # running training accuracy of the epoch, percent
     losses: list[float] = field(default_factory=list)  # one value per report
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def report(self, step: int, loss: float, accuracy: float) -> None:
+        with self._lock:
+            self.step, self.loss, self.accuracy = step, loss, accuracy
+            self.losses.append(loss)
+
+    def snapshot(self) -> "Progress":
+        """A consistent copy (its own loss list), never the list the trainer is appending to."""
+        with self._lock:
+            return Progress(self.step, self.total, self.epoch, self.loss, self.accuracy, list(self.losses))
 
 
 # ConvNets on images train as a pair, original and permuted in lockstep as one grouped network (``stack_models``):
@@ -265,9 +277,7 @@ def train_runs(configs, data: Dataset | None = None, *, device: str | torch.devi
             if since == report_every or step == steps_per_epoch - 1:
                 mean_loss, accuracy = (loss_sum / since).tolist(), (100 * hits / seen).tolist()
                 for g, p in enumerate(progresses):
-                    p.loss, p.accuracy = mean_loss[g], accuracy[g]
-                    p.losses.append(p.loss)
-                    p.step = (epoch - 1) * steps_per_epoch + step + 1
+                    p.report((epoch - 1) * steps_per_epoch + step + 1, mean_loss[g], accuracy[g])
                 loss_sum.zero_()
                 since = 0
                 if should_stop is not None and should_stop():
@@ -290,7 +300,7 @@ def train_runs(configs, data: Dataset | None = None, *, device: str | torch.devi
             "params": count_parameters(members[g]), "accuracy": epochs[g][-1]["accuracy"],
             "test_loss": epochs[g][-1]["test_loss"], "train_seconds": train_seconds, "eval_seconds": eval_seconds,
             "device": dev.type, "device_name": describe_device(dev), "threads": torch.get_num_threads(),
-            "epochs": epochs[g], "per_class": per_class[g], "losses": progresses[g].losses,
+            "epochs": epochs[g], "per_class": per_class[g], "losses": progresses[g].snapshot().losses,
             "report_every": report_every, "filters": filters,
             "trained_with": next((o.key() for o in configs if o is not c), None),
             "config": asdict(c), "key": c.key(),

@@ -10,14 +10,24 @@ outgrows one server: the work is then the plain function ``train_task``, its
 results come back through the future and are stored here, progress is
 reported when the run ends, and cancelling stops only a run not yet started.
 
+A shared server bounds what links can ask of it (``Limits``): how many runs
+may wait, how many one viewer may have pending, and how large the results
+folder may grow (least recently used results go first). A run that no viewer
+has looked at for ``abandon_after`` seconds leaves the queue; a viewer's Cancel
+stops a run only when nobody else waits for it; the running training stops
+within one progress report when the server shuts down (SIGTERM).
+
 Results are stored as JSON files named by the configuration's key, written
 atomically (a temporary file in the same folder, flushed, then renamed), so a
-process killed mid-write leaves the old state, never half a file.
+process killed mid-write leaves the old state, never half a file. A results
+folder that cannot be written does not lose a run: its result is kept in
+memory and shown with a warning that says why it was not saved.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -30,14 +40,70 @@ from core.data import cache_dir
 from core.training import Cancelled, Progress, RunConfig, pair_of, train_runs
 
 RESULTS_ENV = "CONVLAB_RESULTS_DIR"
+log = logging.getLogger("convlab.worker")
+# what a stored result must hold to be shown (anything else in the folder is ignored and logged)
+RESULT_FIELDS = {"key": str, "model": str, "permuted": bool, "dataset": str, "accuracy": (int, float),
+                 "test_loss": (int, float), "params": int, "per_class": list, "losses": list, "config": dict}
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+        return value if value >= 0 else default
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a public link may cost the server; each from an environment variable, with a default."""
+
+    max_waiting: int = 16  # runs queued and not started, all viewers together (CONVLAB_MAX_QUEUE)
+    per_viewer: int = 8  # runs one viewer may have pending (CONVLAB_MAX_PER_VIEWER)
+    results_mb: float = 256.0  # the results folder's size cap (CONVLAB_RESULTS_MAX_MB)
+    abandon_after: float = 30.0  # seconds without a look before a queued run is dropped (CONVLAB_ABANDON_S)
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        d = cls()
+        return cls(int(_env_number("CONVLAB_MAX_QUEUE", d.max_waiting)),
+                   int(_env_number("CONVLAB_MAX_PER_VIEWER", d.per_viewer)),
+                   _env_number("CONVLAB_RESULTS_MAX_MB", d.results_mb),
+                   _env_number("CONVLAB_ABANDON_S", d.abandon_after))
+
+
+class Busy(RuntimeError):
+    """The server will not queue more: ``ahead`` runs are waiting or running."""
+
+    def __init__(self, message: str, ahead: int):
+        super().__init__(message)
+        self.ahead = ahead
+
+
+def valid_result(record: object, key: str | None = None) -> bool:
+    """Whether ``record`` is a training result (of ``key``): the store's reader and its tests use this."""
+    return (isinstance(record, dict) and all(isinstance(record.get(f), t) for f, t in RESULT_FIELDS.items())
+            and (key is None or record["key"] == key))
 
 
 class ResultStore:
-    """Finished runs on disk, one JSON file per configuration key."""
+    """Finished runs on disk, one JSON file per configuration key, at most ``max_bytes`` in all.
 
-    def __init__(self, root: str | os.PathLike | None = None):
+    A folder that cannot be created or written leaves the store *unavailable*
+    (``problem`` says why and which setting to change); nothing raises.
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None, max_bytes: float | None = None):
         self.root = Path(root or os.environ.get(RESULTS_ENV) or cache_dir() / "results")
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes if max_bytes is not None else Limits.from_env().results_mb * 1e6
+        self.problem: str | None = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.problem = (f"the results folder {self.root} cannot be created ({exc.strerror or exc}); "
+                            f"set {RESULTS_ENV} to a writable folder")
+            log.warning("results are not stored: %s", self.problem)
+            return
         self.sweep()
 
     def sweep(self, older_than: float = 3600.0) -> int:
@@ -62,13 +128,29 @@ class ResultStore:
         return self.root / f"{key}.json"
 
     def get(self, key: str) -> dict | None:
-        """The stored result, or None (also for an unreadable file, which is then ignored)."""
+        """The stored result, or None; a damaged or foreign file is ignored (and logged), never raised."""
+        path = self._path(key)
         try:
-            return json.loads(self._path(key).read_text())
-        except (OSError, ValueError):
+            text = path.read_text()
+        except OSError:
             return None
+        try:
+            record = json.loads(text)
+        except ValueError:
+            record = None
+        if not valid_result(record, key):
+            log.warning("ignoring %s: not a training result of this lab", path)
+            return None
+        try:
+            os.utime(path)  # recently used: kept longest when the folder is trimmed
+        except OSError:
+            pass
+        return record
 
     def put(self, key: str, record: dict) -> None:
+        """Write ``record`` atomically; raises OSError (disk full, read-only folder) after cleaning up."""
+        if self.problem is not None:
+            raise OSError(self.problem)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w") as f:
@@ -79,6 +161,24 @@ class ResultStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        self.trim()
+
+    def trim(self) -> int:
+        """Delete the least recently used results until the folder is under its cap; returns how many."""
+        try:
+            files = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.root.glob("*.json")]
+        except OSError:
+            return 0
+        total, removed = sum(size for _, size, _ in files), 0
+        for _, size, path in sorted(files, key=lambda f: f[0]):
+            if total <= self.max_bytes:
+                break
+            try:
+                path.unlink()
+                total, removed = total - size, removed + 1
+            except OSError:
+                pass
+        return removed
 
 
 @dataclass
@@ -89,8 +189,11 @@ class Job:
     progress: Progress = field(default_factory=Progress)
     result: dict | None = None
     error: str | None = None
+    unsaved: str | None = None  # why a finished result is only in memory
     submitted: float = field(default_factory=time.time)
+    finished_at: float | None = None
     cancel_requested: bool = False
+    viewers: dict[str, float] = field(default_factory=dict, repr=False)  # viewer -> last look (time.time)
     future: Future | None = field(default=None, repr=False)  # the task that trains it
     group: list[Job] = field(default_factory=list, repr=False)  # the jobs trained by the same task
 
@@ -98,18 +201,36 @@ class Job:
     def finished(self) -> bool:
         return self.state in ("done", "failed", "cancelled")
 
+    def watched(self, within: float, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        return any(now - seen <= within for seen in self.viewers.values())
+
 
 def train_task(members: tuple[RunConfig, ...], device: str, data_dir: str | None) -> list[dict]:
     """One task for an executor that runs elsewhere (a process pool, Dask): plain in, JSON-ready out."""
     return train_runs(members, device=device, data_dir=data_dir)
 
 
+_EXITING = threading.Event()
+# The interpreter's exit joins the thread pool's workers after they have drained their queue, before atexit
+# handlers run: a hook registered here runs first (the newest first), so a SIGTERM'd server stops its training
+# at the next progress report instead of finishing every queued run. The hook is private to ``threading``
+# (stable since Python 3.9); without it, a dead main thread is the fallback signal.
+getattr(threading, "_register_atexit", lambda fn: None)(_EXITING.set)
+
+
+def _shutting_down() -> bool:
+    """The interpreter is exiting (the server got SIGTERM): queued and running trainings stop."""
+    return _EXITING.is_set() or not threading.main_thread().is_alive()
+
+
 class Trainer:
-    """Deduplicating front of an executor; safe to share between all sessions of a server."""
+    """Deduplicating, bounded front of an executor; safe to share between all sessions of a server."""
 
     def __init__(self, store: ResultStore | None = None, executor: Executor | None = None,
-                 data_dir: str | None = None, device: str = "auto"):
-        self.store = store or ResultStore()
+                 data_dir: str | None = None, device: str = "auto", limits: Limits | None = None):
+        self.limits = limits or Limits.from_env()
+        self.store = store or ResultStore(max_bytes=self.limits.results_mb * 1e6)
         self.executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="convlab-train")
         # a thread pool shares this process's memory: progress streams and cancelling works mid-run. Any other
         # executor (processes, Dask) runs a plain function elsewhere; its result comes back through the future.
@@ -118,6 +239,7 @@ class Trainer:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
+    # -- reading -------------------------------------------------------------------------------------------------
     def _existing(self, key: str, config: RunConfig) -> Job | None:
         """A live job for ``key``, else its stored result as a finished job, else None."""
         job = self._jobs.get(key)
@@ -126,30 +248,108 @@ class Trainer:
         stored = self.store.get(key)
         return Job(key, config, "done", result=stored) if stored is not None else None
 
-    def lookup(self, config: RunConfig) -> Job | None:
-        """The job or stored result for ``config`` (a failed or cancelled job too), without starting anything."""
-        key = config.key()
-        with self._lock:
-            return self._existing(key, config) or self._jobs.get(key)
+    def lookup(self, config: RunConfig, viewer: str | None = None) -> Job | None:
+        """The job or stored result for ``config`` (a failed or cancelled job too), without starting anything.
 
-    def submit(self, config: RunConfig) -> Job:
-        """Start ``config`` unless it is stored, queued or running already; return its job.
-
-        A configuration that trains in a pair (``pair_of``) starts its twin too,
-        as one task: both get a job, unless the twin is stored or live already.
+        With ``viewer``, a live job counts that viewer as still waiting for it.
         """
         key = config.key()
         with self._lock:
-            existing = self._existing(key, config)
-            if existing is not None:
-                return existing
-            members = pair_of(config) or (config,)
-            jobs: list[Job | None] = []
-            for c in members:
-                twin = None if c.key() == key else self._existing(c.key(), c)
-                if twin is None:
-                    self._jobs[c.key()] = Job(c.key(), c)
-                jobs.append(self._jobs[c.key()] if twin is None else None)  # None: stored or live, not ours
+            job = self._existing(key, config) or self._jobs.get(key)
+            if job is not None and viewer is not None and not job.finished:
+                job.viewers[viewer] = time.time()
+        return job
+
+    def _drop_abandoned(self, now: float) -> None:
+        """Cancel queued runs that no viewer has looked at lately (called under the lock)."""
+        for job in self._jobs.values():
+            if job.state == "queued" and job.viewers and not job.watched(self.limits.abandon_after, now):
+                self._request_cancel(job)
+
+    def _tasks_ahead(self, job: Job | None = None) -> int:
+        """Unfinished tasks (a pair is one) submitted before ``job``'s, or all of them (called under the lock)."""
+        futures = []
+        for j in sorted(self._jobs.values(), key=lambda j: j.submitted):
+            if j is job or (job is not None and j.future is job.future):
+                break
+            if not j.finished and not j.cancel_requested and j.future not in futures:
+                futures.append(j.future)
+        return len(futures)
+
+    def ahead(self, job: Job) -> int:
+        """How many trainings (a ConvNet pair counts once) run or wait before ``job``."""
+        with self._lock:
+            return self._tasks_ahead(job)
+
+    def queue(self) -> list[Job]:
+        """Jobs waiting or running, oldest first (queued runs nobody looks at any more are dropped first)."""
+        with self._lock:
+            self._drop_abandoned(time.time())
+            return sorted((j for j in self._jobs.values() if not j.finished and not j.cancel_requested),
+                          key=lambda j: j.submitted)
+
+    # -- starting ------------------------------------------------------------------------------------------------
+    def submit(self, config: RunConfig, viewer: str | None = None) -> Job:
+        """Start ``config`` unless it is stored, queued or running already; return its job."""
+        return self.submit_all([config], viewer)[0]
+
+    def submit_all(self, configs, viewer: str | None = None) -> list[Job]:
+        """Start every configuration not stored, queued or running, all or none; return their jobs.
+
+        A configuration that trains in a pair (``pair_of``) starts its twin too,
+        as one task: both get a job, unless the twin is stored or live already.
+
+        Raises:
+            Busy: the queue or this viewer's share of it is full; nothing was queued.
+        """
+        configs = list(configs)
+        now = time.time()
+        with self._lock:
+            self._drop_abandoned(now)
+            self._prune(now)
+            found = {c.key(): self._existing(c.key(), c) for c in configs}
+            units, seen = [], set()
+            for c in configs:  # the tasks to start: each pair once
+                if found[c.key()] is None and c.key() not in seen:
+                    members = pair_of(c) or (c,)
+                    twins = [None if m.key() == c.key() else self._existing(m.key(), m) for m in members]
+                    units.append((members, twins))
+                    seen.update(m.key() for m, t in zip(members, twins) if t is None)
+            new_jobs = len(seen)
+            if new_jobs:
+                waiting = sum(j.state == "queued" and not j.cancel_requested for j in self._jobs.values())
+                mine = sum(viewer in j.viewers and not j.finished and not j.cancel_requested
+                           for j in self._jobs.values()) if viewer is not None else 0
+                if waiting + new_jobs > self.limits.max_waiting:
+                    ahead = self._tasks_ahead()
+                    raise Busy(f"The server is busy: {ahead} training(s) are running or waiting, and at most "
+                               f"{self.limits.max_waiting} may wait. Nothing was queued; try again in a few "
+                               "minutes.", ahead)
+                if viewer is not None and mine + new_jobs > self.limits.per_viewer:
+                    raise Busy(f"You already have {mine} run(s) pending, and one viewer may have at most "
+                               f"{self.limits.per_viewer}. Wait for them or cancel them first.",
+                               self._tasks_ahead())
+            started = [self._start(members, twins, viewer, now) for members, twins in units]
+            jobs = []
+            for c in configs:
+                job = self._jobs.get(c.key()) if found[c.key()] is None else found[c.key()]
+                if not job.finished and job.cancel_requested and not (job.future and job.future.cancelled()):
+                    job.cancel_requested = False  # asked for again before it stopped: it goes on
+                if viewer is not None and not job.finished:
+                    job.viewers[viewer] = now
+                jobs.append(job)
+        for future, job_list in started:  # outside the lock: a finished future calls back at once
+            future.add_done_callback(lambda f, js=job_list: self._finish(f, js))
+        return jobs
+
+    def _start(self, members, twins, viewer, now) -> tuple[Future, list[Job | None]]:
+        """Queue one task for ``members`` (called under the lock); twins stored or live get no new job."""
+        jobs: list[Job | None] = []
+        for c, twin in zip(members, twins):
+            if twin is None:
+                self._jobs[c.key()] = Job(c.key(), c, submitted=now,
+                                          viewers={viewer: now} if viewer is not None else {})
+            jobs.append(self._jobs[c.key()] if twin is None else None)
         mine = [j for j in jobs if j is not None]
         if self.in_process:
             future = self.executor.submit(self._run, members, jobs)
@@ -159,48 +359,88 @@ class Trainer:
                 job.state = "running"
         for job in mine:
             job.future, job.group = future, mine
-        future.add_done_callback(lambda f: self._finish(f, jobs))
-        return self._jobs[key]
+        return future, jobs
 
     def _run(self, members: tuple[RunConfig, ...], jobs: list[Job | None]) -> list[dict]:
         """The task on a thread pool of this process: progress streams into the jobs, cancelling works mid-run."""
         mine = [j for j in jobs if j is not None]
-        if all(j.cancel_requested for j in mine):
+        with self._lock:
+            self._drop_abandoned(time.time())
+        if _shutting_down() or all(j.cancel_requested for j in mine):
             raise Cancelled("cancelled before it started")
         for j in mine:
             j.state = "running"
+        log.info("training %s", " + ".join(c.key() for c in members))
         # a pair stops only when every job in it was cancelled: a twin may have other viewers
         return train_runs(members, device=self.device, data_dir=self.data_dir,
                           progresses=[j.progress if j is not None else Progress() for j in jobs],
-                          should_stop=lambda: all(j.cancel_requested for j in mine))
+                          should_stop=lambda: _shutting_down() or all(j.cancel_requested for j in mine))
 
     def _finish(self, future: Future, jobs: list[Job | None]) -> None:
-        """Store what the task returned and close its jobs, wherever it ran."""
+        """Store what the task returned and close its jobs, wherever it ran; never leaves a job open."""
         mine = [j for j in jobs if j is not None]
-        exc = None if future.cancelled() else future.exception()
-        if future.cancelled() or isinstance(exc, Cancelled):
+        now = time.time()
+        try:
+            exc = None if future.cancelled() else future.exception()
+            if future.cancelled() or isinstance(exc, Cancelled):
+                for j in mine:
+                    j.state = "cancelled"
+                return
+            if exc is not None:  # the page shows the message instead of a traceback
+                for j in mine:
+                    j.error, j.state = f"{type(exc).__name__}: {exc}", "failed"
+                return
+            for job, result in zip(jobs, future.result()):
+                unsaved = None
+                try:
+                    self.store.put(result["key"], result)  # a stored twin is stored again: same pair, same result
+                except OSError as err:  # read-only folder, disk full: the viewers still get the result
+                    unsaved = f"{err.strerror or err}" + ("" if self.store.problem else f" (in {self.store.root})")
+                    log.warning("result %s not stored: %s", result["key"], unsaved)
+                if job is not None:
+                    with job.progress._lock:
+                        job.progress.losses, job.progress.step = list(result.get("losses", [])), job.progress.total
+                    job.result, job.unsaved, job.state = result, unsaved, "done"
+        except BaseException as err:  # noqa: BLE001 - whatever broke, the jobs end and say so
             for j in mine:
-                j.state = "cancelled"
-            return
-        if exc is not None:  # the page shows the message instead of a traceback
+                if not j.finished:
+                    j.error, j.state = f"{type(err).__name__}: {err}", "failed"
+            log.exception("finishing %s failed", [j.key for j in mine])
+        finally:
             for j in mine:
-                j.error, j.state = f"{type(exc).__name__}: {exc}", "failed"
-            return
-        for job, result in zip(jobs, future.result()):
-            self.store.put(result["key"], result)  # a stored twin is stored again: the same pair, the same result
-            if job is not None:
-                job.progress.losses, job.progress.step = result.get("losses", []), job.progress.total
-                job.result, job.state = result, "done"
+                j.finished_at = now
 
-    def cancel(self, key: str) -> None:
+    def _prune(self, now: float, keep: float = 600.0) -> None:
+        """Forget finished jobs after ``keep`` seconds (called under the lock); a saved result stays on disk."""
+        for key, job in list(self._jobs.items()):
+            if job.finished and job.finished_at is not None and now - job.finished_at > keep and (
+                    job.state != "done" or job.unsaved is None or now - job.finished_at > 6 * keep):
+                del self._jobs[key]
+
+    # -- stopping ------------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Cancel everything queued or running and wait for the executor to stop."""
+        with self._lock:
+            for job in self._jobs.values():
+                self._request_cancel(job)
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def _request_cancel(self, job: Job) -> None:
+        """Stop ``job`` (called under the lock): a queued task is dropped, a running one stops at its next report."""
+        if job.finished:
+            return
+        job.cancel_requested = True
+        if job.future is not None and all(j.cancel_requested for j in job.group):
+            job.future.cancel()  # only a task not yet started; a running one stops at its next report (here only)
+
+    def cancel(self, key: str, viewer: str | None = None) -> bool:
+        """``viewer`` stops waiting for ``key``; the run stops if no other viewer waits. True if it stops."""
         with self._lock:
             job = self._jobs.get(key)
-        if job is not None and not job.finished:
-            job.cancel_requested = True
-            if job.future is not None and all(j.cancel_requested for j in job.group):
-                job.future.cancel()  # a task not yet started; a running one stops at its next report (here only)
-
-    def queue(self) -> list[Job]:
-        """Jobs waiting or running, oldest first."""
-        with self._lock:
-            return sorted((j for j in self._jobs.values() if not j.finished), key=lambda j: j.submitted)
+            if job is None or job.finished:
+                return False
+            job.viewers.pop(viewer, None)
+            if viewer is not None and job.watched(self.limits.abandon_after):
+                return False  # someone else still waits for it
+            self._request_cancel(job)
+            return True

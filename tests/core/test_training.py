@@ -1,11 +1,5 @@
 """The practicum's data, engine and worker: oracles, real MNIST, MNIST-1D, concurrency, crash safety."""
 
-import json
-import signal
-import subprocess
-import sys
-import threading
-import time
 
 import pytest
 import torch
@@ -15,7 +9,6 @@ from core import data as data_mod
 from core.data import DataUnavailable, load_dataset, permute_pixels, permuted, pixel_permutation
 from core.models import build_model, course_convnet, fast_order, practicum_rows
 from core.training import Cancelled, MomentumSGD, Progress, RunConfig, comparison, pair_of, train, train_runs
-from core.worker import ResultStore, Trainer
 
 
 def test_permutation_is_a_bijection_shared_by_train_and_test():
@@ -135,53 +128,6 @@ def test_no_data_and_no_network_is_a_clear_error(offline_without_data):
         data_mod.load_images("mnist", True)
 
 
-def test_worker_trains_one_configuration_once(tmp_path, monkeypatch):
-    calls = []
-
-    def slow_train(configs, **kwargs):
-        calls.append(configs)
-        time.sleep(0.5)
-        return [{"accuracy": 99.0, "key": c.key()} for c in configs]
-    monkeypatch.setattr("core.worker.train_runs", slow_train)
-    trainer = Trainer(ResultStore(tmp_path))
-    config = RunConfig(model="fc")
-    jobs = []
-    threads = [threading.Thread(target=lambda: jobs.append(trainer.submit(config))) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert jobs[0] is jobs[1]
-    deadline = time.time() + 10
-    while not jobs[0].finished and time.time() < deadline:
-        time.sleep(0.05)
-    assert jobs[0].state == "done" and jobs[1].result["accuracy"] == 99.0 and len(calls) == 1
-    # a new trainer (a restarted server) finds the stored result without training
-    again = Trainer(ResultStore(tmp_path)).submit(config)
-    assert again.state == "done" and again.result["accuracy"] == 99.0 and len(calls) == 1
-
-
-def test_a_convnet_trains_with_its_permuted_twin_once(tmp_path, monkeypatch):
-    calls = []
-
-    def slow_train(configs, progresses, **kwargs):
-        calls.append(configs)
-        time.sleep(0.3)
-        return [{"accuracy": 90.0 + c.permuted, "key": c.key()} for c in configs]
-    monkeypatch.setattr("core.worker.train_runs", slow_train)
-    trainer = Trainer(ResultStore(tmp_path))
-    original = RunConfig(model="cnn")
-    twin = RunConfig(model="cnn", permuted=True)
-    job = trainer.submit(original)
-    assert trainer.submit(twin) is trainer.lookup(twin) and trainer.lookup(twin) is not None  # queued with it
-    deadline = time.time() + 10
-    while not (job.finished and trainer.lookup(twin).finished) and time.time() < deadline:
-        time.sleep(0.05)
-    assert calls == [(original, twin)]  # one task for the pair, in the canonical order
-    assert job.result["accuracy"] == 90.0 and trainer.lookup(twin).result["accuracy"] == 91.0
-    assert ResultStore(tmp_path).get(twin.key())["accuracy"] == 91.0
-
-
 def test_stacked_networks_are_their_members():
     """The grouped pair computes each member's own outputs and gradients (oracle: the members run alone)."""
     from core.models import stack_models
@@ -219,50 +165,6 @@ def test_a_pair_trains_each_member_as_its_own_run(mnist):
     # asking for one member trains its pair: the same result, whoever asks
     again = train(pair[1], mnist, device="cpu")
     assert again["accuracy"] == b["accuracy"] and again["losses"] == b["losses"]
-
-
-def test_an_executor_in_other_processes_trains_and_stores(tmp_path):
-    """The Dask case with a standard library stand-in: the work runs in another process, results come back."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        trainer = Trainer(ResultStore(tmp_path), executor=pool)
-        config = RunConfig(model="cnn", dataset="mnist1d", epochs=1, train_size=300)
-        job = trainer.submit(config)
-        assert not trainer.in_process and trainer.submit(config) is job
-        deadline = time.time() + 120
-        while not job.finished and time.time() < deadline:
-            time.sleep(0.1)
-    assert job.state == "done", job.error
-    assert job.result["key"] == config.key() and job.progress.losses == job.result["losses"]
-    assert ResultStore(tmp_path).get(config.key())["accuracy"] == job.result["accuracy"]
-    # the same configuration trained here, in this process, gives the same numbers
-    assert train(config, device="cpu")["accuracy"] == job.result["accuracy"]
-
-
-def test_a_process_killed_mid_write_leaves_no_corrupt_result(tmp_path):
-    store = ResultStore(tmp_path)
-    store.put("abc", {"old": True})
-    script = (f"import sys; sys.path.insert(0, {str(data_mod.__file__.rsplit('/core/', 1)[0])!r})\n"
-              "from core.worker import ResultStore\n"
-              f"ResultStore({str(tmp_path)!r}).put('abc', {{'big': ['x' * 1000] * 400000}})\n")
-    for delay in (0.2, 0.4, 0.6):
-        proc = subprocess.Popen([sys.executable, "-c", script])
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        record = json.loads((tmp_path / "abc.json").read_text())  # always complete JSON
-        assert record in ({"old": True},) or len(record["big"]) == 400000
-        assert store.get("abc") is not None
-    # what a killed writer leaves: a temporary file; an old one is swept, a fresh one (maybe being written) is not
-    import os
-
-    stale, fresh = tmp_path / ".old.x.tmp", tmp_path / ".new.y.tmp"
-    stale.write_text("{half"), fresh.write_text("{half")
-    os.utime(stale, (time.time() - 7200, time.time() - 7200))
-    ResultStore(tmp_path)
-    assert not stale.exists() and fresh.exists() and (tmp_path / "abc.json").exists()
 
 
 def test_partial_permutation_moves_only_its_share():

@@ -1,0 +1,309 @@
+"""The background worker and its result store: sharing runs, bounds, cancelling, broken storage, crashes."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core.training import Progress, RunConfig
+from core.worker import Busy, Limits, ResultStore, Trainer, valid_result
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fake_result(config: RunConfig, accuracy: float = 99.0) -> dict:
+    """What ``train_runs`` returns for one run, with made-up numbers."""
+    return {"key": config.key(), "model": config.model, "permuted": config.permuted, "dataset": config.dataset,
+            "accuracy": accuracy, "test_loss": 0.1, "params": 6442, "per_class": [accuracy] * 10,
+            "losses": [2.0, 1.0], "config": {"model": config.model}}
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.time() + timeout
+    while not predicate() and time.time() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+class Gate:
+    """A fake ``train_runs`` that blocks until released, counting calls; it honours ``should_stop``."""
+
+    def __init__(self):
+        self.calls, self.release, self.started = [], threading.Event(), threading.Event()
+
+    def __call__(self, configs, progresses=None, should_stop=None, **kwargs):
+        self.calls.append(tuple(configs))
+        self.started.set()
+        while not self.release.wait(0.02):
+            if should_stop is not None and should_stop():
+                from core.training import Cancelled
+                raise Cancelled("stopped")
+        return [fake_result(c, 90.0 + c.permuted) for c in configs]
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """The fake trainer; every Trainer made in the test is closed after it, so no queued task outlives it."""
+    g, made = Gate(), []
+    monkeypatch.setattr("core.worker.train_runs", g)
+
+    class Closing(Trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+    monkeypatch.setattr(sys.modules[__name__], "Trainer", Closing)
+    yield g
+    g.release.set()
+    for trainer in made:
+        trainer.close()
+
+
+def test_worker_trains_one_configuration_once(tmp_path, gate):
+    trainer = Trainer(ResultStore(tmp_path))
+    config = RunConfig(model="fc")
+    jobs = []
+    threads = [threading.Thread(target=lambda: jobs.append(trainer.submit(config))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert jobs[0] is jobs[1]
+    gate.release.set()
+    assert wait_for(lambda: jobs[0].finished)
+    assert jobs[0].state == "done" and jobs[1].result["accuracy"] == 90.0 and len(gate.calls) == 1
+    # a new trainer (a restarted server) finds the stored result without training
+    again = Trainer(ResultStore(tmp_path)).submit(config)
+    assert again.state == "done" and again.result["accuracy"] == 90.0 and len(gate.calls) == 1
+
+
+def test_a_convnet_trains_with_its_permuted_twin_once(tmp_path, gate):
+    trainer = Trainer(ResultStore(tmp_path))
+    original, twin = RunConfig(model="cnn"), RunConfig(model="cnn", permuted=True)
+    job = trainer.submit(original)
+    assert trainer.submit(twin) is trainer.lookup(twin) and trainer.lookup(twin) is not None  # queued with it
+    gate.release.set()
+    assert wait_for(lambda: job.finished and trainer.lookup(twin).finished)
+    assert gate.calls == [(original, twin)]  # one task for the pair, in the canonical order
+    assert job.result["accuracy"] == 90.0 and trainer.lookup(twin).result["accuracy"] == 91.0
+    assert ResultStore(tmp_path).get(twin.key())["accuracy"] == 91.0
+
+
+def test_an_executor_in_other_processes_trains_and_stores(tmp_path):
+    """The Dask case with a standard library stand-in: the work runs in another process, results come back."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from core.training import train
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        trainer = Trainer(ResultStore(tmp_path), executor=pool)
+        config = RunConfig(model="cnn", dataset="mnist1d", epochs=1, train_size=300)
+        job = trainer.submit(config)
+        assert not trainer.in_process and trainer.submit(config) is job
+        assert wait_for(lambda: job.finished, 120)
+    assert job.state == "done", job.error
+    assert job.result["key"] == config.key() and job.progress.losses == job.result["losses"]
+    assert ResultStore(tmp_path).get(config.key())["accuracy"] == job.result["accuracy"]
+    # the same configuration trained here, in this process, gives the same numbers
+    assert train(config, device="cpu")["accuracy"] == job.result["accuracy"]
+
+
+def test_a_process_killed_inside_the_write_leaves_the_old_result(tmp_path):
+    """The child signals once it is inside ``put`` with half a record written; only then is it killed."""
+    old = fake_result(RunConfig(model="fc"), 50.0)
+    key = old["key"]
+    ResultStore(tmp_path).put(key, old)
+    marker = tmp_path / "inside"
+    script = (f"import sys, time, json; sys.path.insert(0, {str(ROOT)!r})\n"
+              "from core import worker\n"
+              "def half_then_wait(obj, f):\n"
+              "    f.write(json.dumps(obj)[:100]); f.flush()\n"
+              f"    open({str(marker)!r}, 'w').close()\n"
+              "    time.sleep(60)\n"
+              "worker.json.dump = half_then_wait\n"
+              f"worker.ResultStore({str(tmp_path)!r}).put({key!r}, {{**{old!r}, 'accuracy': 99.0}})\n")
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        assert wait_for(marker.exists, 60), "the writer never got inside the write"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        proc.kill()
+    assert json.loads((tmp_path / f"{key}.json").read_text()) == old  # never half a file
+    assert ResultStore(tmp_path).get(key)["accuracy"] == 50.0
+    leftovers = list(tmp_path.glob(".*.tmp"))
+    assert len(leftovers) == 1  # the killed writer's temporary file, swept once it is old
+    os.utime(leftovers[0], (time.time() - 7200, time.time() - 7200))
+    ResultStore(tmp_path)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_damaged_or_foreign_files_are_ignored_and_logged(tmp_path, caplog):
+    store = ResultStore(tmp_path)
+    config = RunConfig(model="fc")
+    for text in ("[]", "{}", "null", "{half", json.dumps({**fake_result(config), "key": "someoneelse"}),
+                 json.dumps({**fake_result(config), "accuracy": "high"})):
+        (tmp_path / f"{config.key()}.json").write_text(text)
+        assert store.get(config.key()) is None
+    assert "not a training result" in caplog.text
+    assert valid_result(fake_result(config), config.key())
+    (tmp_path / f"{config.key()}.json").write_text("[]")
+    trainer = Trainer(store)
+    assert trainer.lookup(config) is None  # the page offers Train again
+
+
+def test_a_full_disk_still_shows_the_result_and_says_why(tmp_path, gate, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr("core.worker.tempfile.mkstemp", full)
+    trainer = Trainer(ResultStore(tmp_path))
+    job = trainer.submit(RunConfig(model="fc"))
+    gate.release.set()
+    assert wait_for(lambda: job.finished)
+    assert job.state == "done" and job.result["accuracy"] == 90.0
+    assert "No space left on device" in job.unsaved
+    assert trainer.lookup(RunConfig(model="fc")) is job  # other viewers get it from memory
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_results_folder_that_cannot_be_created_is_explained(tmp_path, gate):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = ResultStore(blocker / "results")
+    assert store.problem and "CONVLAB_RESULTS_DIR" in store.problem and store.get("abc") is None
+    trainer = Trainer(store)
+    job = trainer.submit(RunConfig(model="fc"))
+    gate.release.set()
+    assert wait_for(lambda: job.finished)
+    assert job.state == "done" and "CONVLAB_RESULTS_DIR" in job.unsaved
+
+
+def test_the_results_folder_keeps_the_recently_used_under_its_cap(tmp_path):
+    configs = [RunConfig(model="fc", seed=s) for s in range(6)]
+    size = len(json.dumps(fake_result(configs[0])))
+    store = ResultStore(tmp_path, max_bytes=3.5 * size)
+    for i, c in enumerate(configs[:3]):
+        store.put(c.key(), fake_result(c))
+        os.utime(tmp_path / f"{c.key()}.json", (1000 + i, 1000 + i))
+    assert store.get(configs[0].key()) is not None  # opened again: now the most recently used
+    store.put(configs[3].key(), fake_result(configs[3]))
+    kept = {p.stem for p in tmp_path.glob("*.json")}
+    assert kept == {configs[0].key(), configs[2].key(), configs[3].key()}  # the least recently used went
+
+
+def test_a_full_queue_refuses_and_queues_nothing(tmp_path, gate):
+    trainer = Trainer(ResultStore(tmp_path), limits=Limits(max_waiting=2, per_viewer=8))
+    running = trainer.submit(RunConfig(model="fc", seed=0), viewer="a")
+    assert gate.started.wait(10)
+    trainer.submit_all([RunConfig(model="fc", seed=1), RunConfig(model="fc", seed=2)], viewer="b")
+    with pytest.raises(Busy) as busy:
+        trainer.submit_all([RunConfig(model="fc", seed=3), RunConfig(model="fc", seed=4)], viewer="c")
+    assert busy.value.ahead == 3 and "3 training(s)" in str(busy.value)
+    assert trainer.lookup(RunConfig(model="fc", seed=3)) is None  # all or nothing
+    # asking again for what is already queued costs nothing and is never refused
+    assert trainer.submit(RunConfig(model="fc", seed=1), viewer="c").state == "queued"
+    assert trainer.ahead(trainer.lookup(RunConfig(model="fc", seed=2))) == 2 and running.state == "running"
+
+
+def test_one_viewer_has_a_small_share_of_the_queue(tmp_path, gate):
+    trainer = Trainer(ResultStore(tmp_path), limits=Limits(max_waiting=50, per_viewer=3))
+    trainer.submit_all([RunConfig(model="fc", seed=s) for s in range(3)], viewer="a")
+    with pytest.raises(Busy, match="at most 3"):
+        trainer.submit(RunConfig(model="fc", seed=9), viewer="a")
+    assert trainer.submit(RunConfig(model="fc", seed=9), viewer="b").state in ("queued", "running")
+
+
+def test_queued_runs_nobody_watches_are_dropped(tmp_path, gate):
+    trainer = Trainer(ResultStore(tmp_path), limits=Limits(abandon_after=0.3))
+    first, second = trainer.submit_all([RunConfig(model="fc", seed=0), RunConfig(model="fc", seed=1)], viewer="a")
+    assert gate.started.wait(10)
+    time.sleep(0.5)  # the viewer left: no more looks
+    assert trainer.queue() == [first] and second.state == "cancelled"
+    gate.release.set()
+    assert wait_for(lambda: first.finished) and len(gate.calls) == 1
+
+
+def test_cancel_stops_a_run_only_when_nobody_else_waits(tmp_path, gate):
+    trainer = Trainer(ResultStore(tmp_path))
+    config = RunConfig(model="fc")
+    job = trainer.submit(config, viewer="a")
+    trainer.lookup(config, viewer="b")  # a second viewer of the same link
+    assert gate.started.wait(10)
+    assert not trainer.cancel(job.key, viewer="a") and not job.cancel_requested  # b still waits
+    assert trainer.cancel(job.key, viewer="b")
+    assert wait_for(lambda: job.finished) and job.state == "cancelled"
+    assert not list(Path(tmp_path).glob("*"))  # nothing stored, nothing left behind
+
+
+def test_progress_is_read_from_a_consistent_snapshot():
+    progress, stop = Progress(), threading.Event()
+
+    def writer():
+        for i in range(1, 200_001):
+            progress.report(i, 1.0 / i, 50.0)
+            if stop.is_set():
+                break
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        for _ in range(2000):
+            snap = progress.snapshot()
+            assert len(snap.losses) == snap.step and snap.losses is not progress.losses
+    finally:
+        stop.set()
+        t.join()
+
+
+CHILD = """
+import sys, time, signal
+sys.path.insert(0, {root!r})
+from core.training import RunConfig
+from core.worker import ResultStore, Trainer
+trainer = Trainer(ResultStore({results!r}))
+job = trainer.submit(RunConfig(model="fc", dataset="mnist1d", epochs=50, width=64))
+while job.state != "running" or job.progress.step < 30:
+    time.sleep(0.01)
+print("running", flush=True)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # what the server does: stop, then leave the main thread
+time.sleep(600)
+"""
+
+
+def test_sigterm_stops_the_running_training_and_leaves_no_temporary_files(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT), results=str(tmp_path))],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        started = time.time()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        assert time.time() - started < 5, "the server would still be training"
+    finally:
+        proc.kill()
+    assert not list(tmp_path.iterdir())  # no result, no temporary file
+
+
+def test_a_kill_during_training_then_a_restart_offers_train_again(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT), results=str(tmp_path))],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        proc.kill()
+    for path in tmp_path.iterdir():  # no damaged file: nothing, or complete results
+        assert path.name.startswith(".") or valid_result(json.loads(path.read_text()))
+    config = RunConfig(model="fc", dataset="mnist1d", epochs=1, width=64)
+    trainer = Trainer(ResultStore(tmp_path))
+    assert trainer.lookup(RunConfig(model="fc", dataset="mnist1d", epochs=50, width=64)) is None  # Train again
+    job = trainer.submit(config)
+    assert wait_for(lambda: job.finished, 120) and job.state == "done" and job.unsaved is None
+    assert valid_result(ResultStore(tmp_path).get(config.key()), config.key())
