@@ -43,6 +43,14 @@ def trainer(directory: str | None) -> Trainer:
     return Trainer(data_dir=directory)
 
 
+def viewer_id() -> str:
+    """This browser session's id: the worker counts who waits for which run, and whose Cancel it is."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "bare"
+
+
 @st.cache_resource(show_spinner=False)
 def _device_line() -> str:
     return describe_device()

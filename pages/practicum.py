@@ -1,7 +1,6 @@
 """The practicum: fully connected net vs ConvNet, original vs permuted pixels (lecture section 10)."""
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
 from core.data import DATA_ENV, DataUnavailable, available, load_dataset
@@ -9,9 +8,10 @@ from core.images import for_display
 from core.models import PRACTICUM_MODELS
 from core.practicum import filters, loss_curves, model_sizes, per_class, results_table, sample_pairs
 from core.training import DATASET_DEFAULTS, MAX_EPOCHS, default_config
+from core.worker import RESULTS_ENV, Busy
 from dashboard import urlstate as url
 from dashboard.safe import md
-from dashboard.shell import data_setting, trainer
+from dashboard.shell import data_setting, trainer, viewer_id
 
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST", "mnist1d": "MNIST-1D"}
 
@@ -93,10 +93,24 @@ with right:
         width="stretch")
 
 work = trainer(directory)
-jobs = [work.lookup(c) for c in configs]
-if st.button("Train", type="primary", icon=":material/play_arrow:",
+viewer = viewer_id()
+if work.store.problem:
+    st.warning(f"Finished trainings cannot be stored: {md(work.store.problem, 300)}. Results are kept in memory "
+               "until the server restarts.", icon=":material/save:")
+jobs = [work.lookup(c, viewer) for c in configs]
+b1, b2 = st.columns([1, 5])
+if b1.button("Train", type="primary", icon=":material/play_arrow:",
              help="Runs in the server's background worker; other viewers of this link share the run."):
-    jobs = [work.submit(c) for c in configs]
+    try:
+        jobs = work.submit_all(configs, viewer)
+    except Busy as exc:
+        st.warning(str(exc), icon=":material/hourglass_top:")
+pending = [j for j in jobs if j is not None and not j.finished]
+if pending and b2.button("Cancel", icon=":material/stop:",
+                         help="Stops your runs; a run that other viewers also wait for goes on for them."):
+    stopped = sum(work.cancel(j.key, viewer) for j in pending)
+    st.toast(f"Cancelled {stopped} run(s)" + ("" if stopped == len(pending) else "; the rest have other viewers"))
+    jobs = [work.lookup(c) for c in configs]
 
 
 def label(config):
@@ -104,8 +118,9 @@ def label(config):
 
 
 def show_progress():
-    current = [work.lookup(c) for c in configs]
-    queue = work.queue()
+    """Redrawn on a timer while runs train: progress read from snapshots, nothing else on the page recomputed."""
+    current = [work.lookup(c, viewer) for c in configs]
+    curves = []
     for config, job in zip(configs, current):
         if job is None:
             st.progress(0.0, text=f"{label(config)}: not started")
@@ -113,40 +128,49 @@ def show_progress():
             st.progress(1.0, text=f"{label(config)}: done")
         elif job.state == "failed":
             st.error(f"{label(config)} failed: {md(job.error, 300)}", icon=":material/error:")
-        elif job.state == "cancelled":
-            st.warning(f"{label(config)} was cancelled.")
+        elif job.state == "cancelled" or job.cancel_requested:
+            st.progress(0.0, text=f"{label(config)}: cancelled")
         else:
-            p = job.progress
-            place = next((i for i, j in enumerate(queue) if j.key == job.key), 0)
+            p = job.progress.snapshot()
             text = (f"{label(config)}: epoch {p.epoch}, step {p.step}/{p.total}, loss {p.loss:.3f}"
-                    if job.state == "running" else f"{label(config)}: queued ({place} ahead)")
-            st.progress(p.step / p.total if p.total else 0.0, text=text)
-    live = [(label(c), j.progress.losses) for c, j in zip(configs, current) if j is not None and j.progress.losses]
-    if live and any(j is not None and not j.finished for j in current):
-        df = pd.concat([pd.DataFrame({"run": name, "report": range(len(v)), "loss": v}) for name, v in live])
-        st.altair_chart(alt.Chart(df).mark_line().encode(x="report:Q", y="loss:Q", color="run:N")
-                        .properties(height=200), width="stretch")
-    if all(j is not None and j.finished for j in current):
-        st.rerun(scope="app")  # everything finished while we watched: redraw the page with the results
+                    if job.state == "running" else f"{label(config)}: queued, {work.ahead(job)} training(s) ahead")
+            st.progress(min(1.0, p.step / p.total) if p.total else 0.0, text=text)
+            curves += [{"run": label(config), "report": i, "loss": v} for i, v in enumerate(p.losses)]
+    if curves:  # a plain Vega-Lite spec: no chart library validation on every tick
+        st.vega_lite_chart({"data": {"values": curves}, "mark": "line", "height": 200,
+                            "encoding": {"x": {"field": "report", "type": "quantitative"},
+                                         "y": {"field": "loss", "type": "quantitative"},
+                                         "color": {"field": "run", "type": "nominal"}}}, width="stretch")
+    if all(j is None or j.finished or j.cancel_requested for j in current):
+        st.rerun(scope="app")  # nothing left to watch: redraw the page with the results, and stop polling
 
 
-active = any(j is not None and not j.finished for j in jobs)
+active = any(j is not None and not j.finished and not j.cancel_requested for j in jobs)
 if active:
-    st.fragment(run_every=1.0)(show_progress)()
-    if len(work.queue()) > len([j for j in jobs if j is not None and not j.finished]):
-        st.caption(f"{len(work.queue())} runs in the server's queue (one training at a time; a ConvNet and its "
-                   "permuted twin train together).")
+    running = any(j is not None and j.state == "running" for j in jobs)
+    # one look a second while our runs train, one every three while they wait behind others
+    st.fragment(run_every=1.0 if running else 3.0)(show_progress)()
+    st.caption(f"{len(work.queue())} run(s) in the server's queue, one training at a time (a ConvNet and its "
+               "permuted twin train together).")
 
 done = [j.result for j in jobs if j is not None and j.state == "done"]
-failed = [j for j in jobs if j is not None and j.state == "failed"]
-for job in failed:
-    st.error(f"{label(job.config)} failed: {md(job.error, 300)}", icon=":material/error:")
+for job in jobs:
+    if job is not None and job.state == "failed":
+        st.error(f"{label(job.config)} failed: {md(job.error, 300)}", icon=":material/error:")
+unsaved = sorted({j.unsaved for j in jobs if j is not None and j.state == "done" and j.unsaved})
+if unsaved:
+    st.warning(f"These results were not saved ({md('; '.join(unsaved), 300)}): they stay on this server until it "
+               f"restarts. Check the results folder (`{RESULTS_ENV}`).", icon=":material/save:")
 if not done:
     if not active:
         st.info("Press **Train** to run these models (about 0.5 s for each FC net and 4 s for the two ConvNets, "
                 "which train as one grouped pair, on two CPU cores; the locally connected net takes about 15 s).",
                 icon=":material/info:")
     st.stop()
+missing = [label(c) for c, j in zip(configs, jobs) if j is None or j.state in ("cancelled", "failed")]
+if missing and not active:
+    st.info(f"Results for {len(done)} of {len(configs)} runs. Not trained yet (or stopped): {', '.join(missing)}. "
+            "Press **Train** to run them.", icon=":material/info:")
 
 st.subheader("Results")
 table = results_table(done)

@@ -11,9 +11,10 @@ from core.images import PHOTOS, for_display, photo
 from core.signals import compare, data_types, generate, melody, permute
 from core.uploads import UploadError, read_upload
 from core.practicum import KNOBS, knob_configs, prior_advantage
+from core.worker import Busy
 from dashboard import urlstate as url
 from dashboard.safe import md
-from dashboard.shell import data_setting, trainer
+from dashboard.shell import data_setting, trainer, viewer_id
 
 SOURCES = ["generator", *PHOTOS, "mnist digit", "mnist-1d sequence", "melody", "camera scanline", "upload"]
 
@@ -162,24 +163,27 @@ knob = url.choice("Knob", "sig_knob", list(KNOBS), "shuffled share", widget="seg
 url.show_notices()
 configs = knob_configs(knob)
 work = trainer(data_setting())
+viewer = viewer_id()
 if st.button("Train the eight models (about 10 s on two cores)", key="sig_train"):
-    for config in configs:
-        work.submit(config)
-jobs = [work.lookup(c) for c in configs]
+    try:
+        work.submit_all(configs, viewer)
+    except Busy as exc:
+        st.warning(str(exc), icon=":material/hourglass_top:")
+jobs = [work.lookup(c, viewer) for c in configs]
 
 
 def training_progress():
     """Redrawn every second while the runs train in the server's worker; the page stays responsive."""
-    current = [work.lookup(c) for c in configs]
+    current = [work.lookup(c, viewer) for c in configs]
     done = sum(j is not None and j.finished for j in current)
-    steps = sum(j.progress.step for j in current if j is not None)
-    total = sum(j.progress.total for j in current if j is not None and j.progress.total) or 1
+    snaps = [j.progress.snapshot() for j in current if j is not None]
+    steps, total = sum(p.step for p in snaps), sum(p.total for p in snaps if p.total) or 1
     st.progress(min(1.0, steps / total), text=f"Training on MNIST-1D: {done} of {len(configs)} models done")
-    if all(j is not None and j.finished for j in current):
+    if all(j is None or j.finished or j.cancel_requested for j in current):
         st.rerun(scope="app")  # all finished while we watched: draw the results
 
 
-if any(j is not None and not j.finished for j in jobs):
+if any(j is not None and not j.finished and not j.cancel_requested for j in jobs):
     st.fragment(run_every=1.0)(training_progress)()
 failed = [j for j in jobs if j is not None and j.state == "failed"]
 if failed:
