@@ -14,6 +14,7 @@ notebook's constants (mean 0.1307, std 0.3081).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -81,14 +82,22 @@ def _torchvision_root(name: str, directory) -> tuple[Path, bool]:
             return root, False
         if all((raw / f).exists() for f in _raw_files(cls)):
             target = cache / cls.__name__ / "raw"
-            target.mkdir(parents=True, exist_ok=True)
-            for f in _raw_files(cls):
-                link = target / f
-                if not link.exists():
-                    link.unlink(missing_ok=True)  # a dangling link from an old data directory
-                    link.symlink_to((raw / f).resolve())
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+                for f in _raw_files(cls):
+                    link = target / f
+                    if not link.exists():
+                        link.unlink(missing_ok=True)  # a dangling link from an old data directory
+                        link.symlink_to((raw / f).resolve())
+            except OSError as exc:
+                raise DataUnavailable(_unwritable(cache, exc)) from exc
             return cache, True
     return cache, True
+
+
+def _unwritable(cache: Path, exc: OSError) -> str:
+    return (f"the cache folder {cache} cannot be written ({exc.strerror or exc}), and torchvision extracts the "
+            f".gz files there: set {CACHE_ENV} to a writable folder")
 
 
 @dataclass(frozen=True)
@@ -131,10 +140,14 @@ def load_images(name: str = "mnist", train: bool = True, directory: str | None =
             "with the four original .gz files."
         ) from exc
     data = ImageData(ds.data.clone(), ds.targets.clone().long(), name)
-    cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-    torch.save((data.images, data.labels), tmp)
-    os.replace(tmp, cached)  # atomic: a reader never sees half a file
+    try:  # a faster second start; a full or read-only cache only costs that
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        torch.save((data.images, data.labels), tmp)
+        os.replace(tmp, cached)  # atomic: a reader never sees half a file
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return data
 
 

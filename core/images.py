@@ -30,8 +30,11 @@ def sample_image(name: str, size: int = 48, directory: str | None = None) -> tup
     """
     if name == "mnist digit":
         if data.available("mnist", directory):
-            test = data.load_images("mnist", train=False, directory=directory)
-            return test.images[0].numpy() / 255.0, f"MNIST test digit 0 (a {int(test.labels[0])})"
+            try:
+                test = data.load_images("mnist", train=False, directory=directory)
+                return test.images[0].numpy() / 255.0, f"MNIST test digit 0 (a {int(test.labels[0])})"
+            except data.DataUnavailable as exc:
+                return photo("camera", size), f"MNIST could not be read ({exc}), so: scikit-image's camera, resized"
         return photo("camera", size), "MNIST is not on this machine, so: scikit-image's camera, resized"
     return photo(name, size), f"scikit-image's {name}, resized to {size}×{size}"
 

@@ -115,9 +115,14 @@ def _layer(row: dict, row_no: int, shape: tuple[int, ...]) -> nn.Module:
         return cls(k, s, pad)
     if kind == "lp pool":
         s = _int(row, "stride", row_no, k)
-        p = float(row.get("p") or 2)
-        if not p >= 1:
-            raise SpecError(row_no, f"p must be at least 1, got {p}")
+        p = row.get("p")
+        p = 2.0 if p is None or p == "" else p
+        try:
+            p = float(p)
+        except (TypeError, ValueError):
+            raise SpecError(row_no, f"p must be a number, got {p!r}") from None
+        if not (math.isfinite(p) and p >= 1):  # nan, inf, 0 and negatives: no Lp norm PyTorch computes
+            raise SpecError(row_no, f"p must be a finite number of at least 1 (2 if left out), got {p:g}")
         return (nn.LPPool1d if nd == 1 else nn.LPPool2d)(p, k, s)
     if kind == "batch norm":
         return (nn.BatchNorm1d if nd in (0, 1) else nn.BatchNorm2d)(c)
@@ -139,21 +144,31 @@ def _layer(row: dict, row_no: int, shape: tuple[int, ...]) -> nn.Module:
     return nn.Linear(shape[0], _int(row, "out", row_no))
 
 
-def build_model(rows: Iterable[dict], input_shape: Sequence[int]) -> nn.Sequential:
-    """An ``nn.Sequential`` from layer rows, for one sample of ``input_shape`` ((C, L) or (C, H, W)).
-
-    Raises:
-        SpecError: naming the first row that cannot be built, and why.
-    """
+def _checked_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
     shape = tuple(int(v) for v in input_shape)
     if len(shape) not in (2, 3) or min(shape) < 1:
         raise SpecError(0, f"input shape must be (C, L) or (C, H, W) of positive sizes, got {shape}")
     if shape[0] > MAX_CHANNELS or max(shape[1:]) > MAX_SIDE:
         raise SpecError(0, f"input shape {shape} is too large here: at most {MAX_CHANNELS} channels and "
                            f"{MAX_SIDE} samples per side")
+    return shape
+
+
+def _checked_rows(rows: Iterable[dict]) -> list[dict]:
     rows = list(rows)
     if len(rows) > MAX_LAYERS:
         raise SpecError(MAX_LAYERS + 1, f"at most {MAX_LAYERS} layers here")
+    return rows
+
+
+def build_model(rows: Iterable[dict], input_shape: Sequence[int]) -> nn.Sequential:
+    """An ``nn.Sequential`` from layer rows, for one sample of ``input_shape`` ((C, L) or (C, H, W)).
+
+    Raises:
+        SpecError: naming the first row that cannot be built, and why.
+    """
+    shape = _checked_shape(input_shape)
+    rows = _checked_rows(rows)
     layers = []
     x = torch.zeros(2, *shape)  # two samples: batch norm needs more than one value per channel
     for row_no, row in enumerate(rows, start=1):
@@ -168,6 +183,63 @@ def build_model(rows: Iterable[dict], input_shape: Sequence[int]) -> nn.Sequenti
     if not layers:
         raise SpecError(0, "the layer list is empty")
     return nn.Sequential(*layers)
+
+
+# what one layer list may cost a shared server, checked from shapes alone before anything is allocated
+BUDGET = {"parameters": 20_000_000, "activations": 32_000_000, "work": 4_000_000_000}
+
+
+def estimate(rows: Iterable[dict], input_shape: Sequence[int], budget: dict | None = None) -> dict:
+    """What building and analysing ``rows`` would cost, from shapes alone: nothing real is allocated.
+
+    Every layer is built and run on PyTorch's ``meta`` device (shapes, no data)
+    under FlopCounterMode. Returns ``parameters``, ``macs`` (multiply-adds of
+    one sample), ``activations`` (floats of every layer's output for the two
+    samples ``build_model`` runs), ``depth``, and ``work``: the multiply-adds
+    the anatomy page spends (building, counting and the forward pass, plus one
+    traced prefix per layer that can change the receptive field).
+
+    Raises:
+        SpecError: as ``build_model`` would, for a row that cannot be built; and (row 0) as soon as a
+        total passes ``budget`` (``BUDGET``'s keys), without building the rest.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    words = {"parameters": "parameters", "activations": "activation values", "work": "multiply-adds of work"}
+    shape = _checked_shape(input_shape)
+    rows = _checked_rows(rows)
+    x = torch.empty(2, *shape, device="meta")
+    totals, traced = {"parameters": 0, "macs": 0, "activations": 0, "depth": len(rows), "work": 0}, 0
+
+    def within(partial: bool) -> None:
+        totals["work"] = traced + 4 * totals["macs"]
+        for name, limit in (budget or {}).items():
+            if totals[name] > limit:
+                raise SpecError(0, f"this network is too large for a shared server: {'at least ' * partial}"
+                                   f"{totals[name]:,} {words[name]} (the limit is {limit:,}); make it smaller, "
+                                   "narrower or shallower")
+
+    with torch.device("meta"):
+        for row_no, row in enumerate(rows, start=1):
+            layer = _layer(dict(row), row_no, tuple(x.shape[1:])).eval()
+            try:
+                with FlopCounterMode(display=False) as counter:
+                    x = layer(x)
+            except RuntimeError as exc:
+                raise SpecError(row_no, f"PyTorch refused it: {str(exc).splitlines()[0]}") from None
+            totals["parameters"] += sum(p.numel() for p in layer.parameters())
+            totals["macs"] += counter.get_total_flops() // 4  # two samples, two flops per multiply-add
+            totals["activations"] += x.numel()
+            if x.dim() >= 3 and not isinstance(layer, _POINTWISE):
+                traced += totals["macs"]  # the receptive-field trace runs the prefix once
+            within(partial=True)
+    within(partial=False)
+    return totals
+
+
+def check_budget(rows: Iterable[dict], input_shape: Sequence[int], budget: dict | None = None) -> dict:
+    """``estimate`` against ``budget`` (default ``BUDGET``): SpecError (row 0) for a list that costs more."""
+    return estimate(rows, input_shape, budget or BUDGET)
 
 
 def _macs(layer: nn.Module, x: torch.Tensor) -> int:

@@ -31,9 +31,19 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from core.conv import LocallyConnected1d, LocallyConnected2d
+
 _CONV = (nn.Conv1d, nn.Conv2d)
 _POOL = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.LPPool1d, nn.LPPool2d)
 _ADAPTIVE = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
+_LOCAL = (LocallyConnected1d, LocallyConnected2d)  # a convolution's windows without the sharing: the same field
+
+
+class _Tracer(fx.Tracer):
+    """torch.fx's tracer, keeping locally connected layers whole (their unfold + matmul is one window op)."""
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return isinstance(m, _LOCAL) or super().is_leaf_module(m, qualname)
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,7 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFram
     if nd not in (1, 2):
         raise ValueError(f"input_shape must be (B, C, L) or (B, C, H, W), got {tuple(input_shape)}")
     try:
-        gm = fx.symbolic_trace(model)
+        gm = fx.GraphModule(model, _Tracer().trace(model))
     except Exception as exc:  # fx raises many kinds; the message is what matters
         raise ValueError(f"torch.fx could not trace this model: {exc}") from exc
     was_training = model.training
@@ -132,7 +142,7 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFram
             fields[node] = None  # not (or no longer) spatial: flatten, linear, constants
             continue
         module = gm.get_submodule(node.target) if node.op == "call_module" else None
-        if isinstance(module, (*_CONV, *_POOL, *_ADAPTIVE)):
+        if isinstance(module, (*_CONV, *_LOCAL, *_POOL, *_ADAPTIVE)):
             (src,) = inputs
             in_size = _spatial(node.all_input_nodes[0], nd)
             k, s, p, d = _geometry(module, nd, in_size, size)
@@ -200,7 +210,7 @@ def _all_paths_model(model: nn.Module, nd: int) -> nn.Module:
     twin = copy.deepcopy(model).double().eval()
     for name, module in list(twin.named_modules()):
         new = None
-        if isinstance(module, _CONV):
+        if isinstance(module, (*_CONV, *_LOCAL)):
             with torch.no_grad():
                 module.weight.fill_(1.0 / module.weight[0].numel())
                 if module.bias is not None:

@@ -231,7 +231,8 @@ def spectral_slope(x, low: float = 0.01, high: float = 0.25) -> float:
 def _fit_slope(ps: pd.DataFrame, low: float = 0.01, high: float = 0.25) -> float:
     band = ps[(ps["frequency"] >= low) & (ps["frequency"] <= high) & (ps["power"] > 0)]
     if len(band) < 3:
-        raise ValueError("the signal is too short to fit a spectral slope")
+        raise ValueError(f"its spectrum has fewer than 3 frequencies with power between {low} and {high} cycles per "
+                         "sample (too short, or all its power elsewhere): no spectral slope to fit")
     return float(np.polyfit(np.log10(band["frequency"]), np.log10(band["power"]), 1)[0])
 
 

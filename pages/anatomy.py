@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.models import (COLUMNS, KINDS, PRESETS, SpecError, build_model, composition_demo, count_parameters,
-                         layer_table, rows_to_text, text_to_rows)
+from core.models import (COLUMNS, KINDS, PRESETS, SpecError, build_model, check_budget, composition_demo,
+                         count_parameters, layer_table, rows_to_text, text_to_rows)
 from dashboard import urlstate as url
 from dashboard.safe import md
 from dashboard.charts import heatmap
@@ -18,8 +18,13 @@ SPEC_KEY = "an_spec"
 def analyse(text: str):
     """(table, total parameters, shape chart spec) or raises SpecError."""
     shape, rows = text_to_rows(text)
-    model = build_model(rows, shape)
-    table = layer_table(model, shape)
+    check_budget(rows, shape)  # from shapes alone, before any real allocation or forward pass
+    try:
+        model = build_model(rows, shape)
+        table = layer_table(model, shape)
+    except (MemoryError, RuntimeError) as exc:  # the machine ran short, whatever the budget said
+        raise SpecError(0, f"the server could not run this network ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0][:120]})") from None
     dims = table["output shape"].str.split(" × ")
     shapes = pd.DataFrame({"#": table["#"], "layer": table["layer"],
                            "channels": [int(d[0]) for d in dims],

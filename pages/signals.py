@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.data import available, load_dataset, load_images
+from core.data import DataUnavailable, available, load_dataset, load_images
 from core.images import PHOTOS, for_display, photo
 from core.signals import compare, data_types, generate, melody, permute
 from core.uploads import UploadError, read_upload
@@ -38,9 +38,14 @@ def builtin(name: str, directory):
         img = photo(name)  # full resolution: halving it pushes a texture's grain to the Nyquist limit
         return img, "image", None, f"scikit-image's {name}, {img.shape[1]}×{img.shape[0]} (full resolution)"
     if name == "mnist digit":
-        if not available("mnist", directory):
-            return photo("camera", 256), "image", None, "MNIST is not on this machine: the camera man instead"
-        return load_images("mnist", False, directory).images[0].numpy() / 255.0, "image", None, "an MNIST test digit"
+        try:
+            if available("mnist", directory):
+                return load_images("mnist", False, directory).images[0].numpy() / 255.0, "image", None, \
+                    "an MNIST test digit"
+            why = "MNIST is not on this machine"
+        except DataUnavailable as exc:
+            why = f"MNIST could not be read ({exc})"
+        return photo("camera", 256), "image", None, f"{why}: the camera man instead"
     if name == "mnist-1d sequence":
         ds = load_dataset("mnist1d")
         return ds.test.x[0, 0].numpy().astype(np.float64), "signal", None, "an MNIST-1D test sequence (40 samples)"
@@ -71,7 +76,11 @@ def charts(m: dict, nd: int):
 
 
 def show(x: np.ndarray, kind: str, rate, seed: int):
-    summary, specs, scrambled = panel(x, seed)
+    try:
+        summary, specs, scrambled = panel(x, seed)
+    except ValueError as exc:  # a signal no measure can read: said, never a traceback
+        st.error(f"This signal cannot be measured: {md(exc, 200)}", icon=":material/error:")
+        return
     left, right = st.columns(2)
     for col, title, v in ((left, "original", x), (right, "permuted (same values, new places)", scrambled)):
         col.caption(title)

@@ -215,3 +215,39 @@ def test_classic_kernels_on_a_step():
     out = apply_kernels(step, ["edge", "blur"])
     assert out["edge"].argmax() in (7, 8) and out["edge"][0] == 0  # the edge kernel fires at the step only
     np.testing.assert_allclose(out["blur"][[6, 7, 8, 9]], [0, 0.25, 0.75, 1])
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_the_shape_only_estimate_counts_what_the_real_model_has(name):
+    """Oracle: the built model's own parameters and FlopCounterMode on real tensors (layer_table)."""
+    from core.models import estimate, layer_table
+
+    shape, rows = PRESETS[name]
+    cost = estimate(rows, shape)
+    table = layer_table(build_model(rows, shape), shape)
+    assert cost["parameters"] == table["parameters"].sum() == count_parameters(build_model(rows, shape))
+    assert cost["macs"] == table["multiply-adds"].sum() and cost["depth"] == len(rows)
+
+
+@pytest.mark.parametrize("text,word", [
+    ("64x256x256:" + ";".join(["conv(out=64,kernel=64,padding=32)"] * 60), "multiply-adds"),
+    ("64x256x256:conv(out=64,kernel=32,padding=16)", "multiply-adds"),
+    ("64x256x256:flatten;linear(out=1024)", "parameters"),
+    ("64x256x256:local(out=1024,kernel=64,padding=32)", "parameters"),
+    ("64x256x256:conv(out=64,kernel=1);relu;conv(out=64,kernel=1);relu", "activation values"),
+])
+def test_heavy_layer_lists_are_refused_before_any_allocation(text, word, monkeypatch):
+    from core.models import check_budget, text_to_rows
+
+    def no_real_tensors(*args, **kwargs):
+        raise AssertionError("a real tensor was allocated")
+    shape, rows = text_to_rows(text)
+    monkeypatch.setattr(torch, "zeros", no_real_tensors)
+    with pytest.raises(SpecError, match=f"too large for a shared server.*{word}"):
+        check_budget(rows, shape)
+
+
+@pytest.mark.parametrize("p", [0, -1, float("nan"), float("inf"), "x"])
+def test_lp_pool_p_out_of_range_is_named(p):
+    with pytest.raises(SpecError, match="row 1: p must be"):
+        build_model([{"kind": "lp pool", "kernel": 2, "p": p}], (1, 8, 8))

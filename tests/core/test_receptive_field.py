@@ -125,3 +125,20 @@ def test_effective_field_is_concentrated_in_the_centre():
     ring = torch.cat([field[0], field[-1], field[1:-1, 0], field[1:-1, -1]])
     assert ring.mean() < 0.5 * field[3:6, 3:6].mean()  # and the border of the field far less
     assert emp.size == (9, 9)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 40), (1, 1, 28, 28)])
+@pytest.mark.parametrize("rows,field", [
+    ([{"kind": "local", "out": 2, "kernel": 5}], 5),  # alone, as the first spatial layer
+    ([{"kind": "conv", "out": 2, "kernel": 5}, {"kind": "local", "out": 2, "kernel": 5}], 9),  # after a conv
+    ([{"kind": "local", "out": 2, "kernel": 3, "stride": 2}, {"kind": "conv", "out": 2, "kernel": 3}], 7),
+    ([{"kind": "max pool", "kernel": 2}, {"kind": "local", "out": 3, "kernel": 3, "padding": 1}], 6),
+])
+def test_a_locally_connected_layer_has_its_convolutions_field(rows, field, shape):
+    """Oracle: the gradient support of the real model (and the hand-worked numbers 5, 9, 7, 6)."""
+    from core.models import build_model
+
+    model = build_model(rows, shape[1:])
+    analytic = receptive_field(model, shape).iloc[-1]["rf"]
+    assert analytic == field
+    assert empirical_receptive_field(model, shape).size == (field,) * (len(shape) - 2)

@@ -137,7 +137,7 @@ def test_good_uploads():
     assert snd.kind == "audio" and snd.channels == 6 and snd.data.ndim == 1 and snd.rate == 8000
     sig = read_upload("s.csv", ("value\n" + "\n".join(map(str, range(100)))).encode())
     assert sig.kind == "signal" and len(sig.data) == 100
-    table = read_upload("t.csv", ("age,income,zip\n" + "\n".join(f"{i},{i * 7},{i % 5}" for i in range(50))).encode())
+    table = read_upload("t.csv", ("age,income,zip\n" + "\n".join(f"{i},{i * 7},{i % 5}" for i in range(100))).encode())
     assert table.kind == "table" and "order means nothing" in table.notes[0]
 
 
@@ -176,3 +176,59 @@ def test_data_types_table_follows_the_lecture():
     assert df.loc["image, RGB", "channels"] == "3" and df.loc["image, RGB", "dimensions"] == "2"
     assert not df.loc["tabular records", ["stationary", "local", "compositional"]].any()
     assert -3.2 < df.loc["image, grayscale", "spectral slope"] < -1.5
+
+
+def _float_wav(samples):
+    from scipy.io import wavfile
+
+    buf = io.BytesIO()
+    wavfile.write(buf, 8000, np.asarray(samples, dtype=np.float32))
+    return buf.getvalue()
+
+
+def _png_of(pixels, mode="L"):
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(pixels, dtype=np.uint8), mode).save(buf, "PNG")
+    return buf.getvalue()
+
+
+DEGENERATE = [  # (name, bytes, what the one line must say)
+    ("white.png", _png_of(np.full((64, 64), 255)), "constant"),
+    ("black.png", _png_of(np.zeros((64, 64))), "constant"),
+    ("rgb-grey.png", _png_of(np.full((32, 32, 3), 128), "RGB"), "constant"),
+    ("tiny.png", _png_of(RNG.integers(0, 255, (4, 4))), "too small"),
+    ("strip.png", _png_of(RNG.integers(0, 255, (8, 300))), "too small"),
+    ("thin.png", _bomb_png(4_000_000, 1), "too small"),  # header only: refused before a pixel is decoded
+    ("long.png", _bomb_png(50_000, 20), "too long and thin"),
+    ("zeros.csv", b"x\n" + b"0\n" * 200, "constant"),
+    ("same.csv", b"x\n" + b"3.5\n" * 200, "constant"),
+    ("inf.csv", b"x\n" + b"1\n" * 100 + b"inf\n", "not finite"),
+    ("minus-inf.csv", b"x\n" + b"-inf\n" + b"1\n2\n" * 50, "not finite"),
+    ("short.csv", b"x\n1\n2\n3\n", "at least 64"),
+    ("silent.wav", _float_wav(np.zeros(4000)), "constant"),
+    ("nan.wav", _float_wav(np.r_[np.sin(np.arange(4000) / 5), np.nan]), "not finite"),
+    ("inf.wav", _float_wav(np.r_[np.sin(np.arange(4000) / 5), np.inf]), "not finite"),
+    ("click.wav", _float_wav(np.ones(10)), "no audio"),
+]
+
+
+@pytest.mark.parametrize("name,raw,match", DEGENERATE, ids=[d[0] for d in DEGENERATE])
+def test_degenerate_uploads_get_one_line(name, raw, match):
+    with pytest.raises(UploadError, match=match) as info:
+        read_upload(name, raw)
+    assert "\n" not in str(info.value)
+
+
+def test_huge_values_are_scaled_not_overflowed():
+    walk = np.cumsum(RNG.standard_normal(500))
+    up = read_upload("big.csv", ("x\n" + "\n".join(f"{v * 1e306:.6e}" for v in walk)).encode())
+    assert np.abs(up.data).max() == 1.0 and np.isfinite(up.data).all()
+    # the measures see the same signal as at a sane scale: a random walk, spectral slope near -2
+    assert -2.6 < s.spectral_slope(up.data) < -1.4
+
+
+def test_a_wide_csv_is_cut_to_its_first_columns():
+    header = ",".join(f"c{i}" for i in range(5000))
+    rows = "\n".join(",".join(str((i * 7 + j) % 11) for j in range(5000)) for i in range(100))
+    up = read_upload("wide.csv", f"{header}\n{rows}\n".encode())
+    assert up.table.shape[1] == 64 and "5000 columns" in up.notes[0] and len(up.data) == 100
