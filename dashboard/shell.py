@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +13,20 @@ from core.device import describe_device
 from core.worker import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _server_log() -> None:
+    """The lab's own lines (trainings started, files ignored, results not stored) in the server's log."""
+    log = logging.getLogger("convlab")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+_server_log()
 
 # (file in pages/, title, Material icon, url path), in the lecture's order
 PAGES = [

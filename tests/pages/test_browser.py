@@ -37,13 +37,24 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server_files(tmp_path_factory):
+    return tmp_path_factory.mktemp("server")
+
+
+@pytest.fixture
+def server_log(server, server_files):
+    return lambda: (server_files / "streamlit.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def server(server_files):
     port = _free_port()
-    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w+")
+    log = open(server_files / "streamlit.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "CONVLAB_RESULTS_DIR": str(server_files / "results")})
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -154,3 +165,103 @@ def test_signals_page_measures_an_uploaded_sound(server, browser, tmp_path):
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.locator("audio").count() >= 2  # the sound and its permuted copy, playable
     page.context.close()
+
+
+HOSTILE = [  # links whose values try to become page content: a tracking pixel, a phishing link, raw HTML
+    "practicum?pp_models=![p](http://host.invalid/p.png)&pp_data=[Session expired: sign in](https://example.org/login)"
+    "&pp_epochs=<img src=http://host.invalid/q.png>",
+    "kernels?ker_apply1=[Session expired: sign in](https://example.org/login)&ker_k=`x`&ker_nd=**2D**",
+    "locality?loc_pool=![t](http://host.invalid/t.png)&loc_img=<a href=https://example.org>x</a>&loc_n=4&loc_n=9",
+    "anatomy?an_spec=[Session expired: sign in](https://example.org/login)",
+    "anatomy?an_spec=1x28x28:conv(out=![p](http://host.invalid/p.png))",
+    "signals?sig_src=:red[alarm]&sig_loc=$x^2$",
+]
+FORBIDDEN = "a[href*='example.org'], a[href*='host.invalid'], img[src*='host.invalid'], img[src*='example.org']"
+
+
+def _visit_logging_requests(browser, url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(url)
+    page.wait_for_selector(DONE, timeout=120_000)
+    page.wait_for_timeout(500)
+    page.wait_for_selector(DONE, timeout=120_000)
+    return page, requests
+
+
+@pytest.mark.parametrize("link", HOSTILE)
+def test_link_text_never_becomes_page_content(server, browser, link):
+    from urllib.parse import quote
+
+    path, _, query = link.partition("?")
+    encoded = "&".join(f"{k}={quote(v, safe='')}" for k, _, v in (p.partition("=") for p in query.split("&")))
+    page, requests = _visit_logging_requests(browser, f"{server}/{path}?{encoded}")
+    assert page.locator("[data-testid=stException]").count() == 0
+    assert page.locator(FORBIDDEN).count() == 0
+    assert not [u for u in requests if "host.invalid" in u or "example.org" in u]
+    text = page.locator("[data-testid=stMain]").inner_text()
+    assert ("Session expired" in text or "host.invalid" in text or "alarm" in text or "x^2" in text), text[:2000]
+    page.context.close()
+
+
+def test_an_upload_name_never_becomes_page_content(server, browser, tmp_path):
+    path = tmp_path / "[Session expired](https:example.org).csv"
+    path.write_text("x\n" + "0\n" * 100)  # constant: the error names the file
+    page, requests = _visit_logging_requests(browser, f"{server}/signals?sig_src=upload")
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text("is constant", exact=False).wait_for(timeout=60_000)
+    assert page.locator(FORBIDDEN).count() == 0 and page.locator("[data-testid=stException]").count() == 0
+    assert "[Session expired](https:example.org).csv" in page.locator("[data-testid=stMain]").inner_text()
+    page.context.close()
+
+
+def _widget_values(page) -> list:
+    return page.evaluate("""() => [
+        ...[...document.querySelectorAll('[role=slider]')].map(e => 'slider:' + e.getAttribute('aria-valuenow')),
+        ...[...document.querySelectorAll('[data-testid=stSelectbox]')].map(e => 'select:' + e.innerText),
+        ...[...document.querySelectorAll('[data-testid=stMultiSelect]')].map(e => 'multi:' + e.innerText),
+        ...[...document.querySelectorAll('[data-testid=stMain] input[type=checkbox]')].map(e => 'check:' + e.checked),
+        ...[...document.querySelectorAll('[data-testid=stTextInput] input')].map(e => 'text:' + e.value),
+    ]""")
+
+
+CORRECTED = {  # per page, a link with values the page must correct (and keep corrected in the address bar)
+    "signals": "sig_loc=7&sig_seed=99&sig_src=moon",
+    "linear": "lin_rot=720&lin_sx=x&lin_f=softmax",
+    "locality": "loc_k=77&loc_n=4&loc_n=9&loc_pool=1",
+    "sharing": "sh_n=1e9&sh_k=0&sh_cin=NaN",
+    "kernels": "ker_k=17&ker_s=99&ker_box=-1",
+    "padding": "pad_a=40&pad_v=inf&pad_n=0",
+    "anatomy": "an_k1=0&an_k2=many&an_preset=GPT-5",
+    "pooling": "pool_p=0.2&pool_k=9",
+    "practicum": "pp_epochs=1000&pp_seed=-1&pp_models=transformer&pp_models=fc",
+}
+
+
+@pytest.mark.parametrize("url_path", list(CORRECTED))
+def test_a_corrected_link_reopens_as_shown(server, browser, url_path):
+    page = open_page(browser, f"{server}/{url_path}?{CORRECTED[url_path]}")
+    assert page.locator("[data-testid=stAlertContentWarning]").count() >= 1  # the corrections are announced
+    shown, address = _widget_values(page), page.url
+    page.context.close()
+    again = open_page(browser, address)
+    assert again.locator("[data-testid=stException]").count() == 0
+    assert _widget_values(again) == shown, address
+    assert "Link parameter" not in again.locator("[data-testid=stMain]").inner_text()  # nothing left to correct
+    again.context.close()
+
+
+def test_a_crowd_pressing_train_gets_one_run_per_configuration(server, browser, server_log):
+    link = f"{server}/practicum?pp_n=1500&pp_seed=8"
+    pages = [open_page(browser, link) for _ in range(8)]
+    for page in pages:  # within about a second
+        page.get_by_role("button", name="Train").click(no_wait_after=True)
+    for page in pages:
+        page.get_by_role("heading", name="Results").wait_for(timeout=240_000)
+        assert page.locator("[data-testid=stException]").count() == 0
+        page.context.close()
+    started = [line for line in server_log().splitlines() if "convlab.worker: training " in line]
+    keys = [k for line in started for k in line.rsplit("training ", 1)[1].split(" + ")]
+    assert len(keys) == 4 and len(set(keys)) == 4, started  # fc, fc permuted, and the ConvNet pair, once each
