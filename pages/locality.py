@@ -79,7 +79,8 @@ except ValueError as exc:
     url.show_notices()
     st.error(md(exc, 300), icon=":material/error:")
     st.stop()
-unit = url.slider("Output unit to follow", "loc_u", 0, max(sizes[-1] - 1, 1), sizes[-1] // 2,
+# a fixed default: one that moved with the other sliders would drop out of the link and reopen elsewhere
+unit = url.slider("Output unit to follow", "loc_u", 0, max(sizes[-1] - 1, 1), 0,
                   disabled=sizes[-1] == 1, help="Which unit of the last layer to trace back to the input.")
 unit = min(unit, sizes[-1] - 1)
 url.show_notices()

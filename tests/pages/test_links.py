@@ -103,8 +103,7 @@ def malformed(kind: str, raw, w) -> bool:
     if kind == "text_input":
         return False  # any text is a layer list to read; a bad one gets an error box instead
     if kind == "multiselect":
-        labels = [str(w.format_func(o)) if hasattr(w, "format_func") else str(o) for o in w.options]
-        return any(v not in labels for v in raw) or len(set(raw)) < len(raw)
+        return any(v not in list(w.options) for v in raw) or len(set(raw)) < len(raw)  # options are labels
     if isinstance(raw, list):
         return True
     if kind == "toggle":
