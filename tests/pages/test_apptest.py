@@ -185,3 +185,86 @@ def test_signals_page_measures_an_upload(name, raw, expect):
     assert not at.exception, [e.value for e in at.exception]
     shown = " ".join(m.value for m in [*at.caption, *at.error])
     assert expect in shown or md(expect) in shown
+
+
+@pytest.fixture
+def fresh_trainer(monkeypatch, tmp_path):
+    """The server's one Trainer made anew for this test (it is cached per server), with these settings."""
+    from dashboard import shell
+
+    def make(**env):
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        shell.trainer.clear()
+    yield make
+    shell.trainer.clear()
+
+
+def test_results_that_cannot_be_stored_are_shown_with_the_reason(data_dir, fresh_trainer, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    fresh_trainer(CONVLAB_RESULTS_DIR=str(blocker / "results"), CONVLAB_DATA_DIR=str(data_dir))
+    at = run_page("practicum", {"pp_n": "500", "pp_seed": "3"})
+    assert any(md("CONVLAB_RESULTS_DIR") in w.value for w in at.warning)  # said before anything runs
+    _train_until_results(at)
+    assert len(at.dataframe[-1].value) == 4
+    assert any("were not saved" in w.value for w in at.warning)
+
+
+def test_a_cache_folder_that_cannot_be_written_is_a_message(tmp_path, monkeypatch, fresh_trainer):
+    from core import data
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(blocker / "cache"))
+    fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path / "results"))
+    import streamlit as st
+
+    data.load_images.cache_clear()
+    st.cache_data.clear()  # the pages' own caches hold the data read before
+    try:
+        for url_path in ("practicum", "locality", "signals"):
+            at = run_page(url_path, {"sig_src": "mnist digit"} if url_path == "signals" else {})
+            said = " ".join(e.value for e in [*at.error, *at.warning, *at.caption])
+            if url_path == "practicum":
+                assert md("CONVLAB_CACHE_DIR") in said
+    finally:
+        data.load_images.cache_clear()
+        st.cache_data.clear()
+
+
+def test_a_busy_server_says_so_and_queues_nothing(fresh_trainer, tmp_path):
+    fresh_trainer(CONVLAB_MAX_QUEUE="1", CONVLAB_RESULTS_DIR=str(tmp_path))
+    at = run_page("practicum", {"pp_data": "MNIST-1D", "pp_seed": "4"})
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert any("The server is busy" in w.value and "Nothing was queued" in w.value for w in at.warning)
+    assert not any(b.label == "Cancel" for b in at.button)
+
+
+def test_cancel_stops_this_viewers_runs_and_offers_train_again(fresh_trainer, tmp_path):
+    fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path))
+    at = run_page("practicum", {"pp_data": "MNIST-1D", "pp_epochs": "50", "pp_seed": "6"})
+    next(b for b in at.button if b.label == "Train").click().run()
+    next(b for b in at.button if b.label == "Cancel").click().run()
+    import time
+
+    deadline = time.time() + 60
+    while any(b.label == "Cancel" for b in at.button) and time.time() < deadline:
+        time.sleep(0.3)
+        at.run()
+    assert not at.exception and not any(b.label == "Cancel" for b in at.button)
+    assert any(b.label == "Train" for b in at.button) and not list(tmp_path.glob("*.json"))
+
+
+def test_partial_results_name_the_missing_runs(fresh_trainer, tmp_path, data_dir):
+    from core.training import default_config, train
+    from core.worker import ResultStore
+
+    # what the page asks for at pp_n=500, pp_seed=2: the fully connected net on original pixels, alone
+    config = default_config("mnist", model="fc", epochs=1, seed=2, width=8, lr=0.01, momentum=0.5, train_size=500)
+    ResultStore(tmp_path).put(config.key(), train(config, device="cpu", data_dir=str(data_dir)))
+    fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path), CONVLAB_DATA_DIR=str(data_dir))  # as after a crash
+    at = run_page("practicum", {"pp_n": "500", "pp_seed": "2"})
+    assert len(at.dataframe[-1].value) == 1
+    info = " ".join(i.value for i in at.info)
+    assert "Results for 1 of 4 runs" in info and "ConvNet, original" in info and "Train" in info
