@@ -82,6 +82,36 @@ def filters(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# what one link's trainings may cost a shared server, in multiply-adds (forward and backward passes over every
+# training sample of every epoch, plus the test set each epoch): the notebook's four runs cost about 6e10,
+# which two CPU cores train in about 6 s; the default cap is some two and a half minutes there
+# (CONVLAB_MAX_TRAIN_MACS). The largest link the sliders allow (three models, 5 epochs, width 64) costs 2.9e13.
+TRAIN_BUDGET = 1.5e12
+
+
+def training_cost(configs) -> int:
+    """Multiply-adds that training ``configs`` costs, from the models' shapes alone (no tensor is allocated)."""
+    from core.models import estimate
+
+    total = 0
+    for c in configs:
+        shape, rows = practicum_rows(c.model, c.dataset, c.width)
+        per_sample = estimate(rows, shape)["macs"]
+        train_n = c.train_size or (4000 if c.dataset == "mnist1d" else 60000)
+        test_n = 1000 if c.dataset == "mnist1d" else 10000
+        total += per_sample * c.epochs * (3 * train_n + test_n)  # backward is about twice the forward
+    return int(total)
+
+
+def training_budget() -> float:
+    import os
+
+    try:
+        return float(os.environ.get("CONVLAB_MAX_TRAIN_MACS", TRAIN_BUDGET))
+    except ValueError:
+        return TRAIN_BUDGET
+
+
 KNOBS = {
     # knob: (RunConfig field, values, axis title)
     "shuffled share": ("perm_fraction", (0.0, 0.25, 0.5, 1.0), "share of positions shuffled"),

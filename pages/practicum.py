@@ -6,7 +6,8 @@ import streamlit as st
 from core.data import DATA_ENV, DataUnavailable, available, load_dataset
 from core.images import for_display
 from core.models import PRACTICUM_MODELS
-from core.practicum import filters, loss_curves, model_sizes, per_class, results_table, sample_pairs
+from core.practicum import (filters, loss_curves, model_sizes, per_class, results_table, sample_pairs, training_budget,
+                            training_cost)
 from core.training import DATASET_DEFAULTS, MAX_EPOCHS, default_config
 from core.worker import RESULTS_ENV, Busy
 from dashboard import urlstate as url
@@ -19,6 +20,11 @@ DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIS
 @st.cache_data(show_spinner="Loading the data…", max_entries=8)
 def samples(dataset, directory):
     return sample_pairs(load_dataset(dataset, directory))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def link_cost(configs) -> int:
+    return training_cost(configs)
 
 
 def use_mnist1d():
@@ -92,6 +98,12 @@ with right:
         tooltip=["name", "parameters"]).properties(height=40 * len(models) + 60, title="Parameter budgets"),
         width="stretch")
 
+cost, budget = link_cost(tuple(configs)), training_budget()
+too_costly = cost > budget  # checked from the models' shapes before anything is queued; stored results still show
+if too_costly:
+    st.error(f"This link asks for about {cost:.2g} multiply-adds of training, more than this server allows for one "
+             f"link ({budget:.2g}, a few minutes on its CPU). Lower the epochs, the widths or the training samples, "
+             "or drop the locally connected net.", icon=":material/speed:")
 work = trainer(directory)
 viewer = viewer_id()
 if work.store.problem:
@@ -99,7 +111,7 @@ if work.store.problem:
                "until the server restarts.", icon=":material/save:")
 jobs = [work.lookup(c, viewer) for c in configs]
 b1, b2 = st.columns([1, 5])
-if b1.button("Train", type="primary", icon=":material/play_arrow:",
+if b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=too_costly,
              help="Runs in the server's background worker; other viewers of this link share the run."):
     try:
         jobs = work.submit_all(configs, viewer)

@@ -195,3 +195,13 @@ def test_mnist1d_knobs_reach_the_generator():
     moved = load_dataset("mnist1d", max_translation=48)
     assert not torch.equal(still.train.x, moved.train.x)
     assert torch.equal(load_dataset("mnist1d", max_translation=None).train.x, load_dataset("mnist1d").train.x)
+
+
+def test_training_cost_hand_worked():
+    """The fully connected net: 784*8 + 8*8 + 8*10 = 6,416 multiply-adds a sample, forward."""
+    from core.practicum import training_cost
+
+    fc = RunConfig(model="fc", train_size=1000, epochs=2)
+    assert training_cost([fc]) == 6416 * 2 * (3 * 1000 + 10000)
+    heavy = comparison(("fc", "cnn", "lc"), epochs=5, width=64)
+    assert training_cost(heavy) > 10 * training_cost(comparison(("fc", "cnn")))

@@ -268,3 +268,13 @@ def test_partial_results_name_the_missing_runs(fresh_trainer, tmp_path, data_dir
     assert len(at.dataframe[-1].value) == 1
     info = " ".join(i.value for i in at.info)
     assert "Results for 1 of 4 runs" in info and "ConvNet, original" in info and "Train" in info
+
+
+def test_the_heaviest_practicum_link_is_refused_before_it_queues(fresh_trainer, tmp_path):
+    fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path))
+    at = run_page("practicum", {"pp_models": ["fully connected", "ConvNet", "locally connected"], "pp_epochs": "5",
+                                "pp_hidden": "64", "pp_features": "64"})
+    assert any("more than this server allows" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Train").disabled
+    cheap = run_page("practicum", {"pp_n": "500"})
+    assert not next(b for b in cheap.button if b.label == "Train").disabled and not cheap.error
