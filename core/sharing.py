@@ -58,12 +58,16 @@ def apply_to_sizes(in_channels: int, out_channels: int, kernel_size: int, built_
     """Run one convolution, one LC and one FC layer (all built for ``built_for``) on other sizes.
 
     Each cell holds the output shape, or why the layer cannot take that input,
-    in words, next to PyTorch's own error.
+    in words, next to PyTorch's own error. The layers and inputs live on
+    PyTorch's ``meta`` device (shapes, no data): PyTorch accepts or refuses
+    them exactly as it would real ones, and a fully connected layer for a
+    16 x 64 x 64 input, 3.3e9 weights, costs nothing.
     """
-    conv, lc, fc = _layers(in_channels, out_channels, kernel_size, built_for, nd, seed)
+    with torch.device("meta"):
+        conv, lc, fc = _layers(in_channels, out_channels, kernel_size, built_for, nd, seed)
     rows = []
     for n in sizes:
-        x = torch.randn(1, in_channels, *(n,) * nd)
+        x = torch.empty(1, in_channels, *(n,) * nd, device="meta")
         row = {"input": "x".join([str(n)] * nd)}
         for name, layer in (("convolution", conv), ("locally connected", lc), ("fully connected", fc)):
             try:

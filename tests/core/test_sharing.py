@@ -1,0 +1,40 @@
+"""Parameter sharing: which layers take inputs of other sizes (PyTorch decides, on shapes alone)."""
+
+import pytest
+import torch
+
+from core.sharing import apply_to_sizes
+
+
+def test_only_the_convolution_takes_other_sizes_hand_worked():
+    table = apply_to_sizes(1, 1, 3, 8, (4, 8, 12), nd=1).set_index("input")
+    assert table["convolution"].tolist() == ["output 1x2", "output 1x6", "output 1x10"]  # n - 3 + 1
+    assert table.loc["8", "locally connected"] == "output 1x6" and table.loc["8", "fully connected"] == "output 6"
+    for n in ("4", "12"):
+        assert table.loc[n, "locally connected"].startswith("cannot: it has one set of weights per output position")
+        assert table.loc[n, "fully connected"].startswith("cannot: its matrix has 8 columns") and f"has {n} values" \
+            in table.loc[n, "fully connected"]
+
+
+def test_the_largest_setting_is_answered_without_allocating(monkeypatch):
+    """16 x 64 x 64 with kernel 9: the fully connected layer would hold 3.3e9 weights (13 GB)."""
+    real = torch.empty
+
+    def meta_only(*args, **kwargs):
+        device = kwargs.get("device")
+        if (torch.device(device) if device is not None else torch.get_default_device()).type != "meta":
+            raise AssertionError("a real tensor was allocated")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(torch, "empty", meta_only)
+    table = apply_to_sizes(16, 16, 9, 64, (32, 64, 128), nd=2).set_index("input")
+    assert table.loc["64x64", "fully connected"] == "output 50176"
+    assert table.loc["128x128", "convolution"] == "output 16x120x120"
+    assert table.loc["32x32", "fully connected"].startswith("cannot: its matrix has 65536 columns")
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_the_convolution_cell_is_torchs_output_shape(nd):
+    conv = (torch.nn.Conv1d if nd == 1 else torch.nn.Conv2d)(3, 4, 5)
+    for n in (5, 9):
+        expected = "output " + "x".join(map(str, conv(torch.zeros(1, 3, *(n,) * nd)).shape[1:]))
+        assert apply_to_sizes(3, 4, 5, 9, (n,), nd=nd)["convolution"].iloc[0] == expected
