@@ -274,3 +274,35 @@ def test_a_crowd_pressing_train_gets_one_run_per_configuration(server, browser, 
     started = [line for line in server_log().splitlines() if "convlab.worker: training " in line]
     keys = [k for line in started for k in line.rsplit("training ", 1)[1].split(" + ")]
     assert len(keys) == 4 and len(set(keys)) == 4, started  # fc, fc permuted, and the ConvNet pair, once each
+
+
+def test_sigterm_during_a_training_stops_the_server_within_5_s(browser, tmp_path):
+    """A container manager's stop: the running training ends at its next report, nothing half-written is left."""
+    import signal
+
+    port, results = _free_port(), tmp_path / "results"
+    log = open(tmp_path / "streamlit.log", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT, stdout=log,
+        stderr=subprocess.STDOUT, env={**os.environ, "CONVLAB_RESULTS_DIR": str(results)})
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        page = open_page(browser, f"http://127.0.0.1:{port}/practicum?pp_epochs=5&pp_seed=9")
+        page.get_by_role("button", name="Train").click()
+        page.get_by_text("step", exact=False).first.wait_for(timeout=120_000)  # a run is training
+        started = time.time()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        assert time.time() - started < 5, "the server kept training after SIGTERM"
+        page.context.close()
+    finally:
+        proc.kill()
+    assert not list(results.glob(".*.tmp"))  # no temporary file left behind
+    log.seek(0)
+    assert "Traceback" not in log.read()
