@@ -46,26 +46,30 @@ def server_log(server, server_files):
     return lambda: (server_files / "streamlit.log").read_text()
 
 
-@pytest.fixture(scope="module")
-def server(server_files):
+def start_server(folder):
+    """`streamlit run` on a free port with its log and results in ``folder``: (process, base URL, log file)."""
     port = _free_port()
-    log = open(server_files / "streamlit.log", "w+")
+    log = open(folder / "streamlit.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "CONVLAB_RESULTS_DIR": str(server_files / "results")})
+        env={**os.environ, "CONVLAB_RESULTS_DIR": str(folder / "results")})
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
             if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                break
+                return proc, base, log
         except OSError:
             time.sleep(0.5)
-    else:
-        proc.kill()
-        log.seek(0)
-        pytest.fail("streamlit did not start:\n" + log.read())
+    proc.kill()
+    log.seek(0)
+    pytest.fail("streamlit did not start:\n" + log.read())
+
+
+@pytest.fixture(scope="module")
+def server(server_files):
+    proc, base, log = start_server(server_files)
     yield base
     proc.terminate()
     proc.wait(10)
@@ -280,20 +284,9 @@ def test_sigterm_during_a_training_stops_the_server_within_5_s(browser, tmp_path
     """A container manager's stop: the running training ends at its next report, nothing half-written is left."""
     import signal
 
-    port, results = _free_port(), tmp_path / "results"
-    log = open(tmp_path / "streamlit.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT, stdout=log,
-        stderr=subprocess.STDOUT, env={**os.environ, "CONVLAB_RESULTS_DIR": str(results)})
+    proc, base, log = start_server(tmp_path)
     try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        page = open_page(browser, f"http://127.0.0.1:{port}/practicum?pp_epochs=5&pp_seed=9")
+        page = open_page(browser, f"{base}/practicum?pp_epochs=5&pp_seed=9")
         page.get_by_role("button", name="Train").click()
         page.get_by_text("step", exact=False).first.wait_for(timeout=120_000)  # a run is training
         started = time.time()
@@ -303,6 +296,6 @@ def test_sigterm_during_a_training_stops_the_server_within_5_s(browser, tmp_path
         page.context.close()
     finally:
         proc.kill()
-    assert not list(results.glob(".*.tmp"))  # no temporary file left behind
+    assert not list((tmp_path / "results").glob(".*.tmp"))  # no temporary file left behind
     log.seek(0)
     assert "Traceback" not in log.read()
