@@ -130,9 +130,8 @@ def label(config):
 
 
 def show_progress():
-    """Redrawn on a timer while runs train: progress read from snapshots, nothing else on the page recomputed."""
+    """Redrawn on a timer while runs train: progress bars from snapshots, nothing else on the page recomputed."""
     current = [work.lookup(c, viewer) for c in configs]
-    curves = []
     for config, job in zip(configs, current):
         if job is None:
             st.progress(0.0, text=f"{label(config)}: not started")
@@ -147,12 +146,8 @@ def show_progress():
             text = (f"{label(config)}: epoch {p.epoch}, step {p.step}/{p.total}, loss {p.loss:.3f}"
                     if job.state == "running" else f"{label(config)}: queued, {work.ahead(job)} training(s) ahead")
             st.progress(min(1.0, p.step / p.total) if p.total else 0.0, text=text)
-            curves += [{"run": label(config), "report": i, "loss": v} for i, v in enumerate(p.losses)]
-    if curves:  # a plain Vega-Lite spec: no chart library validation on every tick
-        st.vega_lite_chart({"data": {"values": curves}, "mark": "line", "height": 200,
-                            "encoding": {"x": {"field": "report", "type": "quantitative"},
-                                         "y": {"field": "loss", "type": "quantitative"},
-                                         "color": {"field": "run", "type": "nominal"}}}, width="stretch")
+    # no chart on a tick: with a class watching, each tick's cost is taken from the training (the loss curves
+    # are drawn once the runs finish)
     if all(j is None or j.finished or j.cancel_requested for j in current):
         st.rerun(scope="app")  # nothing left to watch: redraw the page with the results, and stop polling
 
@@ -160,8 +155,8 @@ def show_progress():
 active = any(j is not None and not j.finished and not j.cancel_requested for j in jobs)
 if active:
     running = any(j is not None and j.state == "running" for j in jobs)
-    # one look a second while our runs train, one every three while they wait behind others
-    st.fragment(run_every=1.0 if running else 3.0)(show_progress)()
+    # one look every 2 s while our runs train, every 5 s while they wait behind others
+    st.fragment(run_every=2.0 if running else 5.0)(show_progress)()
     st.caption(f"{len(work.queue())} run(s) in the server's queue, one training at a time (a ConvNet and its "
                "permuted twin train together).")
 
