@@ -27,6 +27,15 @@ def link_cost(configs) -> int:
     return training_cost(configs)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def budget_chart(dataset, widths, models) -> dict:
+    """The parameter budgets as a chart spec: built (and validated by Altair) once per setting, not per rerun."""
+    sizes = model_sizes(dataset, dict(widths))
+    return alt.Chart(sizes[sizes["model"].isin(models)]).mark_bar().encode(
+        x=alt.X("parameters:Q", title="parameters"), y=alt.Y("name:N", title=None),
+        tooltip=["name", "parameters"]).properties(height=40 * len(models) + 60, title="Parameter budgets").to_dict()
+
+
 def use_mnist1d():
     st.session_state["pp_data"] = "mnist1d"
 
@@ -92,11 +101,7 @@ with left:
             col.image(for_display(original), caption=str(label), width="stretch")
             col.image(for_display(scrambled), width="stretch")
 with right:
-    sizes = model_sizes(dataset, widths)
-    st.altair_chart(alt.Chart(sizes[sizes["model"].isin(models)]).mark_bar().encode(
-        x=alt.X("parameters:Q", title="parameters"), y=alt.Y("name:N", title=None),
-        tooltip=["name", "parameters"]).properties(height=40 * len(models) + 60, title="Parameter budgets"),
-        width="stretch")
+    st.vega_lite_chart(budget_chart(dataset, tuple(sorted(widths.items())), tuple(models)), width="stretch")
 
 cost, budget = link_cost(tuple(configs)), training_budget()
 too_costly = cost > budget  # checked from the models' shapes before anything is queued; stored results still show
