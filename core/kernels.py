@@ -95,7 +95,8 @@ def centre_shift(size: int) -> pd.DataFrame:
     for k, y in _box_responses(size).items():
         centre = float((np.arange(17) * y).sum() / y.sum())
         rows.append({"kernel size": k, "odd": k % 2 == 1, "centre of response": centre,
-                     "shift (samples)": centre - 8.0})
+                     # rounded past float noise, and + 0.0 turns a -0.0 into 0.0: "no shift" must read 0
+                     "shift (samples)": round(centre - 8.0, 9) + 0.0})
     return pd.DataFrame(rows)
 
 

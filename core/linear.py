@@ -71,22 +71,42 @@ class Decomposition:
     def describe(self) -> str:
         if self.collapses:
             return "det ≈ 0: the map collapses the plane onto a line; information is lost."
-        flip = " and flips orientation (a reflection)" if self.reflects else ""
-        return (f"rotate by {self.angle_v:.0f}°, scale by {self.s[0]:.2f} and {self.s[1]:.2f}, "
-                f"rotate by {self.angle_u:.0f}°{flip}; det = {self.det:.2f}.")
+        first = f"rotate by {self.angle_v:.0f}°, " if round(self.angle_v) != 0 else ""
+        if self.reflects:  # U = rotation(angle_u) · flip of the second axis
+            last = f"mirror the second axis, then rotate by {self.angle_u:.0f}°"
+        else:
+            last = f"rotate by {self.angle_u:.0f}°"
+        return (f"{first}scale by {self.s[0]:.2f} and {self.s[1]:.2f}, {last}; det = {self.det:.2f}"
+                f"{' (negative: a reflection)' if self.reflects else ''}.")
 
 
 def _angle(m: np.ndarray) -> float:
-    return float(np.degrees(np.arctan2(m[1, 0], m[0, 0])))
+    """The angle of the first column, in (-180, 180], with 0 for any float noise at the seam."""
+    a = float(np.degrees(np.arctan2(m[1, 0], m[0, 0])))
+    a = round(a, 9) + 0.0
+    return 180.0 if a == -180.0 else a
 
 
 def decompose(w: np.ndarray) -> Decomposition:
-    """SVD of a 2x2 matrix as rotate · scale · rotate (a reflection, if any, goes into U)."""
+    """SVD of a 2x2 matrix as rotate · scale · rotate, with the angles a person would name.
+
+    The SVD is unique only up to signs: turning both V and U by 180° gives the
+    same map, and equal singular values leave V free. So V^T is kept a pure
+    rotation within (-90°, 90°] (0° when the scales are equal: one rotation
+    says it all), and U takes the rest, with the reflection, if any, as a
+    mirror of the second axis before U's rotation. For a 30° rotation this
+    reads "scale by 1 and 1, rotate by 30°", never -180° and -150°.
+    """
     w = np.asarray(w, dtype=np.float64)
     u, s, vt = np.linalg.svd(w)
     if np.linalg.det(vt) < 0:  # keep V^T a pure rotation; move the reflection into U
         vt[1] *= -1
         u[:, 1] *= -1
+    if np.isclose(s[0], s[1], rtol=1e-9, atol=1e-12):  # a scaled rotation (or reflection): V is free, take I
+        vt = np.eye(2)
+        u = w / s[0] if s[0] > 0 else np.eye(2)
+    elif not -90.0 < _angle(vt) <= 90.0:  # the same map with both rotations turned by 180°
+        vt, u = -vt, -u
     det = float(np.linalg.det(w))
     return Decomposition(u, s, vt, det, _angle(vt), _angle(u), det < 0, abs(det) < 1e-9 * max(1.0, s[0] ** 2))
 

@@ -16,7 +16,17 @@ import streamlit as st  # noqa: E402
 from dashboard.shell import PAGES, sidebar  # noqa: E402
 
 st.set_page_config(page_title="Convolution lab · NYU DL 04.1", page_icon=":material/blur_on:", layout="wide")
-page = st.navigation([st.Page(str(ROOT / "pages" / f), title=t, icon=i, url_path=u, default=(u == "home"))
-                      for f, t, i, u in PAGES])
+pages = [st.Page(str(ROOT / "pages" / f), title=t, icon=i, default=(u == "home"),
+                 # the default page is served at "/"; its own path must still be unique, and "home" is the alias's
+                 url_path="index" if u == "home" else u)
+         for f, t, i, u in PAGES]
+
+
+def _home_alias():
+    """``/home`` (what people type, and what old links hold) opens the home page instead of "Page not found"."""
+    st.switch_page(pages[0])
+
+
+page = st.navigation([*pages, st.Page(_home_alias, title="Home", url_path="home", visibility="hidden")])
 sidebar()
 page.run()

@@ -32,3 +32,19 @@ def raster(pixels: pd.DataFrame, column: str, scheme: str, box=None, *, reverse=
         layers.append(alt.Chart(frame).mark_rect(fill=None, stroke="#e4572e", strokeWidth=3).encode(
             x=alt.X("c0:Q", scale=xs, axis=None), x2="c1:Q", y=alt.Y("r0:Q", scale=ys, axis=None), y2="r1:Q"))
     return alt.layer(*layers).properties(width=side, height=side * h / w).configure_view(strokeWidth=0)
+
+
+def padded_images(df: pd.DataFrame, modes) -> alt.FacetChart:
+    """One small image per padding mode from ``core.padding.padded_views``, the invented cells marked.
+
+    The layers carry no data of their own: the facet splits the one table by
+    mode (a layer's own data would be drawn whole in every facet, and all the
+    images would look alike).
+    """
+    base = alt.Chart().encode(x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None))
+    cells = base.mark_rect().encode(color=alt.Color("value:Q", scale=alt.Scale(scheme="greys", reverse=True,
+                                                                              domain=[0, 1]), legend=None))
+    marks = base.transform_filter("datum.padded").mark_point(shape="square", size=20, color="#f2a541", filled=True,
+                                                             opacity=0.9)
+    return alt.layer(cells, marks, data=df).properties(width=150, height=150).facet(
+        column=alt.Column("mode:N", title=None, sort=list(modes)))

@@ -48,13 +48,15 @@ st.markdown("Convolution (the linear part), non-linearity (the squashing), pooli
             "spatial extent shrinks and thickness grows, down to a vector of logits.")
 
 names = list(PRESETS)
-url.choice("Preset", "an_preset", names, names[0], on_change=_apply_preset)
+preset = url.choice("Preset", "an_preset", names, names[0], on_change=_apply_preset) or names[0]
 if "an_pending" in st.session_state:  # an edit from the table below, applied before the widget exists
     st.session_state[SPEC_KEY] = st.session_state.pop("an_pending")
-default_text = rows_to_text(*PRESETS[names[0]])
+default_text = rows_to_text(*PRESETS[preset])  # a link naming only a preset shows that preset's network
 text = st.text_input("Layer list (this line is what the link shares)", key=SPEC_KEY, bind="query-params",
                      **({} if SPEC_KEY in st.session_state else {"value": default_text}))
 url.show_notices()
+if text != default_text:
+    st.caption(f"This layer list is not the {preset} preset: it was edited (choose a preset to start again).")
 
 try:
     shape, rows = text_to_rows(text)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.images import photo
 from core.padding import MODES, border_effect, padded_views, same_padding, size_table
-from dashboard import urlstate as url
+from dashboard import charts, urlstate as url
 
 SIGNAL = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 5.0, 7.0])
 
@@ -25,14 +25,7 @@ def signal_chart(amount, value):
 @st.cache_data(show_spinner=False, max_entries=32)
 def image_chart(amount, value):
     img = photo("camera", 64)[8:20, 26:38]  # a 12 x 12 crop with an edge in it
-    df = padded_views(img, amount, value)
-    base = alt.Chart(df).encode(x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None))
-    cells = base.mark_rect().encode(color=alt.Color("value:Q", scale=alt.Scale(scheme="greys", reverse=True,
-                                                                              domain=[0, 1]), legend=None))
-    marks = base.transform_filter("datum.padded").mark_point(shape="square", size=20, color="#f2a541", filled=True,
-                                                             opacity=0.9)
-    return alt.layer(cells, marks).properties(width=150, height=150).facet(
-        column=alt.Column("mode:N", title=None, sort=list(MODES)), data=df).to_dict()
+    return charts.padded_images(padded_views(img, amount, value), MODES).to_dict()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

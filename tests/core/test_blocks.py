@@ -125,6 +125,29 @@ def test_stages_end_in_torch_linear_then_squash():
     np.testing.assert_allclose(last, expected.numpy(), atol=1e-9)
 
 
+@pytest.mark.parametrize("angle, sx, sy, shear, words", [
+    (30, 1, 1, 0, "rotate by 30°"),  # a pure rotation: one angle, the one on the slider
+    (30, 2, 1, 0, "rotate by 30°"),  # scale along x then turn: V = I
+    (-30, 1, 1, 0, "rotate by -30°"),
+    (180, 1, 1, 0, "rotate by 180°"),
+    (30, 1, -1, 0, "mirror the second axis, then rotate by 30°"),  # R(30) diag(1, -1), read back as built
+])
+def test_svd_angles_are_the_ones_a_person_would_name(angle, sx, sy, shear, words):
+    w = linear.matrix_from(angle, sx, sy, shear)
+    d = linear.decompose(w)
+    text = d.describe()
+    assert text.endswith(f"{words}; det = {np.linalg.det(w):.2f}" + (" (negative: a reflection)." if sy < 0 else "."))
+    assert "rotate by 0°" not in text and "-180°" not in text and "-150°" not in text
+    np.testing.assert_allclose(d.u @ np.diag(d.s) @ d.vt, w, atol=1e-12)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-3, 3), min_size=4, max_size=4))
+def test_svd_first_rotation_is_the_short_way_round(entries):
+    d = linear.decompose(np.array(entries).reshape(2, 2))
+    assert -90 < d.angle_v <= 90 and -180 < d.angle_u <= 180
+
+
 def test_reflection_and_collapse_are_named():
     assert linear.decompose(np.array([[1.0, 0], [0, -1]])).reflects
     assert linear.decompose(np.array([[1.0, 2.0], [2.0, 4.0]])).collapses
@@ -207,6 +230,9 @@ def test_even_kernels_shift_by_half_a_sample():
     df = centre_shift(2).set_index("kernel size")["shift (samples)"]
     # box of 2 with PyTorch's 'same' padding (extra sample after): y[n] = (x[n] + x[n+1]) / 2 -> centre 7.5
     assert df[2] == pytest.approx(-0.5) and df[3] == pytest.approx(0.0)
+    for k in (1, 3, 5, 7):  # an odd kernel keeps the impulse in place: printed as 0, never "-0.0000000000000"
+        shift = centre_shift(k).set_index("kernel size")["shift (samples)"][k]
+        assert shift == 0.0 and not np.signbit(shift), (k, shift)
 
 
 def test_classic_kernels_on_a_step():

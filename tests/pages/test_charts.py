@@ -1,0 +1,35 @@
+"""What the charts draw: their data read as the renderer reads it, checked against PyTorch or hand-worked numbers."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.padding import MODES, padded_views
+from dashboard import charts
+from tests.vega import facet_rows
+
+TORCH_MODE = {"zeros": "constant", "constant": "constant", "reflect": "reflect", "replicate": "replicate",
+              "circular": "circular"}
+
+
+def test_padded_images_draw_each_mode_in_its_own_facet():
+    img = np.random.default_rng(0).random((6, 7))
+    amount, value = 2, 4.0
+    spec = charts.padded_images(padded_views(img, amount, value), MODES).to_dict()
+    drawn = facet_rows(spec)
+    assert set(drawn) == set(MODES)
+    images = {}
+    for mode, (cells, marks) in drawn.items():
+        # the cells of this facet are exactly F.pad's image in this mode
+        grid = cells.pivot(index="row", columns="col", values="value").to_numpy()
+        oracle = F.pad(torch.tensor(img)[None, None], (amount,) * 4, mode=TORCH_MODE[mode],
+                       **({"value": value} if mode == "constant" else {}))[0, 0].numpy()
+        np.testing.assert_allclose(grid, oracle)
+        assert len(cells) == (6 + 4) * (7 + 4)
+        images[mode] = grid
+    inner = (slice(amount, -amount),) * 2
+    for a in MODES:
+        for b in MODES:
+            np.testing.assert_array_equal(images[a][inner], images[b][inner])  # the same picture inside
+            if a < b:
+                assert not np.array_equal(images[a], images[b]), (a, b)  # and different borders
