@@ -28,6 +28,10 @@ Measures, each for 1D and 2D:
   ``compositionality_score``: the squint correlation at a view 16 correlation
   lengths coarse (8 for images, which hold fewer of them): what structure
   there is at scales well above the finest.
+
+A measure that does not apply says so (``summary``'s notes) instead of
+printing a number: a tone's spectrum is one line, not a power law, and the
+squint test on an oscillating waveform reads its period, not its parts.
 """
 
 from __future__ import annotations
@@ -228,12 +232,41 @@ def spectral_slope(x, low: float = 0.01, high: float = 0.25) -> float:
     return _fit_slope(power_spectrum(x), low, high)
 
 
-def _fit_slope(ps: pd.DataFrame, low: float = 0.01, high: float = 0.25) -> float:
+# a spectrum whose points sit more than this many decades (rms) off the fitted line is not a power law: a tone,
+# a chord, or a smooth signal whose power falls off a cliff; its "slope" would be a number without a meaning
+POWER_LAW_SPREAD = 1.0
+# a signal whose autocorrelation swings below -0.5 within 2.75 correlation lengths and back above +0.25 within 6
+# oscillates (a cosine reaches -1 at 2.64 of its 1/e lengths and +1 again at 5.3): its correlation length is a
+# fraction of a period, not a size of parts. A dip alone is not enough: a short record of one large shape (a
+# scanline across a dark coat) dips too, and never comes back
+OSCILLATION = (-0.5, 2.75, 0.25, 6.0)
+
+
+def _slope_fit(ps: pd.DataFrame, low: float = 0.01, high: float = 0.25) -> tuple[float, float]:
+    """(slope, rms residual in decades) of the log-log fit between ``low`` and ``high`` cycles per sample."""
     band = ps[(ps["frequency"] >= low) & (ps["frequency"] <= high) & (ps["power"] > 0)]
     if len(band) < 3:
         raise ValueError(f"its spectrum has fewer than 3 frequencies with power between {low} and {high} cycles per "
                          "sample (too short, or all its power elsewhere): no spectral slope to fit")
-    return float(np.polyfit(np.log10(band["frequency"]), np.log10(band["power"]), 1)[0])
+    f, p = np.log10(band["frequency"].to_numpy()), np.log10(band["power"].to_numpy())
+    coef = np.polyfit(f, p, 1)
+    return float(coef[0]), float(np.sqrt(np.mean((p - np.polyval(coef, f)) ** 2)))
+
+
+def _fit_slope(ps: pd.DataFrame, low: float = 0.01, high: float = 0.25) -> float:
+    return _slope_fit(ps, low, high)[0]
+
+
+def oscillates(ac: pd.DataFrame, length: float) -> float | None:
+    """The autocorrelation's swing (its low) when it dips and comes back as an oscillation does, else None."""
+    depth, within, back, again = OSCILLATION
+    values = ac["autocorrelation"].to_numpy()
+    scale = max(length, 1.0)
+    first = values[: int(np.ceil(within * scale)) + 1]
+    low = int(np.argmin(first))
+    if first[low] >= depth:
+        return None
+    return float(first[low]) if values[low: int(np.ceil(again * scale)) + 1].max() > back else None
 
 
 def local_statistics(x, windows: int = 8) -> pd.DataFrame:
@@ -303,13 +336,51 @@ def compositionality_score(x, lengths: float | None = None, length: float | None
     return float(squint_curve(x, (scale,))["correlation"].iloc[0])
 
 
+SUMMARY = ("correlation length", "spectral slope", "drift (0: stationary)", "squint (compositionality)")
+
+
 def summary(x, ac: pd.DataFrame | None = None, ps: pd.DataFrame | None = None) -> dict:
-    """The headline numbers for a signal (``ac``, ``ps``: its autocorrelation and spectrum, if already measured)."""
+    """The headline numbers for a signal (``ac``, ``ps``: its autocorrelation and spectrum, if already measured).
+
+    A measure that does not apply to this signal is NaN, and ``"notes"`` says
+    why (measure -> sentence): a spectrum that is no power law has no slope,
+    and the squint test reads an oscillating waveform's period, not its parts.
+    """
     ac = autocorrelation(x) if ac is None else ac
+    ps = power_spectrum(x) if ps is None else ps
     length = _crossing(ac["autocorrelation"].to_numpy())
-    return {"correlation length": length, "spectral slope": _fit_slope(power_spectrum(x) if ps is None else ps),
-            "drift (0: stationary)": stationarity_score(x),
-            "squint (compositionality)": compositionality_score(x, length=length)}
+    slope, spread = _slope_fit(ps)
+    notes = {}
+    if spread > POWER_LAW_SPREAD:
+        notes["spectral slope"] = (f"the spectrum is not a power law (its points sit {spread:.1f} decades off any "
+                                   "straight line in log-log: lines of a tone or chord, or a cliff), so no slope "
+                                   "describes it")
+    swing = oscillates(ac, length)
+    if swing is not None:
+        notes["squint (compositionality)"] = (
+            f"the waveform oscillates (its autocorrelation swings to {swing:.2f} and back): the correlation length of {length:.2f} samples is a fraction "
+            "of a period, and squinting at the waveform blurs the oscillation away whatever notes or motifs it "
+            "carries. The squint test does not apply")
+    out = {"correlation length": length,
+           "spectral slope": np.nan if "spectral slope" in notes else slope,
+           "drift (0: stationary)": stationarity_score(x),
+           "squint (compositionality)": (np.nan if "squint (compositionality)" in notes
+                                         else compositionality_score(x, length=length))}
+    return {**out, "notes": notes}
+
+
+def summary_table(rows: list[dict], digits: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(table to show, notes): numbers rounded as text, "does not apply" where a measure does not.
+
+    ``rows``: ``summary`` dicts with a ``copy`` name each. The notes table has
+    ``copy, measure, why``.
+    """
+    shown, notes = [], []
+    for r in rows:
+        shown.append({"copy": r["copy"], **{m: ("does not apply" if m in r["notes"] else f"{r[m]:.{digits}f}")
+                                            for m in SUMMARY}})
+        notes += [{"copy": r["copy"], "measure": m, "why": why} for m, why in r["notes"].items()]
+    return pd.DataFrame(shown), pd.DataFrame(notes, columns=["copy", "measure", "why"])
 
 
 def melody(seconds: float = 2.0, rate: int = 8000, seed: int = 0) -> np.ndarray:
@@ -351,8 +422,11 @@ def data_types(examples: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
                "example": "", "correlation length": None, "spectral slope": None, "drift": None}
         if examples and kind in examples:
             name, x = examples[kind]
-            row.update({"example": name, "correlation length": round(correlation_length(x), 2),
-                        "spectral slope": round(spectral_slope(x), 2), "drift": round(stationarity_score(x), 2)})
+            m = summary(x)
+            slope = m["spectral slope"]  # None where it does not apply (a tune's spectrum is lines, not a power law)
+            row.update({"example": name, "correlation length": round(m["correlation length"], 2),
+                        "spectral slope": None if np.isnan(slope) else round(slope, 2),
+                        "drift": round(m["drift (0: stationary)"], 2)})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -370,13 +444,19 @@ def compare(x, seed: int = 0, max_lag: int = 64) -> dict[str, pd.DataFrame]:
 
     ac, ps = both(autocorrelation), both(power_spectrum)
     table = joined(ac)
+    shown, notes = summary_table([{"copy": k, **summary(v, ac[k], ps[k])} for k, v in copies.items()])
+    spectrum = joined(ps)
+    # power under 1e-12 of the copy's peak is rounding, not signal (an exactly periodic tune has empty bins): left
+    # off the log-scale chart, where it would stretch the axis down to 1e-30
+    spectrum = spectrum[spectrum["power"] > 1e-12 * spectrum.groupby("copy")["power"].transform("max")]
     return {
         "autocorrelation": table[table["lag"] <= max_lag],
-        "spectrum": joined(ps),
+        "spectrum": spectrum,
         "squint": joined(both(squint_curve)),
         "pyramid": joined(both(pyramid_energy)),
         "local": local_statistics(x).assign(copy="original"),
-        "summary": pd.DataFrame([{"copy": k, **summary(v, ac[k], ps[k])} for k, v in copies.items()]),
+        "summary": shown,
+        "notes": notes,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 
@@ -48,3 +49,29 @@ def padded_images(df: pd.DataFrame, modes) -> alt.FacetChart:
                                                              opacity=0.9)
     return alt.layer(cells, marks, data=df).properties(width=150, height=150).facet(
         column=alt.Column("mode:N", title=None, sort=list(modes)))
+
+
+def signal_charts(m: dict, nd: int) -> list[alt.Chart]:
+    """The signals page's four measures from ``core.signals.compare``: autocorrelation, spectrum, squint, local std."""
+    colour = alt.Color("copy:N", scale=alt.Scale(domain=["original", "permuted"], range=["#3b6e8f", "#e4572e"]))
+    ac = alt.Chart(m["autocorrelation"]).mark_line().encode(
+        x=alt.X("lag:Q", title="lag (samples)" if nd == 1 else "distance (pixels)"), y="autocorrelation:Q",
+        color=colour).properties(height=220, title="Locality: autocorrelation")
+    rule = alt.Chart(pd.DataFrame({"y": [1 / np.e]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
+    sp = alt.Chart(m["spectrum"]).mark_line().encode(
+        x=alt.X("frequency:Q", scale=alt.Scale(type="log"), title="cycles per sample"),
+        y=alt.Y("power:Q", scale=alt.Scale(type="log")), color=colour).properties(
+        height=220, title="Power spectrum (log-log)")
+    sq = alt.Chart(m["squint"]).mark_line(point=True).encode(
+        x=alt.X("scale:O", title="squint: shrink by"), y=alt.Y("correlation:Q", scale=alt.Scale(domain=[0, 1])),
+        color=colour).properties(height=220, title="Compositionality: the squint test")
+    tooltip = ["row", "col", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("std:Q", format=".2f")]
+    if nd == 2:
+        loc = alt.Chart(m["local"]).mark_rect().encode(
+            x=alt.X("col:O", title=None), y=alt.Y("row:O", title=None),
+            color=alt.Color("std:Q", scale=alt.Scale(scheme="viridis"), title="local std"), tooltip=tooltip)
+    else:  # one row of tiles was a strip a pixel high: along a line, bars of the local std read better
+        loc = alt.Chart(m["local"]).mark_bar(color="#3b6e8f").encode(
+            x=alt.X("col:O", title="window along the signal"),
+            y=alt.Y("std:Q", title="local std (global = 1)", scale=alt.Scale(domainMin=0)), tooltip=tooltip)
+    return [ac + rule, sp, sq, loc.properties(height=220, title="Stationarity: local statistics by position")]

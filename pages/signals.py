@@ -12,7 +12,7 @@ from core.signals import compare, data_types, generate, melody, permute
 from core.uploads import UploadError, read_upload
 from core.practicum import KNOBS, knob_configs, prior_advantage
 from core.worker import Busy
-from dashboard import urlstate as url
+from dashboard import charts, urlstate as url
 from dashboard.safe import md
 from dashboard.shell import data_setting, trainer, viewer_id
 
@@ -23,7 +23,7 @@ SOURCES = ["generator", *PHOTOS, "mnist digit", "mnist-1d sequence", "melody", "
 def panel(x: np.ndarray, seed: int):
     """(summary table, chart specs, permuted copy) for one signal: all the work, once per signal."""
     m = compare(x, seed)
-    return m["summary"].round(3), charts(m, x.ndim), permute(x, seed)
+    return m["summary"], m["notes"], [c.to_dict() for c in charts.signal_charts(m, x.ndim)], permute(x, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -54,30 +54,9 @@ def builtin(name: str, directory):
     return photo("camera", 512)[256], "signal", None, "row 256 of the camera man"
 
 
-def charts(m: dict, nd: int):
-    colour = alt.Color("copy:N", scale=alt.Scale(domain=["original", "permuted"], range=["#3b6e8f", "#e4572e"]))
-    ac = alt.Chart(m["autocorrelation"]).mark_line().encode(
-        x=alt.X("lag:Q", title="lag (samples)" if nd == 1 else "distance (pixels)"), y="autocorrelation:Q",
-        color=colour).properties(height=220, title="Locality: autocorrelation")
-    rule = alt.Chart(pd.DataFrame({"y": [1 / np.e]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-    sp = alt.Chart(m["spectrum"]).mark_line().encode(
-        x=alt.X("frequency:Q", scale=alt.Scale(type="log"), title="cycles per sample"),
-        y=alt.Y("power:Q", scale=alt.Scale(type="log")), color=colour).properties(
-        height=220, title="Power spectrum (log-log)")
-    sq = alt.Chart(m["squint"]).mark_line(point=True).encode(
-        x=alt.X("scale:O", title="squint: shrink by"), y=alt.Y("correlation:Q", scale=alt.Scale(domain=[0, 1])),
-        color=colour).properties(height=220, title="Compositionality: the squint test")
-    loc = alt.Chart(m["local"]).mark_rect().encode(
-        x=alt.X("col:O", title=None), y=alt.Y("row:O", title=None),
-        color=alt.Color("std:Q", scale=alt.Scale(scheme="viridis"), title="local std"),
-        tooltip=["row", "col", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("std:Q", format=".2f")],
-    ).properties(height=220 if nd == 2 else 60, title="Stationarity: local statistics by position")
-    return [(ac + rule).to_dict(), sp.to_dict(), sq.to_dict(), loc.to_dict()]
-
-
 def show(x: np.ndarray, kind: str, rate, seed: int):
     try:
-        summary, specs, scrambled = panel(x, seed)
+        summary, notes, specs, scrambled = panel(x, seed)
     except ValueError as exc:  # a signal no measure can read: said, never a traceback
         st.error(f"This signal cannot be measured: {md(exc, 200)}", icon=":material/error:")
         return
@@ -93,6 +72,8 @@ def show(x: np.ndarray, kind: str, rate, seed: int):
         if kind == "audio" and rate:
             col.audio(np.clip(v / (np.abs(v).max() + 1e-12), -1, 1), sample_rate=rate)
     st.dataframe(summary, hide_index=True)
+    for row in notes.itertuples():
+        st.caption(f"**{row.measure}**, {row.copy}: {row.why}.")
     for row in (specs[:2], specs[2:]):
         for col, spec in zip(st.columns(2), row):
             col.vega_lite_chart(spec, width="stretch")

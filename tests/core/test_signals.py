@@ -54,6 +54,43 @@ def test_scenes_are_compositional_and_their_permutations_are_not(name):
     assert s.compositionality_score(img) > s.compositionality_score(s.permute(img)) + 0.15
 
 
+def _tone(hz=440.0, rate=8000, seconds=2.0):
+    return np.sin(2 * np.pi * hz * np.arange(int(rate * seconds)) / rate)
+
+
+@pytest.mark.parametrize("make", [_tone, s.melody], ids=["pure tone", "melody"])
+def test_measures_that_do_not_apply_to_a_tone_say_so(make):
+    x = make()
+    m = s.summary(x)
+    # one spectral line (a tone) or a few (a tune) is no power law: no slope, not "+18.4"
+    assert np.isnan(m["spectral slope"]) and "not a power law" in m["notes"]["spectral slope"]
+    # the squint test on an oscillation reads its period: it does not apply (it said the scrambled copy was the
+    # more compositional, 0.30 against 0.01)
+    assert np.isnan(m["squint (compositionality)"]) and "oscillates" in m["notes"]["squint (compositionality)"]
+    # the scrambled copy is white noise: every measure applies, and says one scale, no slope
+    p = s.summary(s.permute(x))
+    assert p["notes"] == {}
+    assert abs(p["spectral slope"]) < 0.2 and p["squint (compositionality)"] < 0.35
+    assert p["correlation length"] < 1 < m["correlation length"]
+    shown, notes = s.summary_table([{"copy": "original", **m}, {"copy": "permuted", **p}])
+    assert shown.set_index("copy").loc["original", "spectral slope"] == "does not apply"
+    assert set(notes["measure"]) == {"spectral slope", "squint (compositionality)"}
+
+
+def test_a_tone_is_still_local_and_stationary():
+    x = _tone()
+    assert s.stationarity_score(x) < 0.1  # the same everywhere
+    ac = s.autocorrelation(x)["autocorrelation"].to_numpy()
+    np.testing.assert_allclose(ac[:40], np.cos(2 * np.pi * 440 / 8000 * np.arange(40)), atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["camera", "coffee", "text"])
+def test_natural_images_and_their_scanlines_keep_every_measure(name):
+    img = photo(name)
+    assert s.summary(img)["notes"] == {}
+    assert s.summary(img[len(img) // 2])["notes"] == {}  # one row: a short record of a few large shapes, no tone
+
+
 @pytest.mark.parametrize("texture", ["brick", "grass", "gravel"])
 def test_textures_are_more_stationary_than_sky_over_ground(texture):
     # the camera man: smooth sky at the top, textured grass at the bottom

@@ -278,3 +278,15 @@ def test_the_heaviest_practicum_link_is_refused_before_it_queues(fresh_trainer, 
     assert next(b for b in at.button if b.label == "Train").disabled
     cheap = run_page("practicum", {"pp_n": "500"})
     assert not next(b for b in cheap.button if b.label == "Train").disabled and not cheap.error
+
+
+def test_a_link_naming_only_a_preset_shows_that_preset():
+    from core.models import PRESETS, build_model, count_parameters, rows_to_text
+
+    name = list(PRESETS)[-1]
+    assert name != list(PRESETS)[0]
+    at = run_page("anatomy", {"an_preset": name})
+    assert at.text_input(key="an_spec").value == rows_to_text(*PRESETS[name])
+    shape, rows = PRESETS[name]
+    assert at.subheader[0].value.startswith(f"{count_parameters(build_model(rows, shape)):,} parameters")
+    assert not any("not the" in c.value for c in at.caption)

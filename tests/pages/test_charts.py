@@ -1,10 +1,12 @@
 """What the charts draw: their data read as the renderer reads it, checked against PyTorch or hand-worked numbers."""
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
 from core.padding import MODES, padded_views
+from core.signals import compare, melody
 from dashboard import charts
 from tests.vega import facet_rows
 
@@ -33,3 +35,21 @@ def test_padded_images_draw_each_mode_in_its_own_facet():
             np.testing.assert_array_equal(images[a][inner], images[b][inner])  # the same picture inside
             if a < b:
                 assert not np.array_equal(images[a], images[b]), (a, b)  # and different borders
+
+
+def test_the_local_statistics_of_a_line_are_drawn_as_bars_one_per_window():
+    x = melody()
+    specs = [c.to_dict() for c in charts.signal_charts(compare(x), 1)]
+    local = specs[3]
+    assert local["mark"]["type"] == "bar" and local["encoding"]["y"]["field"] == "std"
+    assert local["height"] >= 100  # the 1D strip was 60 px with a legend: its cells were a pixel high
+    drawn = pd.DataFrame(local["datasets"][local["data"]["name"]])
+    oracle = [np.std(part / np.std(x)) for part in np.array_split(x - x.mean(), 8)]
+    np.testing.assert_allclose(drawn.sort_values("col")["std"], oracle, rtol=1e-9)
+
+
+def test_the_spectrum_chart_leaves_out_numerically_empty_bins():
+    spec = charts.signal_charts(compare(melody()), 1)[1].to_dict()
+    drawn = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    for _, part in drawn.groupby("copy"):
+        assert part["power"].min() > 1e-12 * part["power"].max()
