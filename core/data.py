@@ -3,10 +3,11 @@
 Where the data comes from, first hit wins:
 1. a data directory given as an argument (the dashboard's setting) or in the
    environment variable ``CONVLAB_DATA_DIR``, in torchvision's layout
-   ``<dir>/MNIST/raw/`` (the four original ``.gz`` files are enough; the
-   directory may be read-only);
+   ``<dir>/MNIST/raw/``: the four IDX files, gzipped or not, read directly
+   and checked for their content (magic number, counts, length), so that a
+   recompressed copy loads; the directory may be read-only;
 2. torchvision's download into the cache directory (``CONVLAB_CACHE_DIR``,
-   default ``~/.cache/convlab``), when the network allows.
+   default ``~/.cache/convlab``), when the network allows (md5-checked).
 
 Images are loaded once into uint8 tensors; normalisation uses the course
 notebook's constants (mean 0.1307, std 0.3081).
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 
 DATA_ENV = "CONVLAB_DATA_DIR"
@@ -31,6 +33,64 @@ _CLASSES = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST
 
 class DataUnavailable(RuntimeError):
     """No copy of the dataset on disk and no network to download it."""
+
+
+# the four IDX files of every MNIST-like dataset: (split, what) -> (file name, magic number, shape of one item)
+IDX_FILES = {("train", "images"): ("train-images-idx3-ubyte", 0x803, (28, 28)),
+             ("train", "labels"): ("train-labels-idx1-ubyte", 0x801, ()),
+             ("test", "images"): ("t10k-images-idx3-ubyte", 0x803, (28, 28)),
+             ("test", "labels"): ("t10k-labels-idx1-ubyte", 0x801, ())}
+SPLIT_SIZES = {"train": 60000, "test": 10000}
+
+
+def _idx_file(raw: Path, name: str) -> Path | None:
+    """``name`` in ``raw``, extracted or as ``.gz`` (the extracted copy first), or None."""
+    return next((p for p in (raw / name, raw / f"{name}.gz") if p.exists()), None)
+
+
+def read_idx(path: Path, magic: int, item: tuple[int, ...], count: int) -> torch.Tensor:
+    """An IDX file (LeCun's MNIST format), plain or gzipped, checked for what it must hold.
+
+    Checked: the magic number, the count and item shape, and the length; not
+    the ``.gz`` bytes, so a recompressed copy of the same data (as some
+    distributions ship) loads, where torchvision's md5 check refuses it.
+
+    Raises:
+        DataUnavailable: naming the file and what is wrong with it.
+    """
+    import gzip
+    import zlib
+
+    def bad(problem: str) -> DataUnavailable:
+        return DataUnavailable(f"{path} {problem}. Replace it with the original file (yann.lecun.com/exdb/mnist "
+                               "or torchvision's mirror).")
+
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                raw = f.read()
+        else:
+            raw = path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:  # gzip raises BadGzipFile (an OSError) or EOFError
+        raise bad(f"cannot be read ({type(exc).__name__}: {exc})") from exc
+    dims = 1 + len(item)
+    header = 4 + 4 * dims
+    if len(raw) < header:
+        raise bad(f"is {len(raw)} bytes long, shorter than an IDX header")
+    found = int.from_bytes(raw[:4], "big")
+    if found != magic:
+        raise bad(f"is not an IDX file of {'images' if item else 'labels'} (magic number {found:#x}, expected "
+                  f"{magic:#x})")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    if shape != (count, *item):
+        raise bad(f"holds {' × '.join(map(str, shape))} values, expected {' × '.join(map(str, (count, *item)))}")
+    size = count * int(np.prod(item, dtype=np.int64))
+    if len(raw) != header + size:
+        raise bad(f"is {len(raw) - header} bytes of data after its header, expected {size}")
+    values = torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).reshape(count, *item)
+    if not item and int(values.max()) > 9:
+        raise bad(f"has a label {int(values.max())}; labels are 0 to 9")
+    return values
 
 
 def cache_dir() -> Path:
@@ -122,14 +182,27 @@ def load_images(name: str = "mnist", train: bool = True, directory: str | None =
     """
     if name not in _CLASSES:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
-    cached = cache_dir() / "tensors" / f"{_CLASSES[name]}-{'train' if train else 'test'}.pt"
-    if cached.exists():  # torchvision already read (and md5-checked) these files once
+    split = "train" if train else "test"
+    root = data_dir(directory)
+    raw = root / _CLASSES[name] / "raw" if root is not None else None
+    files = {what: _idx_file(raw, IDX_FILES[(split, what)][0]) if raw is not None else None
+             for what in ("images", "labels")}
+    if all(files.values()):  # a data directory holds this split: read it ourselves, checked for its content
+        images, labels = (read_idx(files[w], *IDX_FILES[(split, w)][1:], SPLIT_SIZES[split])
+                          for w in ("images", "labels"))
+        return ImageData(images, labels.long(), name)
+    cached = cache_dir() / "tensors" / f"{_CLASSES[name]}-{split}.pt"
+    if cached.exists():  # torchvision already downloaded and read (and md5-checked) these files once
         try:
             images, labels = torch.load(cached)
             return ImageData(images, labels, name)
         except Exception:  # noqa: BLE001 - a damaged cache is read again below
             cached.unlink(missing_ok=True)
-    cls = _dataset_class(name)  # imports torchvision (about a second): only on a first load
+    cls = _dataset_class(name)  # imports torchvision (about a second): only on a first download
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # torchvision downloads and extracts into the cache: say so, not "no network"
+        raise DataUnavailable(_unwritable(cache_dir(), exc)) from exc
     root, may_download = _torchvision_root(name, directory)
     try:
         ds = cls(str(root), train=train, download=may_download)

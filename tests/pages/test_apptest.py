@@ -226,8 +226,8 @@ def test_a_cache_folder_that_cannot_be_written_is_a_message(tmp_path, monkeypatc
         for url_path in ("practicum", "locality", "signals"):
             at = run_page(url_path, {"sig_src": "mnist digit"} if url_path == "signals" else {})
             said = " ".join(e.value for e in [*at.error, *at.warning, *at.caption])
-            if url_path == "practicum":
-                assert md("CONVLAB_CACHE_DIR") in said
+            # the data directory's files are read in place: a cache that cannot be written costs nothing
+            assert not at.error, said
     finally:
         data.load_images.cache_clear()
         st.cache_data.clear()

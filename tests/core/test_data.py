@@ -1,0 +1,93 @@
+"""The data directory: IDX files read for their content (oracle: torchvision's md5-checked reader)."""
+
+import gzip
+import shutil
+
+import pytest
+import torch
+
+from core import data
+
+
+@pytest.fixture(scope="module")
+def torchvision_mnist(data_dir, tmp_path_factory):
+    """torchvision's own reading of the original files (it checks their md5)."""
+    import torchvision.datasets as tvd
+
+    root = tmp_path_factory.mktemp("tv")
+    shutil.copytree(data_dir / "MNIST" / "raw", root / "MNIST" / "raw")
+    return {train: tvd.MNIST(str(root), train=train, download=True) for train in (True, False)}
+
+
+def _recompressed(data_dir, target, level=1):
+    """The same four files, decompressed and gzipped again: other bytes, other md5, the same data."""
+    raw = target / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for src in (data_dir / "MNIST" / "raw").glob("*.gz"):
+        content = gzip.decompress(src.read_bytes())
+        packed = gzip.compress(content, compresslevel=level, mtime=0)
+        assert packed != src.read_bytes()
+        (raw / src.name).write_bytes(packed)
+    return target
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    data.load_images.cache_clear()
+    yield
+    data.load_images.cache_clear()
+
+
+def test_recompressed_files_load_and_equal_torchvisions_reading(data_dir, torchvision_mnist, tmp_path):
+    import torchvision.datasets as tvd
+
+    folder = _recompressed(data_dir, tmp_path / "data")
+    with pytest.raises(RuntimeError):  # torchvision's md5 check refuses these files
+        tvd.MNIST(str(folder), train=False, download=True)
+    for train in (True, False):
+        got = data.load_images("mnist", train, str(folder))
+        assert torch.equal(got.images, torchvision_mnist[train].data)
+        assert torch.equal(got.labels, torchvision_mnist[train].targets)
+
+
+def test_extracted_files_load_too(data_dir, torchvision_mnist, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for src in (data_dir / "MNIST" / "raw").glob("t10k-*.gz"):
+        (raw / src.name.removesuffix(".gz")).write_bytes(gzip.decompress(src.read_bytes()))
+    got = data.load_images("mnist", False, str(tmp_path))
+    assert torch.equal(got.images, torchvision_mnist[False].data)
+
+
+@pytest.mark.parametrize("damage, said", [
+    (lambda b: b[: len(b) // 2], "bytes of data after its header, expected 7840000"),  # truncated
+    (lambda b: b"\x00\x00\x08\x01" + b[4:], "magic number 0x801, expected 0x803"),  # a labels header
+    (lambda b: b[:4] + (9999).to_bytes(4, "big") + b[8:], "holds 9999 × 28 × 28 values, expected 10000 × 28 × 28"),
+    (lambda b: b[:10], "shorter than an IDX header"),
+])
+def test_a_damaged_file_is_named_with_what_is_wrong(data_dir, tmp_path, damage, said):
+    folder = _recompressed(data_dir, tmp_path / "data")
+    bad = folder / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz"
+    bad.write_bytes(gzip.compress(damage(gzip.decompress(bad.read_bytes()))))
+    assert data.available("mnist", str(folder))  # present: the sidebar says found, and the error says why not
+    with pytest.raises(data.DataUnavailable) as err:
+        data.load_images("mnist", False, str(folder))
+    assert str(bad) in str(err.value) and said in str(err.value)
+    assert "could not be downloaded" not in str(err.value)
+
+
+def test_a_file_that_is_not_gzip_is_named(data_dir, tmp_path):
+    folder = _recompressed(data_dir, tmp_path / "data")
+    bad = folder / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    bad.write_bytes(b"<html>404 Not Found</html>")
+    with pytest.raises(data.DataUnavailable, match="t10k-labels-idx1-ubyte.gz cannot be read"):
+        data.load_images("mnist", False, str(folder))
+
+
+def test_a_download_into_a_cache_that_cannot_be_written_names_the_setting(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path / "no-data-here"))
+    with pytest.raises(data.DataUnavailable, match="CONVLAB_CACHE_DIR"):
+        data.load_images("kmnist", False)
