@@ -432,16 +432,19 @@ def practicum_rows(model: str, dataset: str = "mnist", width: int | None = None)
     """(input shape, layer rows) of the practicum's models: ``fc``, ``cnn`` or ``lc`` (the ConvNet without sharing).
 
     ``width`` is the notebook's ``n_hidden`` (fc, default 8) or ``n_features`` (cnn, lc, default 6);
-    on MNIST-1D the defaults are 100 and 25.
+    on MNIST-1D the paper's 100 and 25 (``core.datasets``).
     """
+    from core.datasets import spec
+
     if model not in PRACTICUM_MODELS:
         raise ValueError(f"model must be one of {', '.join(PRACTICUM_MODELS)}, got {model!r}")
-    if dataset == "mnist1d":
-        rows = mnist1d_fc(width or 100) if model == "fc" else mnist1d_cnn(width or 25)
-        shape: tuple[int, ...] = (1, 40)
+    ds = spec(dataset)
+    width = ds.width(model, width)
+    shape: tuple[int, ...] = ds.input_shape
+    if len(shape) == 2:  # sequences: the MNIST-1D paper's MLP and CNN
+        rows = mnist1d_fc(width) if model == "fc" else mnist1d_cnn(width)
     else:
-        rows = course_fc(width or 8) if model == "fc" else course_convnet(width or 6)
-        shape = (1, 28, 28)
+        rows = course_fc(width) if model == "fc" else course_convnet(width)
     if model == "lc":
         rows = [{**r, "kind": "local"} if r["kind"] == "conv" else r for r in rows]
     return shape, rows

@@ -12,16 +12,9 @@ import numpy as np
 import pandas as pd
 
 from core.data import Dataset, permute_pixels, pixel_permutation
+from core.datasets import spec
 from core.models import PRACTICUM_MODELS, build_model, count_parameters, practicum_rows
 from core.training import comparison
-
-# accuracy (%) on the test set: the lecture's careful re-run of the notebook on a 2-core CPU
-# (means over seeds; published: FC 87, ConvNet 95 / 94, FC permuted 85-87, ConvNet permuted 83),
-# and the MNIST-1D paper's MLP and CNN (shuffled: one fixed permutation)
-REFERENCE = {
-    "mnist": {("fc", False): 87.5, ("cnn", False): 94.8, ("fc", True): 85.9, ("cnn", True): 80.8},
-    "mnist1d": {("fc", False): 68.0, ("cnn", False): 94.0, ("fc", True): 68.0, ("cnn", True): 56.0},
-}
 
 
 def sample_pairs(ds: Dataset, n: int = 8, perm_seed: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -42,13 +35,13 @@ def model_sizes(dataset: str, widths: dict[str, int | None]) -> pd.DataFrame:
 
 
 def results_table(results: list[dict]) -> pd.DataFrame:
-    """One row per finished run, with the reference accuracy where one is published."""
+    """One row per finished run, with each reference accuracy of its data set (``core.datasets``) beside it."""
     rows = []
     for r in results:
-        ref = REFERENCE.get(r["dataset"], {}).get((r["model"], r["permuted"]))
+        refs = {f"{ref.short} %": ref.text(r["model"], r["permuted"]) for ref in spec(r["dataset"]).references}
         rows.append({"model": PRACTICUM_MODELS[r["model"]], "input": "permuted" if r["permuted"] else "original",
                      "parameters": r["params"], "accuracy %": round(r["accuracy"], 2),
-                     "reference %": ref, "test loss": round(r["test_loss"], 4),
+                     **refs, "test loss": round(r["test_loss"], 4),
                      "seconds": round(r["train_seconds"], 2),
                      # a ConvNet trains with its twin (original and permuted) in one grouped pass: the pair's seconds
                      "trained": "as a pair" if r.get("trained_with") else "alone", "device": r["device_name"]})
@@ -72,6 +65,14 @@ def per_class(results: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def reference_marks(dataset: str, models) -> pd.DataFrame:
+    """The data set's reference accuracies as chart marks: ``model, input, reference, accuracy %`` (range: its middle)."""
+    rows = [{"model": PRACTICUM_MODELS[m], "input": "permuted" if p else "original", "reference": ref.label,
+             "accuracy %": ref.mid(m, p), "published": ref.text(m, p)}
+            for ref in spec(dataset).references for p in (False, True) for m in models if ref.mid(m, p) is not None]
+    return pd.DataFrame(rows, columns=["model", "input", "reference", "accuracy %", "published"])
+
+
 def filters(result: dict) -> pd.DataFrame:
     """The ConvNet's first-layer kernels as a long table ``kernel, row, col, weight`` (2D) or ``kernel, col``."""
     rows = []
@@ -83,10 +84,25 @@ def filters(result: dict) -> pd.DataFrame:
 
 
 # what one link's trainings may cost a shared server, in multiply-adds (forward and backward passes over every
-# training sample of every epoch, plus the test set each epoch): the notebook's four runs cost about 6e10,
-# which two CPU cores train in about 6 s; the default cap is some two and a half minutes there
-# (CONVLAB_MAX_TRAIN_MACS). The largest link the sliders allow (three models, 5 epochs, width 64) costs 2.9e13.
+# training sample of every epoch, plus the test set each epoch): the notebook's four runs cost 5.9e10, which this
+# project's 2-core CPU trained in 14 s (4.4e9 a second; the small MNIST-1D nets run at 1.5e9). The default cap is
+# some 6 to 17 minutes there (CONVLAB_MAX_TRAIN_MACS). The largest link the sliders allow costs far more.
 TRAIN_BUDGET = 1.5e12
+FIRST_GUESS_SPEED = 3e9  # multiply-adds a second before this server has measured its own
+
+
+def time_estimate(cost: float, speed: float | None) -> str:
+    """How long ``cost`` multiply-adds take, said with where the speed comes from."""
+    if speed is None or speed <= 0:
+        return (f"about {_seconds(cost / FIRST_GUESS_SPEED)} (a first guess: no training measured on this server "
+                "yet)")
+    return f"about {_seconds(cost / speed)} at this server's measured speed ({speed:.2g} multiply-adds a second)"
+
+
+def _seconds(s: float) -> str:
+    if s < 90:
+        return f"{max(1, round(s))} s"
+    return f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.1f} h"
 
 
 def training_cost(configs) -> int:
@@ -97,8 +113,8 @@ def training_cost(configs) -> int:
     for c in configs:
         shape, rows = practicum_rows(c.model, c.dataset, c.width)
         per_sample = estimate(rows, shape)["macs"]
-        train_n = c.train_size or (4000 if c.dataset == "mnist1d" else 60000)
-        test_n = 1000 if c.dataset == "mnist1d" else 10000
+        ds = spec(c.dataset)
+        train_n, test_n = min(c.train_size or ds.train_size, ds.train_size), ds.test_size
         total += per_sample * c.epochs * (3 * train_n + test_n)  # backward is about twice the forward
     return int(total)
 

@@ -23,19 +23,16 @@ import torch
 import torch.nn.functional as F
 
 from core.data import Dataset, load_dataset, permute_pixels, pixel_permutation
+from core.datasets import NAMES, spec
 from core.device import describe_device, pick_device
 from core.models import build_model, count_parameters, fast_order, practicum_rows, stack_models, unstack_first_conv
 
-DATASETS = ("mnist", "fashion-mnist", "kmnist", "mnist1d")
+DATASETS = NAMES
 MODELS = ("fc", "cnn", "lc")
-# what one link may ask of a shared server
-BOUNDS = {"perm_fraction": (0.0, 1.0), "m1d_translation": (1, 60), "m1d_noise": (0.0, 2.0), "epochs": (1, 50), "batch_size": (8, 1024), "width": (1, 64), "lr": (1e-4, 1.0),
-          "momentum": (0.0, 0.99), "train_size": (100, 60000), "seed": (0, 10_000)}
-
-
-# MNIST-1D is small: more epochs and a livelier SGD reach the paper's numbers (MLP 68%, CNN 94%)
-DATASET_DEFAULTS = {"mnist1d": {"epochs": 20, "lr": 0.05, "momentum": 0.9}}
-MAX_EPOCHS = {"mnist1d": 50}  # image datasets: 5 (60,000 samples an epoch)
+# what one link may ask of a shared server (epochs, width and training samples: per data set, from its spec)
+BOUNDS = {"perm_fraction": (0.0, 1.0), "m1d_translation": (1, 60), "m1d_noise": (0.0, 2.0), "epochs": (1, 50),
+          "batch_size": (8, 1024), "width": (1, 128), "lr": (1e-4, 1.0), "momentum": (0.0, 0.99),
+          "train_size": (100, 60000), "seed": (0, 10_000)}
 
 
 class MomentumSGD:
@@ -90,15 +87,22 @@ class RunConfig:
     m1d_noise: float | None = None  # MNIST-1D's iid_noise_scale (None: its default, 0.02)
 
     def clamped(self) -> tuple["RunConfig", list[str]]:
-        """The config inside ``BOUNDS`` and known names, and a note for every value changed."""
+        """The config inside ``BOUNDS`` and known names, and a note for every value changed.
+
+        Equivalent settings are written one way, so that they share one key
+        (one stored result): no width means the data set's default width, and
+        all the training samples mean ``train_size=None``.
+        """
         notes, values = [], asdict(self)
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        ds = spec(self.dataset)
+        if values["width"] is None:
+            values["width"] = ds.width(self.model)
+        if values["train_size"] is not None and values["train_size"] >= ds.train_size:
+            values["train_size"] = None
         for name, (lo, hi) in BOUNDS.items():
-            if name == "epochs":
-                hi = MAX_EPOCHS.get(self.dataset, 5)
+            hi = {"epochs": ds.max_epochs, "width": ds.max_width}.get(name, hi)
             v = values[name]
             if v is None:
                 continue
@@ -123,7 +127,12 @@ class Progress:
     loss: float = float("nan")  # mean training loss since the last report
     accuracy: float = float("nan")  # running training accuracy of the epoch, percent
     losses: list[float] = field(default_factory=list)  # one value per report
+    started: float | None = None  # time.monotonic() when the first step began
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def start(self, total: int) -> None:
+        with self._lock:
+            self.total, self.started = total, time.monotonic()
 
     def report(self, step: int, loss: float, accuracy: float) -> None:
         with self._lock:
@@ -133,19 +142,28 @@ class Progress:
     def snapshot(self) -> "Progress":
         """A consistent copy (its own loss list), never the list the trainer is appending to."""
         with self._lock:
-            return Progress(self.step, self.total, self.epoch, self.loss, self.accuracy, list(self.losses))
+            return Progress(self.step, self.total, self.epoch, self.loss, self.accuracy, list(self.losses),
+                            self.started)
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """Time to the last step at the pace so far (the test passes between epochs make it a slight
+        underestimate), or None before the first report."""
+        if self.started is None or self.step <= 0 or not self.total:
+            return None
+        elapsed = (time.monotonic() if now is None else now) - self.started
+        return elapsed * (self.total - self.step) / self.step
 
 
 # ConvNets on images train as a pair, original and permuted in lockstep as one grouped network (``stack_models``):
 # the two runs share every batch and nothing else, and oneDNN's grouped convolutions make the pair cost about
 # 0.75 of two runs (the fully connected net gains nothing: it trains alone). Such a configuration always trains
 # inside its own pair, so that its result never depends on who asked for it.
-PAIRED_MODELS, PAIRED_DATASETS = ("cnn",), ("mnist", "fashion-mnist", "kmnist")
+PAIRED_MODELS = ("cnn",)
 
 
 def pair_of(config: RunConfig) -> tuple[RunConfig, RunConfig] | None:
     """(original, permuted): the pair ``config`` trains in, or None when it trains alone (FC, LC, MNIST-1D)."""
-    if config.model in PAIRED_MODELS and config.dataset in PAIRED_DATASETS:
+    if config.model in PAIRED_MODELS and spec(config.dataset).paired:
         return replace(config, permuted=False), replace(config, permuted=True)
     return None
 
@@ -252,7 +270,7 @@ def train_runs(configs, data: Dataset | None = None, *, device: str | torch.devi
 
     steps_per_epoch = -(-n // config.batch_size)
     for p in progresses:
-        p.total = steps_per_epoch * config.epochs
+        p.start(steps_per_epoch * config.epochs)
     epochs, per_class, train_seconds, eval_seconds = [[] for _ in configs], [None] * groups, 0.0, 0.0
     for epoch in range(1, config.epochs + 1):
         for p in progresses:
@@ -310,7 +328,8 @@ def train_runs(configs, data: Dataset | None = None, *, device: str | torch.devi
 
 def default_config(dataset: str = "mnist", **overrides) -> RunConfig:
     """The notebook's settings (or MNIST-1D's), with ``overrides`` on top."""
-    return RunConfig(dataset=dataset, **{**DATASET_DEFAULTS.get(dataset, {}), **overrides})
+    ds = spec(dataset)
+    return RunConfig(dataset=dataset, **{"epochs": ds.epochs, "lr": ds.lr, "momentum": ds.momentum, **overrides})
 
 
 def comparison(models=("fc", "cnn"), dataset: str = "mnist", **overrides) -> list[RunConfig]:

@@ -29,9 +29,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import statistics
 import tempfile
 import threading
 import time
+from collections import deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,6 +240,12 @@ class Trainer:
         self.data_dir, self.device = data_dir, device
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        self._speeds: deque[float] = deque(maxlen=16)  # multiply-adds a second of the last trainings here
+
+    def speed(self) -> float | None:
+        """This server's measured training speed (multiply-adds a second, median of its last runs), or None."""
+        with self._lock:
+            return statistics.median(self._speeds) if self._speeds else None
 
     # -- reading -------------------------------------------------------------------------------------------------
     def _existing(self, key: str, config: RunConfig) -> Job | None:
@@ -390,7 +398,9 @@ class Trainer:
                 for j in mine:
                     j.error, j.state = f"{type(exc).__name__}: {exc}", "failed"
                 return
-            for job, result in zip(jobs, future.result()):
+            results = future.result()
+            self._measure(results)
+            for job, result in zip(jobs, results):
                 unsaved = None
                 try:
                     self.store.put(result["key"], result)  # a stored twin is stored again: same pair, same result
@@ -409,6 +419,19 @@ class Trainer:
         finally:
             for j in mine:
                 j.finished_at = now
+
+    def _measure(self, results: list[dict]) -> None:
+        """Record the speed of a finished training (the shapes' cost over the seconds it took) for estimates."""
+        from core.practicum import training_cost
+
+        try:
+            seconds = sum(results[0].get(k, 0.0) for k in ("train_seconds", "eval_seconds"))
+            if seconds > 0:
+                cost = training_cost([RunConfig(**r["config"]) for r in results])
+                with self._lock:
+                    self._speeds.append(cost / seconds)
+        except (KeyError, TypeError, ValueError, IndexError):  # a result without timings: nothing to learn from
+            pass
 
     def _prune(self, now: float, keep: float = 600.0) -> None:
         """Forget finished jobs after ``keep`` seconds (called under the lock); a saved result stays on disk."""

@@ -200,3 +200,17 @@ def toggle(label: str, key: str, default: bool = False, *, where=st, **kwargs) -
         return default, f"is not true or false; using {default}."
     _seed(key, coerce, default)
     return where.toggle(label, **_kw(key, default), **kwargs)
+
+
+def reset(keys: Sequence[str]) -> None:
+    """Forget these widgets' values, in the session and in the link, so they start again from their defaults.
+
+    For widgets whose defaults follow another widget (a data set's epochs and
+    widths): call it from that widget's ``on_change``.
+    """
+    for key in keys:
+        st.session_state.pop(key, None)
+        try:
+            _rewrite_link(key, None)
+        except Exception:  # noqa: BLE001 - no link outside a running app
+            pass

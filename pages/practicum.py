@@ -1,20 +1,28 @@
 """The practicum: fully connected net vs ConvNet, original vs permuted pixels (lecture section 10)."""
 
+from dataclasses import replace
+
 import altair as alt
 import streamlit as st
 
 from core.data import DATA_ENV, DataUnavailable, available, load_dataset
+from core.datasets import SPECS, spec
+from core.device import describe_device
 from core.images import for_display
 from core.models import PRACTICUM_MODELS
-from core.practicum import (filters, loss_curves, model_sizes, per_class, results_table, sample_pairs, training_budget,
-                            training_cost)
-from core.training import DATASET_DEFAULTS, MAX_EPOCHS, default_config
+from core.practicum import (filters, loss_curves, model_sizes, per_class, reference_marks, results_table,
+                            sample_pairs, time_estimate, training_budget, training_cost)
+from core.training import default_config
+from core.verdict import verdict
 from core.worker import RESULTS_ENV, Busy
 from dashboard import urlstate as url
 from dashboard.safe import md
 from dashboard.shell import data_setting, trainer, viewer_id
 
-DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST", "mnist1d": "MNIST-1D"}
+DATASETS = {name: s.label for name, s in SPECS.items()}
+# widgets whose defaults belong to the data set: a switch of data set starts them again from its defaults
+PER_DATASET = ("pp_epochs", "pp_hidden", "pp_features", "pp_lr", "pp_mom", "pp_n")
+SEEDS = range(10)
 
 
 @st.cache_data(show_spinner="Loading the data…", max_entries=8)
@@ -38,32 +46,39 @@ def budget_chart(dataset, widths, models) -> dict:
 
 def use_mnist1d():
     st.session_state["pp_data"] = "mnist1d"
+    url.reset(PER_DATASET)
 
 
 st.title("Permuted pixels: fully connected net vs ConvNet")
-st.markdown("The course notebook's experiment. Two networks with the same budget (about 6,400 parameters): a fully "
-            "connected net, which assumes nothing about pixel order, and a ConvNet, which spends its weights on "
-            "relations between neighbouring pixels. Then one fixed random permutation scrambles every image, train "
-            "and test alike: locality is gone. Which prior still pays?")
-
 directory = data_setting()
+intro = st.empty()  # the parameter counts depend on the settings below
 c = st.columns(4)
-dataset = url.choice("Data", "pp_data", list(DATASETS), "mnist", where=c[0], format_func=DATASETS.get)
+dataset = url.choice("Data", "pp_data", list(DATASETS), "mnist", where=c[0], format_func=DATASETS.get,
+                     on_change=url.reset, args=(PER_DATASET,)) or "mnist"
+ds = spec(dataset)
 models = url.multi("Models", "pp_models", list(PRACTICUM_MODELS), ["fc", "cnn"], where=c[1],
                    format_func=PRACTICUM_MODELS.get) or ["fc", "cnn"]
-defaults = DATASET_DEFAULTS.get(dataset, {})
-epochs = url.slider("Epochs", "pp_epochs", 1, MAX_EPOCHS.get(dataset, 5), defaults.get("epochs", 1), where=c[2])
-seed = url.slider("Seed", "pp_seed", 0, 9, 0, where=c[3])
+epochs = url.slider("Epochs", "pp_epochs", 1, ds.max_epochs, ds.epochs, where=c[2])
+seed = url.slider("Seed", "pp_seed", 0, max(SEEDS), 0, where=c[3])
 with st.expander("Widths and optimiser"):
     e = st.columns(5)
-    fc_width = url.slider("FC hidden units", "pp_hidden", 1, 64, 100 if dataset == "mnist1d" else 8, where=e[0])
-    cnn_width = url.slider("ConvNet features", "pp_features", 1, 64, 25 if dataset == "mnist1d" else 6, where=e[1])
-    lr = url.choice("Learning rate", "pp_lr", [0.001, 0.005, 0.01, 0.02, 0.05, 0.1], defaults.get("lr", 0.01),
-                    where=e[2])
-    momentum = url.choice("Momentum", "pp_mom", [0.0, 0.5, 0.9], defaults.get("momentum", 0.5), where=e[3])
-    train_size = url.slider("Training samples", "pp_n", 500, 60000, 60000, 500, where=e[4],
-                            help="Fewer samples train faster; the notebook uses all 60,000.")
+    fc_width = url.slider("FC hidden units", "pp_hidden", 1, ds.max_width, ds.width("fc"), where=e[0])
+    cnn_width = url.slider("ConvNet features", "pp_features", 1, ds.max_width, ds.width("cnn"), where=e[1])
+    lr = url.choice("Learning rate", "pp_lr", [0.001, 0.005, 0.01, 0.02, 0.05, 0.1], ds.lr, where=e[2])
+    momentum = url.choice("Momentum", "pp_mom", [0.0, 0.5, 0.9], ds.momentum, where=e[3])
+    step = 100 if ds.train_size < 10000 else 500
+    train_size = url.slider("Training samples", "pp_n", step, ds.train_size, ds.train_size, step, where=e[4],
+                            help=f"Fewer samples train faster; the default is all {ds.train_size:,}.")
 url.show_notices()
+widths = {"fc": fc_width, "cnn": cnn_width, "lc": cnn_width}
+sizes = model_sizes(dataset, widths).set_index("model")["parameters"]
+budget_text = " and ".join(f"{PRACTICUM_MODELS[m]} {sizes[m]:,}" for m in models)
+intro.markdown(
+    f"The course notebook's experiment{' in 1D: MNIST-1D sequences of 40 positions' if dataset == 'mnist1d' else ''}. "
+    f"Networks with about the same budget ({budget_text} parameters at these widths): a fully connected net, "
+    "which assumes nothing about the order of its inputs, and a ConvNet, which spends its weights on relations "
+    "between neighbours. Then one fixed random permutation scrambles every input, train and test alike: locality "
+    "is gone. Which prior still pays?")
 
 if dataset != "mnist1d" and not available(dataset, directory):
     st.warning(f"{DATASETS[dataset]} is not on this machine and there may be no network to download it. Point "
@@ -72,13 +87,12 @@ if dataset != "mnist1d" and not available(dataset, directory):
                icon=":material/cloud_off:")
     st.button("Use MNIST-1D", on_click=use_mnist1d, type="primary")
 
-widths = {"fc": fc_width, "cnn": cnn_width, "lc": cnn_width}
 configs, notes = [], []
 for permuted in (False, True):
     for model in models:
         config, changed = default_config(dataset, model=model, permuted=permuted, epochs=epochs, seed=seed,
                                          width=widths[model], lr=lr, momentum=momentum,
-                                         train_size=None if train_size >= 60000 else train_size).clamped()
+                                         train_size=train_size).clamped()
         configs.append(config)
         notes += changed
 for note in sorted(set(notes)):
@@ -104,13 +118,19 @@ with right:
     st.vega_lite_chart(budget_chart(dataset, tuple(sorted(widths.items())), tuple(models)), width="stretch")
 
 cost, budget = link_cost(tuple(configs)), training_budget()
-too_costly = cost > budget  # checked from the models' shapes before anything is queued; stored results still show
-if too_costly:
-    st.error(f"This link asks for about {cost:.2g} multiply-adds of training, more than this server allows for one "
-             f"link ({budget:.2g}, a few minutes on its CPU). Lower the epochs, the widths or the training samples, "
-             "or drop the locally connected net.", icon=":material/speed:")
 work = trainer(directory)
 viewer = viewer_id()
+speed = work.speed()
+too_costly = cost > budget  # checked from the models' shapes before anything is queued; stored results still show
+if too_costly:
+    st.error(f"This link asks for about {cost:.2g} multiply-adds of training ({time_estimate(cost, speed)}), more "
+             f"than this server allows for one link ({budget:.2g}). Lower the epochs, the widths or the training "
+             "samples, or drop the locally connected net.", icon=":material/speed:")
+device = describe_device(work.device if work.device != "auto" else None)
+gpu_note = ("" if device.startswith(("CUDA", "Apple")) else
+            " No GPU is present on this server: the nets train on its CPU. With one, the lab picks it by itself "
+            "(CUDA, then Apple MPS); these nets are small, so a GPU mainly shortens the larger settings.")
+st.caption(f"Training runs on **{device}**, one training at a time.{gpu_note}")
 if work.store.problem:
     st.warning(f"Finished trainings cannot be stored: {md(work.store.problem, 300)}. Results are kept in memory "
                "until the server restarts.", icon=":material/save:")
@@ -148,7 +168,9 @@ def show_progress():
             st.progress(0.0, text=f"{label(config)}: cancelled")
         else:
             p = job.progress.snapshot()
-            text = (f"{label(config)}: epoch {p.epoch}, step {p.step}/{p.total}, loss {p.loss:.3f}"
+            left = p.seconds_left()
+            eta = f", about {max(1, round(left))} s left at this pace" if left is not None else ""
+            text = (f"{label(config)}: epoch {p.epoch}, step {p.step}/{p.total}, loss {p.loss:.3f}{eta}"
                     if job.state == "running" else f"{label(config)}: queued, {work.ahead(job)} training(s) ahead")
             st.progress(min(1.0, p.step / p.total) if p.total else 0.0, text=text)
     # no chart on a tick: with a class watching, each tick's cost is taken from the training (the loss curves
@@ -175,8 +197,7 @@ if unsaved:
                f"restarts. Check the results folder (`{RESULTS_ENV}`).", icon=":material/save:")
 if not done:
     if not active:
-        st.info("Press **Train** to run these models (about 0.5 s for each FC net and 4 s for the two ConvNets, "
-                "which train as one grouped pair, on two CPU cores; the locally connected net takes about 15 s).",
+        st.info(f"Press **Train** to run these models: {md(time_estimate(cost, speed))} for all of them.",
                 icon=":material/info:")
     st.stop()
 missing = [label(c) for c, j in zip(configs, jobs) if j is None or j.state in ("cancelled", "failed")]
@@ -186,22 +207,38 @@ if missing and not active:
 
 st.subheader("Results")
 table = results_table(done)
+marks = reference_marks(dataset, models)
 bars = alt.Chart(table).mark_bar().encode(
     x=alt.X("input:N", title=None), xOffset="model:N", y=alt.Y("accuracy %:Q", scale=alt.Scale(domain=[0, 100])),
     color="model:N", tooltip=list(table.columns))
-refs = alt.Chart(table.dropna(subset=["reference %"])).mark_tick(color="black", thickness=2, size=18).encode(
-    x="input:N", xOffset="model:N", y="reference %:Q", tooltip=["model", "input", "reference %"])
+chart = bars
+if len(marks):
+    chart = bars + alt.Chart(marks).mark_tick(thickness=2, size=18).encode(
+        x="input:N", xOffset="model:N", y="accuracy %:Q",
+        stroke=alt.Stroke("reference:N", legend=alt.Legend(orient="bottom", title=None, labelLimit=400)),
+        tooltip=["reference", "model", "input", "published"])
 a, b = st.columns([2, 3])
-a.altair_chart((bars + refs).properties(height=300), width="stretch")
-a.caption("Black ticks: the notebook's numbers" + (" (MNIST-1D: the paper's)." if dataset == "mnist1d" else "."))
+a.altair_chart(chart.properties(height=300), width="stretch")
+if len(marks):
+    a.caption("Ticks: " + "; ".join(sorted(set(marks["reference"]))) + ". A range (85-87) is drawn at its middle.")
+else:
+    a.caption(f"No published numbers for {ds.label}: the bars are these runs alone.")
 b.dataframe(table, hide_index=True)
 if (table["trained"] == "as a pair").any():
     b.caption("The two ConvNets train in lockstep as one grouped network (same batches, separate weights): "
               "their seconds are the pair's.")
-b.markdown("With the same budget the ConvNet wins on real images: its kernels look at neighbouring pixels, which "
-           "are related. Scramble the pixels and neighbours are strangers: the ConvNet's prior becomes a handicap, "
-           "while the fully connected net, which never assumed an order, barely notices. Before you reach for a "
-           "ConvNet, ask whether your data is stationary, local and compositional.")
+
+# every seed trained with these settings counts in the verdict
+others = [work.lookup(replace(c, seed=s)) for c in configs for s in SEEDS if s != seed]
+seeded = done + [j.result for j in others if j is not None and j.state == "done"]
+found = verdict(seeded)
+b.markdown("**What these runs show.** " + " ".join(found.sentences))
+if found.what_ifs:
+    b.markdown("\n".join(f"- {w}" for w in found.what_ifs))
+b.caption("The lecture's lesson: with the same budget the ConvNet wins on real images, because its kernels look at "
+          "neighbouring pixels, which are related; scramble the pixels and neighbours are strangers, so its prior "
+          "becomes a handicap while the fully connected net barely notices. Before you reach for a ConvNet, ask "
+          "whether your data is stationary, local and compositional.")
 
 c1, c2 = st.columns(2)
 c1.altair_chart(alt.Chart(loss_curves(done)).mark_line(point=True).encode(
@@ -221,4 +258,6 @@ if conv is not None:
         facet=alt.Facet("kernel:N", title=None), columns=8)
     st.caption(f"The ConvNet's learned first-layer kernels ({'permuted' if conv['permuted'] else 'original'} input)")
     st.altair_chart(chart)
-st.caption(f"Device: {done[0]['device_name']}. Seconds are training time per run.")
+devices = sorted({r["device_name"] for r in done})
+st.caption(f"Trained on {', '.join(devices)}. Seconds are training time per run" +
+           ("" if any(d.startswith("CUDA") for d in devices) else "; no result here was trained on a GPU") + ".")

@@ -10,7 +10,7 @@ from core.data import DataUnavailable, available, load_dataset, load_images
 from core.images import PHOTOS, for_display, photo
 from core.signals import compare, data_types, generate, melody, permute
 from core.uploads import UploadError, read_upload
-from core.practicum import KNOBS, knob_configs, prior_advantage
+from core.practicum import KNOBS, knob_configs, prior_advantage, time_estimate, training_cost
 from core.worker import Busy
 from dashboard import charts, urlstate as url
 from dashboard.safe import md
@@ -154,7 +154,8 @@ url.show_notices()
 configs = knob_configs(knob)
 work = trainer(data_setting())
 viewer = viewer_id()
-if st.button("Train the eight models (about 10 s on two cores)", key="sig_train"):
+st.caption(f"Eight small trainings, one after another: {md(time_estimate(training_cost(configs), work.speed()))}.")
+if st.button("Train the eight models", key="sig_train"):
     try:
         work.submit_all(configs, viewer)
     except Busy as exc:
@@ -166,9 +167,16 @@ def training_progress():
     """Redrawn every second while the runs train in the server's worker; the page stays responsive."""
     current = [work.lookup(c, viewer) for c in configs]
     done = sum(j is not None and j.finished for j in current)
-    snaps = [j.progress.snapshot() for j in current if j is not None]
-    steps, total = sum(p.step for p in snaps), sum(p.total for p in snaps if p.total) or 1
-    st.progress(min(1.0, steps / total), text=f"Training on MNIST-1D: {done} of {len(configs)} models done")
+    snaps = [j.progress.snapshot() if j is not None and not j.finished else None for j in current]
+    # the eight runs take the same number of steps: a finished run counts whole, a queued one not at all
+    per_run = max((p.total for p in snaps if p is not None), default=0) or 1
+    steps = sum(per_run if p is None else min(p.step, per_run) for p, j in zip(snaps, current) if j is not None)
+    total = per_run * len(configs)
+    # the pace of the run going on, over all the steps still to take
+    pace = [p.seconds_left() / max(1, p.total - p.step) for p in snaps
+            if p is not None and p.seconds_left() and p.step < p.total]
+    eta = f", about {max(1, round(pace[0] * (total - steps)))} s left at this pace" if pace else ""
+    st.progress(min(1.0, steps / total), text=f"Training on MNIST-1D: {done} of {len(configs)} models done{eta}")
     if all(j is None or j.finished or j.cancel_requested for j in current):
         st.rerun(scope="app")  # all finished while we watched: draw the results
 

@@ -116,7 +116,18 @@ def test_same_seed_same_result_and_cancel():
 
 def test_links_are_clamped():
     config, notes = RunConfig(epochs=1000, batch_size=1, width=999).clamped()
-    assert (config.epochs, config.batch_size, config.width) == (5, 8, 64) and len(notes) == 3
+    assert (config.epochs, config.batch_size, config.width) == (5, 8, 128) and len(notes) == 3
+    # MNIST-1D's paper widths (100 hidden units, 25 channels) are inside the bounds: no notice
+    assert RunConfig(model="fc", dataset="mnist1d", width=100).clamped()[1] == []
+
+
+def test_equivalent_settings_share_one_key():
+    # no width is the data set's default width; all the training samples is no train_size
+    assert RunConfig(width=None).clamped()[0].key() == RunConfig(width=8).clamped()[0].key()
+    assert RunConfig(model="cnn", width=None).clamped()[0].key() == RunConfig(model="cnn", width=6).clamped()[0].key()
+    assert RunConfig(train_size=60000).clamped()[0].key() == RunConfig(train_size=None).clamped()[0].key()
+    one_d = RunConfig(model="fc", dataset="mnist1d")
+    assert one_d.clamped()[0].width == 100 and RunConfig(dataset="mnist1d", train_size=4000).clamped()[0].train_size is None
     assert RunConfig(dataset="mnist1d", epochs=1000).clamped()[0].epochs == 50
     with pytest.raises(ValueError):
         RunConfig(model="transformer").clamped()

@@ -307,3 +307,32 @@ def test_a_kill_during_training_then_a_restart_offers_train_again(tmp_path):
     job = trainer.submit(config)
     assert wait_for(lambda: job.finished, 120) and job.state == "done" and job.unsaved is None
     assert valid_result(ResultStore(tmp_path).get(config.key()), config.key())
+
+
+def test_the_trainer_measures_its_own_speed_for_estimates(tmp_path):
+    from core.practicum import time_estimate, training_cost
+
+    trainer = Trainer(ResultStore(tmp_path))
+    assert trainer.speed() is None
+    assert time_estimate(3e10, None) == "about 10 s (a first guess: no training measured on this server yet)"
+    config = RunConfig(model="fc", dataset="mnist1d", epochs=2, train_size=400)
+    job = trainer.submit(config)
+    assert wait_for(lambda: job.finished, 120) and job.state == "done"
+    r = job.result
+    # the speed is the cost the shapes say over the seconds the run reported: 2 epochs of 400 samples and the
+    # 1,000 test sequences, 15,000 multiply-adds each (40x100 + 100x100 + 100x10), backward twice the forward
+    assert training_cost([config]) == 15_000 * 2 * (3 * 400 + 1000)
+    assert trainer.speed() == pytest.approx(training_cost([config]) / (r["train_seconds"] + r["eval_seconds"]))
+    assert time_estimate(3e10, 1e9) == "about 30 s at this server's measured speed (1e+09 multiply-adds a second)"
+    assert time_estimate(3e12, 1e9) == "about 50 min at this server's measured speed (1e+09 multiply-adds a second)"
+    trainer.close()
+
+
+def test_progress_says_how_long_is_left_at_its_pace():
+    p = Progress()
+    assert p.seconds_left() is None  # nothing to go on before the first report
+    p.start(100)
+    p.started = 1000.0
+    p.report(25, 1.0, 50.0)
+    assert p.seconds_left(now=1010.0) == pytest.approx(30.0)  # 25 steps in 10 s: 75 more take 30 s
+    assert p.snapshot().seconds_left(now=1010.0) == pytest.approx(30.0)

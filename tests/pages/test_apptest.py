@@ -131,6 +131,12 @@ def test_practicum_trains_from_a_link_and_shows_results(data_dir, monkeypatch):
     _train_until_results(at)
     table = at.dataframe[-1].value
     assert set(table["input"]) == {"original", "permuted"} and set(table["parameters"]) == {6442, 6422}
+    # both sets of reference numbers, each under its own name: the notebook's and the lecture's re-run
+    assert list(table["notebook %"]) == ["87", "95", "85-87", "83"] and list(table["re-run mean %"]) == [
+        "87.5", "94.8", "85.9", "80.8"]
+    # 2,000 samples for one epoch is 32 steps: the verdict must say the runs are too short, not that anyone won
+    said = next(m.value for m in at.markdown if m.value.startswith("**What these runs show.**"))
+    assert "too short to say" in said and "wins" not in said and "agree with the lecture" not in said
     # a second viewer of the same link sees the stored results at once, without training
     again = run_page("practicum", {"pp_n": "2000", "pp_seed": "7"})
     assert any(s.value == "Results" for s in again.subheader)
@@ -290,3 +296,28 @@ def test_a_link_naming_only_a_preset_shows_that_preset():
     shape, rows = PRESETS[name]
     assert at.subheader[0].value.startswith(f"{count_parameters(build_model(rows, shape)):,} parameters")
     assert not any("not the" in c.value for c in at.caption)
+
+
+def test_a_plain_mnist1d_link_trains_the_papers_sizes_without_a_notice(fresh_trainer, tmp_path):
+    from core.datasets import PAPER_1D
+
+    fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path / "results"))
+    at = run_page("practicum", {"pp_data": "MNIST-1D"})
+    assert not at.warning and not any("asks for more" in i.value for i in at.info)
+    # the MNIST-1D paper's MLP (100 hidden units) and CNN (25 channels), its 20 epochs at lr 0.05
+    assert at.slider(key="pp_hidden").value == 100 and at.slider(key="pp_features").value == 25
+    assert at.slider(key="pp_epochs").value == 20 and at.slider(key="pp_n").value == 4000
+    intro = at.markdown[0].value
+    assert "about 6,400" not in intro and "fully connected 15," in intro, intro
+    assert PAPER_1D.text("cnn", True) == "56" and PAPER_1D.text("fc", False) == "68"
+
+
+def test_switching_the_data_set_starts_its_settings_from_its_defaults(fresh_trainer, tmp_path):
+    fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path / "results"))
+    at = run_page("practicum")
+    assert at.slider(key="pp_hidden").value == 8
+    at.selectbox(key="pp_data").set_value("mnist1d").run()
+    assert not at.exception
+    assert at.slider(key="pp_hidden").value == 100 and at.slider(key="pp_epochs").value == 20
+    at.selectbox(key="pp_data").set_value("mnist").run()
+    assert at.slider(key="pp_hidden").value == 8 and at.slider(key="pp_epochs").value == 1

@@ -1,0 +1,92 @@
+"""The practicum's verdict is a function of the runs: fed runs where each side wins, too-short and too-close runs."""
+
+import math
+
+import pytest
+
+from core.verdict import verdict
+
+CONFIG = {"dataset": "mnist", "epochs": 1, "lr": 0.01, "momentum": 0.5, "width": 8, "train_size": None}
+TRAINED = [1.2, 0.9, 0.7, 0.6, 0.55, 0.5, 0.48, 0.46, 0.45, 0.44]  # a loss curve that has flattened
+
+
+def run(model, permuted, accuracy, seed=0, losses=TRAINED, history=None, **config):
+    return {"model": model, "permuted": permuted, "dataset": config.get("dataset", "mnist"), "accuracy": accuracy,
+            "losses": list(losses), "epochs": history or [{"epoch": 1, "accuracy": accuracy}],
+            "config": {**CONFIG, **config, "seed": seed}}
+
+
+def four(fc, cnn, fc_perm, cnn_perm, **kw):
+    return [run("fc", False, fc, **kw), run("cnn", False, cnn, **kw), run("fc", True, fc_perm, **kw),
+            run("cnn", True, cnn_perm, **kw)]
+
+
+def test_the_lectures_runs_agree_with_the_lecture():
+    v = verdict(four(87.5, 94.8, 85.9, 80.8))  # the lecture's re-run means
+    assert v.agrees is True and v.what_ifs == []
+    assert v.sentences[0] == ("On original pixels the ConvNet wins by 7.3 points (ConvNet 94.8 %, fully connected "
+                              "87.5 %, one seed).")
+    assert v.sentences[1].startswith("On permuted pixels the fully connected net wins by 5.1 points")
+    assert "costs the ConvNet 14.0 points and the fully connected net 1.6" in v.sentences[2]
+    assert "agree with the lecture" in v.sentences[-1]
+
+
+def test_a_fully_connected_win_on_real_images_contradicts_the_lecture_and_offers_what_ifs():
+    v = verdict(four(84.0, 79.0, 83.5, 70.0))  # e.g. another 28x28 data set, one epoch
+    assert v.agrees is False
+    assert v.sentences[0].startswith("On original pixels the fully connected net wins by 5.0 points")
+    assert "contradict the lecture" in v.sentences[-1]
+    assert any(w.startswith("more epochs (now 1, up to 5)") for w in v.what_ifs)
+    assert any(w.startswith("wider nets (now 8)") for w in v.what_ifs)
+    assert any("learning rate (now 0.01)" in w for w in v.what_ifs)
+
+
+def test_runs_near_chance_or_barely_learning_are_too_short_to_say():
+    flat = [2.30, 2.29, 2.28, 2.27, 2.26, 2.25, 2.24, 2.23, 2.22, 2.21]
+    v = verdict(four(45.4, 39.3, 46.6, 14.3, losses=flat, train_size=5000))
+    assert v.agrees is None
+    assert all(c.outcome == "too short" for c in v.comparisons.values())
+    assert "near chance (14.3 %, chance 10 %)" in v.sentences[1]
+    assert "barely started learning (training loss 2.21, chance's is 2.30)" in v.sentences[0]
+    assert "wins" not in " ".join(v.sentences) and "too short to test" in v.sentences[-1]
+    assert "all 60,000 training samples (now 5,000)" in v.what_ifs
+
+
+def test_a_run_still_improving_is_too_short_and_one_noisy_epoch_is_not():
+    rising = [{"epoch": e, "accuracy": a} for e, a in enumerate([60, 70, 78, 85], 1)]
+    v = verdict([run("fc", False, 85, history=rising, epochs=4), run("cnn", False, 95)])
+    assert v.comparisons[False].outcome == "too short" and "still improving (+7.0 points" in v.sentences[0]
+    noisy = [{"epoch": e, "accuracy": a} for e, a in enumerate([90, 91, 89, 91.5], 1)]
+    v = verdict([run("fc", False, 91.5, history=noisy, epochs=4), run("cnn", False, 95)])
+    assert v.comparisons[False].outcome == "cnn"
+
+
+def test_a_one_epoch_loss_still_falling_fast_is_too_short():
+    falling = [2.0 * math.exp(-i / 3) for i in range(20)]
+    v = verdict([run("fc", False, 88, losses=falling), run("cnn", False, 95)])
+    assert "still falling fast" in v.sentences[0]
+
+
+def test_a_margin_inside_the_seed_spread_is_too_close_to_call():
+    v = verdict([run("fc", False, 94.0), run("cnn", False, 94.8)])
+    assert v.comparisons[False].outcome == "too close" and v.agrees is None
+    assert "too close to call" in v.sentences[0] and "0.8 points apart" in v.sentences[0]
+    assert "train more seeds" in v.sentences[-1] or "both original and permuted" in v.sentences[-1]
+
+
+def test_seeds_are_averaged_and_their_spread_decides():
+    runs = []
+    for seed, (fc, cnn) in enumerate([(90.0, 92.0), (91.0, 93.0), (89.0, 91.0)]):
+        runs += [run("fc", False, fc, seed=seed), run("cnn", False, cnn, seed=seed)]
+    c = verdict(runs).comparisons[False]
+    # means 90 and 92; each std 1, so two standard errors of the difference: 2 * sqrt(1/3 + 1/3) = 1.63
+    assert c.seeds == 3 and c.fc == pytest.approx(90.0) and c.cnn == pytest.approx(92.0)
+    assert c.noise == pytest.approx(2 * math.sqrt(2 / 3)) and c.outcome == "cnn"
+    assert "the mean of 3 seeds" in verdict(runs).sentences[0]
+
+
+def test_mnist1d_speaks_of_positions_and_missing_models_are_asked_for():
+    v = verdict(four(68, 94, 68, 56, dataset="mnist1d", epochs=20))
+    assert v.sentences[0].startswith("On original positions the ConvNet wins") and v.agrees is True
+    assert verdict([run("fc", False, 90)]).sentences == [
+        "Train both the fully connected net and the ConvNet to compare them."]
