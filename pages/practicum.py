@@ -175,6 +175,8 @@ def show_progress():
             st.progress(min(1.0, p.step / p.total) if p.total else 0.0, text=text)
     # no chart on a tick: with a class watching, each tick's cost is taken from the training (the loss curves
     # are drawn once the runs finish)
+    st.caption(f"{len(work.queue())} run(s) in the server's queue, one training at a time (a ConvNet and its "
+               "permuted twin train together).")
     if all(j is None or j.finished or j.cancel_requested for j in current):
         st.rerun(scope="app")  # nothing left to watch: redraw the page with the results, and stop polling
 
@@ -184,8 +186,6 @@ if active:
     running = any(j is not None and j.state == "running" for j in jobs)
     # one look every 2 s while our runs train, every 5 s while they wait behind others
     st.fragment(run_every=2.0 if running else 5.0)(show_progress)()
-    st.caption(f"{len(work.queue())} run(s) in the server's queue, one training at a time (a ConvNet and its "
-               "permuted twin train together).")
 
 done = [j.result for j in jobs if j is not None and j.state == "done"]
 for job in jobs:
@@ -213,10 +213,11 @@ bars = alt.Chart(table).mark_bar().encode(
     color="model:N", tooltip=list(table.columns))
 chart = bars
 if len(marks):
-    chart = bars + alt.Chart(marks).mark_tick(thickness=2, size=18).encode(
+    chart = alt.layer(bars, alt.Chart(marks).mark_tick(thickness=3, size=18).encode(
         x="input:N", xOffset="model:N", y="accuracy %:Q",
-        stroke=alt.Stroke("reference:N", legend=alt.Legend(orient="bottom", title=None, labelLimit=400)),
-        tooltip=["reference", "model", "input", "published"])
+        color=alt.Color("reference:N", scale=alt.Scale(range=["black", "#e4572e"]),
+                        legend=alt.Legend(orient="bottom", title=None, labelLimit=600, columns=1)),
+        tooltip=["reference", "model", "input", "published"])).resolve_scale(color="independent")
 a, b = st.columns([2, 3])
 a.altair_chart(chart.properties(height=300), width="stretch")
 if len(marks):
