@@ -311,3 +311,44 @@ def field_table_for_unit(df: pd.DataFrame, unit: Sequence[int], input_size: Sequ
             deps = {i for u in deps for i in (u * s - p + t * d for t in range(k)) if 0 <= i < n_in}
         out.append((min(deps), max(deps)))
     return out
+
+
+def recursion_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The recursion itself, layer by layer, with the arithmetic written out (Distill 2019, Araujo et al.).
+
+    ``df`` is ``receptive_field``'s table. Per spatial layer (first dimension
+    of a 2D field; square kernels make both the same): kernel k, stride s,
+    padding p, dilation d, the effective kernel k_eff = d(k - 1) + 1, and
+
+        r = r_prev + (k_eff - 1) * j_prev
+        j = j_prev * s
+        start = start_prev + ((k_eff - 1) / 2 - p) * j_prev
+
+    each as the worked sum, plus the closed form of the field,
+    ``r = 1 + sum over layers (k_eff - 1) * (product of the strides below)``,
+    which must agree with the recursion.
+
+    Raises:
+        ValueError: for a network with merging paths (a residual block), where
+            the field is the largest over paths, not one chain of this recursion.
+    """
+    if (df["type"] == "merge").any():
+        raise ValueError("paths merge in this network (a residual block): the field is the largest over its paths, "
+                         "not one chain of the recursion")
+
+    def first(v):
+        return v[0] if isinstance(v, tuple) else v
+
+    rows, r, j, start, closed = [], 1, 1, 0.0, 1
+    for _, layer in df[df["type"] != "output"].iterrows():
+        k, s, p, d = (int(first(layer[c])) for c in ("kernel", "stride", "padding", "dilation"))
+        k_eff = d * (k - 1) + 1
+        r_new, j_new = r + (k_eff - 1) * j, j * s
+        start_new = start + ((k_eff - 1) / 2 - p) * j
+        closed += (k_eff - 1) * j  # j is the product of the strides of the layers below
+        rows.append({"layer": layer["layer"], "type": layer["type"], "k": k, "s": s, "p": p, "d": d, "k_eff": k_eff,
+                     "field r": f"{r} + ({k_eff} − 1) × {j} = {r_new}", "jump j": f"{j} × {s} = {j_new}",
+                     "start": f"{start:g} + (({k_eff} − 1)/2 − {p}) × {j} = {start_new:g}",
+                     "r (closed form)": closed})
+        r, j, start = r_new, j_new, start_new
+    return pd.DataFrame(rows)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.models import (COLUMNS, KINDS, PRESETS, SpecError, build_model, check_budget, composition_demo,
                          count_parameters, layer_table, rows_to_text, text_to_rows)
+from core.receptive_field import receptive_field, recursion_table
 from dashboard import urlstate as url
 from dashboard.safe import md
 from dashboard.charts import heatmap
@@ -34,7 +35,11 @@ def analyse(text: str):
         x=alt.X("#:O", title="layer"), y=alt.Y("value:Q", scale=alt.Scale(type="log"), title=None),
         color=alt.Color("quantity:N", legend=alt.Legend(orient="bottom")),
         tooltip=["#", "layer", "quantity", "value"]).properties(height=240)
-    return table, count_parameters(model), chart.to_dict()
+    try:  # the recursion of the field, for a chain of layers; a residual block merges paths
+        recursion, why = recursion_table(receptive_field(model, (1, *shape))), None
+    except ValueError as exc:
+        recursion, why = None, str(exc)
+    return table, count_parameters(model), chart.to_dict(), recursion, why
 
 
 def _apply_preset():
@@ -78,7 +83,7 @@ if readable and new_text != text:  # the table was edited: the link follows
     st.rerun()
 
 try:
-    table, total, shape_spec = analyse(text if readable else rows_to_text(shape, rows))
+    table, total, shape_spec, recursion, no_recursion = analyse(text if readable else rows_to_text(shape, rows))
 except SpecError as exc:
     st.error(f"This network cannot be built: {md(exc, 300)}. Fix that row in the table; nothing else was changed.",
              icon=":material/error:")
@@ -90,6 +95,13 @@ st.dataframe(table, hide_index=True, column_config={
     "multiply-adds": st.column_config.NumberColumn(format="localized")})
 st.caption("Multiply-adds are counted by PyTorch's FlopCounterMode; receptive fields come from tracing the "
            "network with torch.fx.")
+with st.expander("How the receptive field grows: the recursion, worked (Distill 2019)"):
+    if recursion is not None:
+        st.dataframe(recursion, hide_index=True)
+        st.caption("Per spatial layer: k_eff = d(k − 1) + 1, r = r + (k_eff − 1)·j, j = j·s, "
+                   "start = start + ((k_eff − 1)/2 − p)·j (first dimension; square kernels make both alike).")
+    else:
+        st.caption(f"No single chain to work through: {md(no_recursion, 300)}.")
 st.vega_lite_chart(shape_spec, width="stretch")
 
 st.subheader("Without a non-linearity, two convolutions are one")

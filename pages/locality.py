@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.images import sample_image
+from core.receptive_field import receptive_field, recursion_table
 from core.sparsity import Stack1d, connection_diagram, field_on_image, matrix_view
 from dashboard import urlstate as url
 from dashboard.safe import md
@@ -31,6 +32,11 @@ def diagram(stack: Stack1d, unit: int):
         tooltip=["layer", "position", "seen"])
     chart = (lines + dots).properties(height=70 * (stack.layers + 1) + 40)
     return chart.to_dict(), table
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def recursion(stack: Stack1d):
+    return recursion_table(receptive_field(stack.module(), (1, 1, stack.n)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -91,6 +97,11 @@ left, right = st.columns([3, 2])
 left.vega_lite_chart(spec, width="stretch")
 right.dataframe(table.rename(columns={"rf_previous": "field w.r.t. layer below", "rf_input": "field w.r.t. input",
                                      "seen": "units seen"}), hide_index=True)
+with right.expander("The recursion, worked (Distill 2019)"):
+    st.dataframe(recursion(stack), hide_index=True)
+    st.caption("From the input (r = 1, j = 1, start = 0), each layer of kernel k, stride s, padding p and dilation d "
+               "(k_eff = d(k − 1) + 1) gives r = r + (k_eff − 1)·j, j = j·s, start = start + ((k_eff − 1)/2 − p)·j; "
+               "the closed form r = 1 + Σ (k_eff − 1)·(product of the strides below) agrees.")
 if len(sizes) == 3:
     right.caption(f"The lecture's questions: Q1 output w.r.t. hidden = **{table['rf_previous'][2]}**, "
                   f"Q2 hidden w.r.t. input = **{table['rf_input'][1]}**, "

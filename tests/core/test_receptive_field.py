@@ -3,11 +3,12 @@
 import pytest
 import torch
 import torchvision
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from core.receptive_field import empirical_receptive_field, field_table_for_unit, receptive_field
+from core.receptive_field import (empirical_receptive_field, field_table_for_unit, receptive_field,
+                                  recursion_table)
 
 
 def test_lecture_5_3_1():
@@ -86,9 +87,18 @@ def test_random_stacks_analytic_equals_gradient_support(spec):
     shape = (1, 1, *(40,) * nd)
     try:
         model(torch.zeros(shape))
+        fits = True
     except RuntimeError:
-        return  # the stack shrank the input to nothing: not a valid model for this input
-    _check_support(model, shape)
+        fits = False
+    assume(fits)  # the stack shrank the input to nothing: not a valid model for this input
+    df = _check_support(model, shape)
+    # the recursion, worked layer by layer, ends where the closed form (Distill) and the tracer end
+    rec = recursion_table(df)
+    last = df.iloc[-1]
+    rf = last["rf"][0] if isinstance(last["rf"], tuple) else last["rf"]
+    assert int(rec["field r"].iloc[-1].rsplit("= ", 1)[1]) == rec["r (closed form)"].iloc[-1] == rf
+    jump = last["jump"][0] if isinstance(last["jump"], tuple) else last["jump"]
+    assert int(rec["jump j"].iloc[-1].rsplit("= ", 1)[1]) == jump
 
 
 def _headless(model):
@@ -142,3 +152,24 @@ def test_a_locally_connected_layer_has_its_convolutions_field(rows, field, shape
     analytic = receptive_field(model, shape).iloc[-1]["rf"]
     assert analytic == field
     assert empirical_receptive_field(model, shape).size == (field,) * (len(shape) - 2)
+
+
+def test_the_recursion_worked_out_for_the_lecture_and_alexnet():
+    # the lecture's 5-3-1 stack: hidden units see 3 inputs, the output 5
+    stack = nn.Sequential(nn.Conv1d(1, 1, 3), nn.Conv1d(1, 1, 3))
+    rec = recursion_table(receptive_field(stack, (1, 1, 5)))
+    assert list(rec["field r"]) == ["1 + (3 − 1) × 1 = 3", "3 + (3 − 1) × 1 = 5"]
+    assert list(rec["start"]) == ["0 + ((3 − 1)/2 − 0) × 1 = 1", "1 + ((3 − 1)/2 − 0) × 1 = 2"]
+    # stride 2, then dilation 2 (k_eff 5): r = 3, then 3 + 4 x 2 = 11; jump 2
+    rec = recursion_table(receptive_field(nn.Sequential(nn.Conv1d(1, 1, 3, stride=2), nn.Conv1d(1, 1, 3, dilation=2)),
+                                          (1, 1, 32)))
+    assert rec["field r"].iloc[-1] == "3 + (5 − 1) × 2 = 11" and rec["jump j"].iloc[-1] == "2 × 1 = 2"
+    # AlexNet's conv5 field, published as 195 (Araujo et al., Distill 2019), by the closed form too
+    rec = recursion_table(receptive_field(torchvision.models.alexnet().features, (1, 3, 224, 224)))
+    assert rec["r (closed form)"].iloc[-1] == 195 and rec["field r"].iloc[-1].endswith("= 195")
+
+
+def test_the_recursion_refuses_merging_paths():
+    model = Branches(nn.Sequential(nn.Conv1d(1, 1, 3, padding=1), nn.Conv1d(1, 1, 3, padding=1)), nn.Identity())
+    with pytest.raises(ValueError, match="paths merge"):
+        recursion_table(receptive_field(model, (1, 1, 16)))
