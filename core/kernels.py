@@ -108,3 +108,83 @@ def impulse_responses(size: int) -> pd.DataFrame:
     frames += [pd.DataFrame({"position": np.arange(17), "value": y, "kernel": f"box {k}"})
                for k, y in _box_responses(size).items()]
     return pd.concat(frames, ignore_index=True)
+
+
+def neighbourhood(max_size: int = 5) -> pd.DataFrame:
+    """What a k x k kernel at one pixel sees, k = 1 .. ``max_size``: 3 is the smallest with a neighbour on every side.
+
+    Read off a real ``Conv2d`` with PyTorch's 'same' padding: the gradient of
+    the centre output with respect to the input marks the pixels it reads.
+    Offsets are (row, column) from that pixel; an even kernel reaches one
+    further after than before (its centre falls between pixels).
+    """
+    import warnings
+
+    rows = []
+    for k in range(1, max_size + 1):
+        x = torch.zeros(1, 1, 9, 9, dtype=torch.float64, requires_grad=True)
+        conv = nn.Conv2d(1, 1, k, padding="same", bias=False).double()
+        with torch.no_grad():
+            conv.weight.fill_(1.0)
+        with warnings.catch_warnings():  # PyTorch notes that an even 'same' kernel pads unevenly: that is the point
+            warnings.simplefilter("ignore", UserWarning)
+            out = conv(x)
+        out[0, 0, 4, 4].backward()
+        seen = [(int(r) - 4, int(c) - 4) for r, c in (x.grad[0, 0] != 0).nonzero()]
+        rs, cs = [r for r, _ in seen], [c for _, c in seen]
+        sides = {"up": min(rs) < 0, "down": max(rs) > 0, "left": min(cs) < 0, "right": max(cs) > 0}
+        rows.append({"kernel": f"{k}×{k}", "pixels read": len(seen), "neighbours": len(seen) - 1,
+                     "rows": f"{min(rs):+d} … {max(rs):+d}", "columns": f"{min(cs):+d} … {max(cs):+d}",
+                     **{f"sees {s}": v for s, v in sides.items()}, "all four sides": all(sides.values()),
+                     "centred": min(rs) == -max(rs) and min(cs) == -max(cs)})
+    return pd.DataFrame(rows)
+
+
+def smallest_all_round(table: pd.DataFrame) -> str | None:
+    """The smallest kernel in ``neighbourhood``'s table that sees every side and has a centre pixel."""
+    ok = table[table["all four sides"] & table["centred"]]
+    return None if ok.empty else str(ok["kernel"].iloc[0])
+
+
+# a 1x1 convolution on an RGB image: a 3-to-3 matrix at every pixel (rows: output channels)
+MIXES = {
+    "luminance, red − green, blue − yellow": [[0.299, 0.587, 0.114], [1.0, -1.0, 0.0], [-0.5, -0.5, 1.0]],
+    "swap red and blue": [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]],
+    "identity": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+}
+
+
+def channel_mixing(image: np.ndarray, mix: str, sizes=(64, 256)) -> dict:
+    """A 1x1 ``Conv2d`` with the ``MIXES`` weights on an RGB image (H, W, 3): it mixes channels, never neighbours.
+
+    Returns the output channels (H, W) per name, the largest difference from
+    the same matrix applied pixel by pixel (``einsum``), how many neighbouring
+    pixels an output reads (0: from its gradient), and the output shape at
+    each of ``sizes``: the same weights apply to any input size.
+    """
+    if mix not in MIXES:
+        raise ValueError(f"mix must be one of {', '.join(MIXES)}, got {mix!r}")
+    weight = torch.tensor(MIXES[mix], dtype=torch.float64)
+    conv = nn.Conv2d(3, 3, 1, bias=False).double()
+    with torch.no_grad():
+        conv.weight.copy_(weight[:, :, None, None])
+    x = torch.as_tensor(np.asarray(image, dtype=np.float64)).permute(2, 0, 1)[None].contiguous()
+    x.requires_grad_(True)
+    y = conv(x)
+    h, w = y.shape[2:]
+    y[0, :, h // 2, w // 2].sum().backward()
+    read = (x.grad[0].abs().sum(0) != 0).nonzero()
+    per_pixel = torch.einsum("oc,chw->ohw", weight, x.detach()[0])
+    shapes = {n: tuple(conv(torch.zeros(1, 3, n, n, dtype=torch.float64)).shape[1:]) for n in sizes}
+    return {"outputs": y.detach()[0].numpy(), "max_diff": float((y.detach()[0] - per_pixel).abs().max()),
+            "neighbours_read": len(read) - 1, "shapes": shapes, "parameters": conv.weight.numel()}
+
+
+def rgb_photo(name: str = "chelsea", size: int = 128) -> np.ndarray:
+    """A bundled colour photograph (scikit-image) as float RGB in [0, 1], size x size."""
+    from skimage import data as skdata
+    from skimage.transform import resize
+
+    if name not in ("chelsea", "coffee", "astronaut", "rocket"):
+        raise ValueError(f"colour photo must be one of chelsea, coffee, astronaut, rocket, got {name!r}")
+    return resize(getattr(skdata, name)() / 255.0, (size, size), anti_aliasing=True)

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from core.images import for_display, photo
-from core.kernels import KERNELS_1D, KERNELS_2D, apply_kernels, centre_shift, collection, impulse_responses, test_signal
+from core.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
+                          impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
 from dashboard import urlstate as url
 
 
@@ -27,6 +28,12 @@ def outputs_1d(names):
 def outputs_2d(image_name, names):
     img = photo(image_name, 96)
     return [(name, for_display(y)) for name, y in {"input": img, **apply_kernels(img, names)}.items()]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def mixing(mix):
+    image = rgb_photo("chelsea", 128)
+    return image, channel_mixing(image, mix)
 
 
 st.title("Kernels")
@@ -66,3 +73,24 @@ left.vega_lite_chart(alt.Chart(impulse_responses(even_size)).mark_line(point=Tru
 right.dataframe(centre_shift(even_size), hide_index=True)
 right.caption("An odd kernel has a centre sample; an even kernel's centre falls between two samples, so its "
               "output is shifted by half a sample and averages neighbours (a low-pass effect).")
+
+st.subheader("The smallest kernels: 3×3 looks around, 1×1 mixes channels")
+reach = neighbourhood(5)
+left, right = st.columns([3, 2])
+left.dataframe(reach, hide_index=True)
+smallest = smallest_all_round(reach)
+right.markdown(f"What one output pixel reads, from the gradient of a real `Conv2d` with 'same' padding. The smallest "
+               f"kernel with a neighbour on every side and a centre pixel: **{smallest}**. A 1×1 kernel reads "
+               f"{int(reach.iloc[0]['neighbours'])} neighbours; a 2×2 one sees only down and right.")
+mix = url.choice("1×1 mix", "ker_mix", list(MIXES), list(MIXES)[0])
+url.show_notices()
+image, mixed = mixing(mix)
+cols = st.columns(4)
+cols[0].image(image, caption="input (RGB)", width="stretch")
+names = [n.strip() for n in mix.split(",")] if mix.count(",") == 2 else ["channel 1", "channel 2", "channel 3"]
+for col, channel, name in zip(cols[1:], mixed["outputs"], names):
+    col.image(for_display(channel), caption=name, width="stretch")
+st.caption(f"A 1×1 convolution is a 3×3 matrix ({mixed['parameters']} weights) applied at every pixel: its output "
+           f"equals that matrix times each pixel's colour (max |difference| = {mixed['max_diff']:.1e}), and an output "
+           f"pixel reads {mixed['neighbours_read']} neighbours. The same weights take inputs of any size: "
+           + ", ".join(f"{n}×{n} → {' × '.join(map(str, shape))}" for n, shape in mixed["shapes"].items()) + ".")

@@ -277,3 +277,33 @@ def test_heavy_layer_lists_are_refused_before_any_allocation(text, word, monkeyp
 def test_lp_pool_p_out_of_range_is_named(p):
     with pytest.raises(SpecError, match="row 1: p must be"):
         build_model([{"kind": "lp pool", "kernel": 2, "p": p}], (1, 8, 8))
+
+
+def test_three_is_the_smallest_kernel_that_looks_all_round():
+    from core.kernels import neighbourhood, smallest_all_round
+
+    table = neighbourhood(5).set_index("kernel")
+    # hand-worked with PyTorch's 'same' rule (an even kernel pads one more after): a k x k kernel reads k*k pixels
+    assert list(table["pixels read"]) == [1, 4, 9, 16, 25]
+    assert table.loc["2×2", "rows"] == "+0 … +1" and not table.loc["2×2", "all four sides"]
+    assert table.loc["4×4", "all four sides"] and not table.loc["4×4", "centred"]
+    assert smallest_all_round(neighbourhood(5)) == "3×3"
+    assert smallest_all_round(neighbourhood(2)) is None
+
+
+def test_a_one_by_one_kernel_mixes_channels_and_never_neighbours():
+    from core.kernels import MIXES, channel_mixing
+
+    rng = np.random.default_rng(0)
+    image = rng.random((12, 10, 3))
+    out = channel_mixing(image, "luminance, red − green, blue − yellow")
+    # oracle: the ITU-R 601 luma weights applied to each pixel by hand
+    np.testing.assert_allclose(out["outputs"][0], image @ np.array([0.299, 0.587, 0.114]), atol=1e-12)
+    np.testing.assert_allclose(out["outputs"][1], image[..., 0] - image[..., 1], atol=1e-12)
+    assert out["neighbours_read"] == 0 and out["parameters"] == 9 and out["max_diff"] < 1e-12
+    assert out["shapes"] == {64: (3, 64, 64), 256: (3, 256, 256)}
+    swapped = channel_mixing(image, "swap red and blue")["outputs"]
+    np.testing.assert_array_equal(swapped[0], image[..., 2])
+    with pytest.raises(ValueError):
+        channel_mixing(image, "sepia")
+    assert set(MIXES) >= {"identity"}
