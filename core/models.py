@@ -531,3 +531,30 @@ def unstack_first_conv(model: nn.Sequential, groups: int, member: int) -> torch.
         return None
     per = conv.out_channels // groups
     return conv.weight[member * per:(member + 1) * per]
+
+
+def spatial_prefix(model: nn.Sequential) -> nn.Sequential:
+    """The layers before the first flatten (or linear layer): the part of the network that has a field."""
+    layers = []
+    for layer in model:
+        if isinstance(layer, (nn.Flatten, nn.Linear)):
+            break
+        layers.append(layer)
+    return nn.Sequential(*layers)
+
+
+def unstack_spatial(model: nn.Sequential, groups: int, member: int, target: nn.Sequential) -> nn.Sequential:
+    """Copy member ``member``'s convolution weights out of a ``stack_models`` network into ``target``.
+
+    ``target`` is the member's own network (same layers, same order); its
+    spatial prefix (``spatial_prefix``) is returned, holding the trained weights.
+    """
+    prefix = spatial_prefix(target)
+    with torch.no_grad():
+        for mine, grouped in zip(prefix, model):
+            if isinstance(mine, (nn.Conv1d, nn.Conv2d)):
+                per = grouped.out_channels // groups
+                mine.weight.copy_(grouped.weight[member * per:(member + 1) * per])
+                if mine.bias is not None:
+                    mine.bias.copy_(grouped.bias[member * per:(member + 1) * per])
+    return prefix

@@ -158,3 +158,39 @@ def prior_advantage(results: list[dict], knob: str = "shuffled share") -> pd.Dat
     df = pd.DataFrame(sorted(rows.values(), key=lambda row: row[knob]))
     df["advantage"] = df["ConvNet"] - df["MLP"]
     return df
+
+
+def effective_fields(result: dict) -> tuple[pd.DataFrame, pd.DataFrame, str] | None:
+    """A trained ConvNet's effective receptive field beside its initial one: (pixels, summary, sentence), or None.
+
+    ``pixels``: long table ``stage, row, col, gradient`` (1D: row 0).
+    ``summary``: per stage, the rms radius around the centroid and how many
+    input positions hold 90 % of the gradient. The sentence says which way
+    the field went with training, from those numbers.
+    """
+    from core.receptive_field import field_spread
+
+    erf = result.get("erf")
+    if not erf:
+        return None
+    frames, rows = [], []
+    for stage in ("random", "trained"):
+        g = np.atleast_2d(np.asarray(erf[stage], dtype=np.float64))
+        r, c = np.indices(g.shape)
+        frames.append(pd.DataFrame({"stage": stage, "row": r.ravel(), "col": c.ravel(), "gradient": g.ravel()}))
+        spread = field_spread(np.asarray(erf[stage]))
+        rows.append({"stage": "at initialisation" if stage == "random" else "after training",
+                     "rms radius": round(spread["rms radius"], 2), "positions for 90 %": spread["pixels for 90 %"]})
+    summary = pd.DataFrame(rows)
+    before, after = summary["rms radius"]
+    unit = "pixels" if np.ndim(erf["random"]) == 2 else "samples"
+    change = (after - before) / before
+    if abs(change) < 0.05:
+        way = f"about as wide after training as at initialisation (rms radius {before:.1f} and {after:.1f} {unit})"
+    else:
+        way = (f"{'wider' if change > 0 else 'narrower'} after training than at initialisation: its rms radius went "
+               f"from {before:.1f} to {after:.1f} {unit} ({100 * change:+.0f} %), and 90 % of it sits in "
+               f"{summary['positions for 90 %'].iloc[1]} instead of {summary['positions for 90 %'].iloc[0]} {unit}")
+    sentence = (f"The effective field of the central unit of the last convolution block, averaged over "
+                f"{erf.get('samples', 'the first')} test inputs, is {way}.")
+    return pd.concat(frames, ignore_index=True), summary, sentence

@@ -352,3 +352,32 @@ def recursion_table(df: pd.DataFrame) -> pd.DataFrame:
                      "r (closed form)": closed})
         r, j, start = r_new, j_new, start_new
     return pd.DataFrame(rows)
+
+
+def gradient_field(model: nn.Module, x: torch.Tensor, unit: Sequence[int] | None = None) -> torch.Tensor:
+    """The effective receptive field on real inputs: mean |d unit / d input| over the samples of ``x``.
+
+    ``model`` maps ``(N, C, *S)`` to a spatial map; ``unit`` is an output
+    position (default the central one). Summed over input channels and over
+    the unit's channels; returns a tensor of the input's spatial shape.
+    """
+    was_training = model.training
+    model.eval()
+    grad, _ = _central_unit_grad(model, x.detach().to(next(model.parameters()).dtype), unit)
+    model.train(was_training)
+    return grad.abs().sum(dim=1).mean(dim=0)
+
+
+def field_spread(grad) -> dict:
+    """How wide a gradient field is: its centroid, its rms radius around it, and the pixels holding 90 % of it."""
+    g = torch.as_tensor(grad, dtype=torch.float64)
+    total = g.sum()
+    if total <= 0:
+        raise ValueError("the gradient field is zero everywhere")
+    w = g / total
+    grids = torch.meshgrid(*[torch.arange(n, dtype=torch.float64) for n in g.shape], indexing="ij")
+    centre = [float((w * c).sum()) for c in grids]
+    radius = math.sqrt(float(sum((w * (c - m) ** 2).sum() for c, m in zip(grids, centre))))
+    mass = torch.sort(w.flatten(), descending=True).values.cumsum(0)
+    holding = int((mass < 0.9).sum()) + 1
+    return {"centre": tuple(round(c, 2) for c in centre), "rms radius": radius, "pixels for 90 %": holding}

@@ -12,6 +12,7 @@ when progress is reported. Runs on CUDA, then Apple MPS, then the CPU.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import threading
@@ -25,7 +26,8 @@ import torch.nn.functional as F
 from core.data import Dataset, load_dataset, permute_pixels, pixel_permutation
 from core.datasets import NAMES, spec
 from core.device import describe_device, pick_device
-from core.models import build_model, count_parameters, fast_order, practicum_rows, stack_models, unstack_first_conv
+from core.models import (build_model, count_parameters, fast_order, practicum_rows, spatial_prefix, stack_models,
+                         unstack_first_conv, unstack_spatial)
 
 DATASETS = NAMES
 MODELS = ("fc", "cnn", "lc")
@@ -252,6 +254,8 @@ def train_runs(configs, data: Dataset | None = None, *, device: str | torch.devi
     for c in configs:  # each member's own initialisation, exactly as if it trained alone
         torch.manual_seed(c.seed)
         members.append(build_model(fast_order(rows), shape))
+    # the ConvNets' spatial layers as initialised, for the effective receptive field before and after training
+    initial = [copy.deepcopy(spatial_prefix(m)) if c.model == "cnn" else None for m, c in zip(members, configs)]
     model = (members[0] if groups == 1 else stack_models(members)).to(dev)
     # images in channels-last layout: oneDNN's convolutions and pooling run faster on it
     layout = torch.channels_last if len(shape) == 3 else torch.contiguous_format
@@ -309,21 +313,41 @@ def train_runs(configs, data: Dataset | None = None, *, device: str | torch.devi
 
     results = []
     for g, c in enumerate(configs):
-        filters = None
+        filters, erf = None, None
         if c.model == "cnn":
             weight = unstack_first_conv(model, groups, g)
             filters = weight.detach().cpu().reshape(-1, *weight.shape[-(len(shape) - 1):]).tolist()
+            trained = spatial_prefix(model) if groups == 1 else unstack_spatial(model, groups, g, members[g])
+            erf = _effective_fields(initial[g], copy.deepcopy(trained).cpu().float(), test_split, perms[g])
         results.append({
             "model": c.model, "permuted": c.permuted, "dataset": c.dataset,
             "params": count_parameters(members[g]), "accuracy": epochs[g][-1]["accuracy"],
             "test_loss": epochs[g][-1]["test_loss"], "train_seconds": train_seconds, "eval_seconds": eval_seconds,
             "device": dev.type, "device_name": describe_device(dev), "threads": torch.get_num_threads(),
             "epochs": epochs[g], "per_class": per_class[g], "losses": progresses[g].snapshot().losses,
-            "report_every": report_every, "filters": filters,
+            "report_every": report_every, "filters": filters, "erf": erf,
             "trained_with": next((o.key() for o in configs if o is not c), None),
             "config": asdict(c), "key": c.key(),
         })
     return results
+
+
+ERF_SAMPLES = 64  # test inputs the effective receptive field is averaged over
+
+
+def _effective_fields(initial, trained, split, perm) -> dict:
+    """The central unit's gradient field (Luo et al. 2016) at initialisation and after training, each scaled to a
+    maximum of 1, on the first test inputs as the network sees them (permuted for a permuted run)."""
+    from core.receptive_field import gradient_field
+
+    x = split.batch(slice(0, ERF_SAMPLES)).cpu()
+    if perm is not None:
+        x = permute_pixels(x, perm.cpu())
+    out = {"samples": len(x)}
+    for name, prefix in (("random", initial), ("trained", trained)):
+        g = gradient_field(prefix.float(), x.float())
+        out[name] = (g / g.max().clamp_min(1e-30)).round(decimals=4).tolist()
+    return out
 
 
 def default_config(dataset: str = "mnist", **overrides) -> RunConfig:

@@ -10,12 +10,13 @@ from core.datasets import SPECS, spec
 from core.device import describe_device
 from core.images import for_display
 from core.models import PRACTICUM_MODELS
-from core.practicum import (filters, loss_curves, model_sizes, per_class, reference_marks, results_table,
+from core.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_marks, results_table,
                             sample_pairs, time_estimate, training_budget, training_cost)
 from core.training import default_config
 from core.verdict import verdict
 from core.worker import RESULTS_ENV, Busy
 from dashboard import urlstate as url
+from dashboard.charts import raster
 from dashboard.safe import md
 from dashboard.shell import data_setting, trainer, viewer_id
 
@@ -259,6 +260,28 @@ if conv is not None:
         facet=alt.Facet("kernel:N", title=None), columns=8)
     st.caption(f"The ConvNet's learned first-layer kernels ({'permuted' if conv['permuted'] else 'original'} input)")
     st.altair_chart(chart)
+fields = [(r, effective_fields(r)) for r in done if r["model"] == "cnn"]
+fields = [(r, f) for r, f in fields if f is not None]
+if fields:
+    st.subheader("The ConvNet's effective receptive field, before and after training")
+    for r, (pixels, summary, sentence) in fields:
+        where = "permuted" if r["permuted"] else "original"
+        st.markdown(f"**ConvNet, {where} input.** {sentence}")
+        cols = st.columns([1, 1, 1])
+        for col, stage, title in ((cols[0], "random", "at initialisation"), (cols[1], "trained", "after training")):
+            part = pixels[pixels["stage"] == stage]
+            if part["row"].max() > 0:
+                col.vega_lite_chart(raster(part, "gradient", "inferno", side=200).properties(title=title).to_dict(),
+                                    width="content")
+            else:
+                col.vega_lite_chart(alt.Chart(part).mark_area().encode(
+                    x=alt.X("col:Q", title="position"), y=alt.Y("gradient:Q", title="|gradient|, max 1"))
+                    .properties(title=title, height=160).to_dict(), width="stretch")
+        cols[2].dataframe(summary, hide_index=True)
+    st.caption("Luo et al. (2016): the gradient of one output unit with respect to the input is roughly Gaussian and "
+               "covers only part of the theoretical field; in their deep networks it grows with training. Inputs "
+               "are shown as the network saw them (a permuted run: in permuted order).")
+
 devices = sorted({r["device_name"] for r in done})
 st.caption(f"Trained on {', '.join(devices)}. Seconds are training time per run" +
            ("" if any(d.startswith("CUDA") for d in devices) else "; no result here was trained on a GPU") + ".")

@@ -1,6 +1,7 @@
 """The practicum's data, engine and worker: oracles, real MNIST, MNIST-1D, concurrency, crash safety."""
 
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -216,3 +217,41 @@ def test_training_cost_hand_worked():
     assert training_cost([fc]) == 6416 * 2 * (3 * 1000 + 10000)
     heavy = comparison(("fc", "cnn", "lc"), epochs=5, width=64)
     assert training_cost(heavy) > 10 * training_cost(comparison(("fc", "cnn")))
+
+
+def test_a_convnet_result_carries_its_effective_field_before_and_after_training():
+    from core.practicum import effective_fields
+    from core.receptive_field import empirical_receptive_field, gradient_field
+
+    ds = load_dataset("mnist1d")
+    config = RunConfig(model="cnn", dataset="mnist1d", epochs=2, train_size=500).clamped()[0]
+    r = train(config, ds)
+    erf = r["erf"]
+    assert len(erf["random"]) == len(erf["trained"]) == 40 and max(erf["trained"]) == 1.0
+    # oracle for "random": the same seed rebuilds the initial network; its gradient field on the same inputs
+    shape, rows = practicum_rows("cnn", "mnist1d", config.width)
+    torch.manual_seed(config.seed)
+    from core.models import fast_order, spatial_prefix
+    prefix = spatial_prefix(build_model(fast_order(rows), shape))
+    g = gradient_field(prefix, ds.test.batch(slice(0, 64)))
+    np.testing.assert_allclose(erf["random"], (g / g.max()).numpy(), atol=1e-4)
+    # the field never leaves the analytic one (gradient support of the all-positive twin)
+    support = empirical_receptive_field(prefix, (1, *shape)).support.numpy()
+    assert not np.any(np.asarray(erf["trained"])[~support])
+    pixels, summary, sentence = effective_fields(r)
+    assert list(summary["stage"]) == ["at initialisation", "after training"] and len(pixels) == 80
+    assert sentence.startswith("The effective field of the central unit")
+
+
+@pytest.mark.parametrize("scale, word", [(2.0, "narrower"), (0.5, "wider"), (1.0, "about as wide")])
+def test_the_effective_field_sentence_follows_the_numbers(scale, word):
+    from core.practicum import effective_fields
+
+    x = np.arange(121) - 60.0  # wide enough that no Gaussian here is cut off
+    random = np.exp(-x ** 2 / (2 * 6.0 ** 2))
+    trained = np.exp(-(x * scale) ** 2 / (2 * 6.0 ** 2))  # a Gaussian of std 6 / scale
+    _, summary, sentence = effective_fields({"erf": {"random": random.tolist(), "trained": trained.tolist(),
+                                                     "samples": 64}})
+    assert word in sentence
+    assert summary["rms radius"].iloc[0] == pytest.approx(6.0, rel=0.01)  # the std of the Gaussian, by hand
+    assert summary["rms radius"].iloc[1] == pytest.approx(6.0 / scale, rel=0.02)

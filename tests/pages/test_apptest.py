@@ -335,3 +335,19 @@ def test_the_receptive_field_recursion_is_worked_on_locality_and_anatomy():
     at = run_page("anatomy", {"an_preset": "small residual net"})
     assert not any("field r" in d.value.columns for d in at.dataframe)
     assert any("paths merge" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("device, says, not_says", [
+    ("CPU (2 threads)", "No GPU is present on this server", "CUDA:"),
+    ("CUDA: NVIDIA H200", "Training runs on **CUDA: NVIDIA H200**", "No GPU is present"),
+])
+def test_the_practicum_names_the_device_that_trains(monkeypatch, fresh_trainer, tmp_path, device, says, not_says):
+    import core.device
+
+    fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path))
+    monkeypatch.setattr(core.device, "describe_device", lambda *a, **k: device)
+    at = run_page("practicum", {"pp_n": "500"})
+    text = " ".join(c.value for c in at.caption)
+    assert says in text and not_says not in text
+    # and the estimate before training says where its speed comes from
+    assert any("first guess" in i.value or "measured speed" in i.value for i in at.info)
