@@ -124,7 +124,8 @@ def test_links_are_clamped():
 
 def test_equivalent_settings_share_one_key():
     # no width is the data set's default width; all the training samples is no train_size
-    assert RunConfig(width=None).clamped()[0].key() == RunConfig(width=8).clamped()[0].key()
+    assert RunConfig(model="fc").clamped()[0].key() == RunConfig(model="fc", width=8).clamped()[0].key()
+    assert RunConfig(model="fc").clamped()[0].key() != RunConfig(model="fc", width=9).clamped()[0].key()
     assert RunConfig(model="cnn", width=None).clamped()[0].key() == RunConfig(model="cnn", width=6).clamped()[0].key()
     assert RunConfig(train_size=60000).clamped()[0].key() == RunConfig(train_size=None).clamped()[0].key()
     one_d = RunConfig(model="fc", dataset="mnist1d")
