@@ -100,6 +100,8 @@ def open_page(browser, url):
 def assert_healthy(page, url_path):
     assert page.locator("[data-testid=stException]").count() == 0, page.locator("[data-testid=stException]").first.inner_text()
     assert page.locator("h1").count() >= 1
+    # /home answered "Page not found" (over the home page) before it became an alias of /
+    assert page.get_by_text("Page not found").count() == 0, url_path
     if url_path != "home":
         page.wait_for_selector("[data-testid=stVegaLiteChart]", timeout=60_000)
 
