@@ -116,13 +116,17 @@ def _raw_files(cls) -> list[str]:
 
 
 def available(name: str = "mnist", directory: str | os.PathLike | None = None) -> bool:
-    """Whether ``name`` can be loaded without the network."""
-    cls = _dataset_class(name)
+    """Whether ``name`` can be loaded without the network (its four files are on disk; not whether they are valid).
+
+    Only looks at file names: no torchvision import, so the sidebar costs nothing on a fresh server.
+    """
+    if name not in _CLASSES:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
     for root in (data_dir(directory), cache_dir()):
         if root is None:
             continue
-        raw = root / cls.__name__ / "raw"
-        if all((raw / f).exists() or (raw / f.removesuffix(".gz")).exists() for f in _raw_files(cls)):
+        raw = root / _CLASSES[name] / "raw"
+        if all(_idx_file(raw, f) is not None for f, _, _ in IDX_FILES.values()):
             return True
     return False
 

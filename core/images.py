@@ -44,3 +44,19 @@ def for_display(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     lo, hi = float(x.min()), float(x.max())
     return np.zeros_like(x) if hi - lo < 1e-12 else (x - lo) / (hi - lo)
+
+
+def as_png(x: np.ndarray, width: int | None = None) -> bytes:
+    """``for_display(x)`` as 8-bit PNG bytes (grey, or RGB for an (H, W, 3) array): encoded once, where it is
+    cached, instead of on every page rerun. ``width``: shrink to at most this many pixels across (Streamlit
+    would otherwise shrink and re-encode a wider image on every rerun)."""
+    import io
+
+    from PIL import Image
+
+    img = Image.fromarray(np.round(for_display(x) * 255).astype(np.uint8))
+    if width is not None and img.width > width:
+        img = img.resize((width, max(1, round(img.height * width / img.width))), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()

@@ -42,6 +42,20 @@ def analyse(text: str):
     return table, count_parameters(model), chart.to_dict(), recursion, why
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def composition(k1: int, k2: int):
+    """(demo numbers, the three kernels' chart specs): built and validated once per pair of sizes."""
+    demo = composition_demo(k1, k2)
+    specs = []
+    for key, title in zip(("w1", "w2", "composed"), ("first kernel", "second kernel", "composed kernel")):
+        m = demo[key]
+        rr, cc = np.indices(m.shape)
+        df = pd.DataFrame({"row": rr.ravel(), "col": cc.ravel(), "weight": m.ravel()})
+        specs.append(heatmap(df, "weight", x_title=None, y_title=None).properties(
+            title=f"{title} {m.shape[0]}×{m.shape[1]}", width=180, height=180).to_dict())
+    return demo, specs
+
+
 def _apply_preset():
     shape, rows = PRESETS[st.session_state["an_preset"]]
     st.session_state[SPEC_KEY] = rows_to_text(shape, rows)
@@ -109,13 +123,8 @@ c = st.columns(2)
 k1 = url.slider("First kernel", "an_k1", 1, 7, 3, where=c[0])
 k2 = url.slider("Second kernel", "an_k2", 1, 7, 3, where=c[1])
 url.show_notices()
-demo = composition_demo(k1, k2)
-cols = st.columns(3)
-for col, key, title in zip(cols, ("w1", "w2", "composed"), ("first kernel", "second kernel", "composed kernel")):
-    m = demo[key]
-    rr, cc = np.indices(m.shape)
-    df = pd.DataFrame({"row": rr.ravel(), "col": cc.ravel(), "weight": m.ravel()})
-    col.vega_lite_chart(heatmap(df, "weight", x_title=None, y_title=None).properties(
-        title=f"{title} {m.shape[0]}×{m.shape[1]}", width=180, height=180).to_dict())
+demo, specs = composition(k1, k2)
+for col, spec in zip(st.columns(3), specs):
+    col.vega_lite_chart(spec)
 st.markdown(f"conv(conv(x, w₁), w₂) vs conv(x, composed): max |difference| = **{demo['diff_linear']:.1e}**. "
             f"With a ReLU between them: **{demo['diff_relu']:.2f}**: the squashing is what makes depth worth it.")

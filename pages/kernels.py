@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.images import for_display, photo
+from core.images import as_png, photo
 from core.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
 from dashboard import urlstate as url
@@ -27,13 +27,27 @@ def outputs_1d(names):
 @st.cache_data(show_spinner=False, max_entries=64)
 def outputs_2d(image_name, names):
     img = photo(image_name, 96)
-    return [(name, for_display(y)) for name, y in {"input": img, **apply_kernels(img, names)}.items()]
+    return [(name, as_png(y)) for name, y in {"input": img, **apply_kernels(img, names)}.items()]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def odd_even(size):
+    """(impulse-response chart spec, centre-shift table) for box kernels around ``size``."""
+    spec = alt.Chart(impulse_responses(size)).mark_line(point=True).encode(
+        x="position:Q", y="value:Q", color="kernel:N").properties(height=220).to_dict()
+    return spec, centre_shift(size)
+
+
+@st.cache_data(show_spinner=False)
+def reach_table():
+    return neighbourhood(5)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def mixing(mix):
     image = rgb_photo("chelsea", 128)
-    return image, channel_mixing(image, mix)
+    mixed = channel_mixing(image, mix)
+    return as_png(image), [as_png(c) for c in mixed["outputs"]], mixed
 
 
 st.title("Kernels")
@@ -68,14 +82,14 @@ st.subheader("Odd vs even kernels")
 even_size = url.slider("Box kernel size", "ker_box", 2, 6, 2)
 url.show_notices()
 left, right = st.columns([3, 2])
-left.vega_lite_chart(alt.Chart(impulse_responses(even_size)).mark_line(point=True).encode(
-    x="position:Q", y="value:Q", color="kernel:N").properties(height=220).to_dict(), width="stretch")
-right.dataframe(centre_shift(even_size), hide_index=True)
+impulses, shifts = odd_even(even_size)
+left.vega_lite_chart(impulses, width="stretch")
+right.dataframe(shifts, hide_index=True)
 right.caption("An odd kernel has a centre sample; an even kernel's centre falls between two samples, so its "
               "output is shifted by half a sample and averages neighbours (a low-pass effect).")
 
 st.subheader("The smallest kernels: 3×3 looks around, 1×1 mixes channels")
-reach = neighbourhood(5)
+reach = reach_table()
 left, right = st.columns([3, 2])
 left.dataframe(reach, hide_index=True)
 smallest = smallest_all_round(reach)
@@ -84,12 +98,12 @@ right.markdown(f"What one output pixel reads, from the gradient of a real `Conv2
                f"{int(reach.iloc[0]['neighbours'])} neighbours; a 2×2 one sees only down and right.")
 mix = url.choice("1×1 mix", "ker_mix", list(MIXES), list(MIXES)[0])
 url.show_notices()
-image, mixed = mixing(mix)
+image, channels, mixed = mixing(mix)
 cols = st.columns(4)
 cols[0].image(image, caption="input (RGB)", width="stretch")
 names = [n.strip() for n in mix.split(",")] if mix.count(",") == 2 else ["channel 1", "channel 2", "channel 3"]
-for col, channel, name in zip(cols[1:], mixed["outputs"], names):
-    col.image(for_display(channel), caption=name, width="stretch")
+for col, channel, name in zip(cols[1:], channels, names):
+    col.image(channel, caption=name, width="stretch")
 st.caption(f"A 1×1 convolution is a 3×3 matrix ({mixed['parameters']} weights) applied at every pixel: its output "
            f"equals that matrix times each pixel's colour (max |difference| = {mixed['max_diff']:.1e}), and an output "
            f"pixel reads {mixed['neighbours_read']} neighbours. The same weights take inputs of any size: "

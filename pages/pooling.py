@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from core.images import for_display, photo
+from core.images import as_png, photo
 from core.pooling import output_shape, pool, random_signals, shift_consistency
 from dashboard import urlstate as url
 
@@ -31,7 +31,7 @@ def pooled_images(p, k):
     out = [("input", img[0, 0].numpy())]
     for name, method in (("max", "max"), ("average", "average"), (f"L{p:g}", "lp")):
         out.append((name, pool(img, method, k, p=p)[0, 0].numpy()))
-    return [(f"{name}: {y.shape[0]}×{y.shape[1]}", for_display(y)) for name, y in out]
+    return [(f"{name}: {y.shape[0]}×{y.shape[1]}", as_png(y)) for name, y in out]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -8,7 +8,7 @@ import streamlit as st
 from core.data import DATA_ENV, DataUnavailable, available, load_dataset
 from core.datasets import SPECS, spec
 from core.device import describe_device
-from core.images import for_display
+from core.images import as_png
 from core.models import PRACTICUM_MODELS
 from core.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_marks, results_table,
                             sample_pairs, time_estimate, training_budget, training_cost)
@@ -28,12 +28,20 @@ SEEDS = range(10)
 
 @st.cache_data(show_spinner="Loading the data…", max_entries=8)
 def samples(dataset, directory):
-    return sample_pairs(load_dataset(dataset, directory))
+    """(label, original, permuted) test samples; images as PNG bytes, encoded once (sequences stay arrays)."""
+    return [(label, *((as_png(a), as_png(b)) if a.ndim == 2 else (a, b)))
+            for label, a, b in sample_pairs(load_dataset(dataset, directory))]
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def link_cost(configs) -> int:
     return training_cost(configs)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def parameters(dataset, widths) -> dict:
+    """Parameters per model at these widths (built once per setting, not per rerun)."""
+    return model_sizes(dataset, dict(widths)).set_index("model")["parameters"].to_dict()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -72,7 +80,7 @@ with st.expander("Widths and optimiser"):
                             help=f"Fewer samples train faster; the default is all {ds.train_size:,}.")
 url.show_notices()
 widths = {"fc": fc_width, "cnn": cnn_width, "lc": cnn_width}
-sizes = model_sizes(dataset, widths).set_index("model")["parameters"]
+sizes = parameters(dataset, tuple(sorted(widths.items())))
 budget_text = " and ".join(f"{PRACTICUM_MODELS[m]} {sizes[m]:,}" for m in models)
 intro.markdown(
     f"The course notebook's experiment{' in 1D: MNIST-1D sequences of 40 positions' if dataset == 'mnist1d' else ''}. "
@@ -109,12 +117,12 @@ with left:
     st.caption("Test samples, original (top) and with the fixed permutation (bottom)")
     cols = st.columns(len(pairs))
     for col, (label, original, scrambled) in zip(cols, pairs):
-        if original.ndim == 1:  # MNIST-1D: a sequence
+        if isinstance(original, bytes):
+            col.image(original, caption=str(label), width="stretch")
+            col.image(scrambled, width="stretch")
+        else:  # MNIST-1D: a sequence
             col.line_chart(original, height=60)
             col.line_chart(scrambled, height=60)
-        else:
-            col.image(for_display(original), caption=str(label), width="stretch")
-            col.image(for_display(scrambled), width="stretch")
 with right:
     st.vega_lite_chart(budget_chart(dataset, tuple(sorted(widths.items())), tuple(models)), width="stretch")
 

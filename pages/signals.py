@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data import DataUnavailable, available, load_dataset, load_images
-from core.images import PHOTOS, for_display, photo
+from core.images import PHOTOS, as_png, photo
 from core.signals import compare, data_types, generate, melody, permute
 from core.uploads import UploadError, read_upload
 from core.practicum import KNOBS, knob_configs, prior_advantage, time_estimate, training_cost
@@ -23,7 +23,14 @@ SOURCES = ["generator", *PHOTOS, "mnist digit", "mnist-1d sequence", "melody", "
 def panel(x: np.ndarray, seed: int):
     """(summary table, chart specs, permuted copy) for one signal: all the work, once per signal."""
     m = compare(x, seed)
-    return m["summary"], m["notes"], [c.to_dict() for c in charts.signal_charts(m, x.ndim)], permute(x, seed)
+    scrambled = permute(x, seed)
+    pictures = (as_png(x, 320), as_png(scrambled, 320)) if x.ndim == 2 else None  # encoded once, not per rerun
+    return m["summary"], m["notes"], [c.to_dict() for c in charts.signal_charts(m, x.ndim)], scrambled, pictures
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def knob_cost(knob: str) -> int:
+    return training_cost(knob_configs(knob))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -56,15 +63,16 @@ def builtin(name: str, directory):
 
 def show(x: np.ndarray, kind: str, rate, seed: int):
     try:
-        summary, notes, specs, scrambled = panel(x, seed)
+        summary, notes, specs, scrambled, pictures = panel(x, seed)
     except ValueError as exc:  # a signal no measure can read: said, never a traceback
         st.error(f"This signal cannot be measured: {md(exc, 200)}", icon=":material/error:")
         return
     left, right = st.columns(2)
-    for col, title, v in ((left, "original", x), (right, "permuted (same values, new places)", scrambled)):
+    for i, (col, title, v) in enumerate(((left, "original", x), (right, "permuted (same values, new places)",
+                                                                    scrambled))):
         col.caption(title)
-        if x.ndim == 2:
-            col.image(for_display(v), width=320)
+        if pictures is not None:
+            col.image(pictures[i], width=320)
         else:
             n = min(len(v), 4096)  # the generator's whole default signal: its coarse levels need the room
             col.vega_lite_chart(alt.Chart(pd.DataFrame({"i": np.arange(n), "value": v[:n]})).mark_line(
@@ -154,7 +162,7 @@ url.show_notices()
 configs = knob_configs(knob)
 work = trainer(data_setting())
 viewer = viewer_id()
-st.caption(f"Eight small trainings, one after another: {md(time_estimate(training_cost(configs), work.speed()))}.")
+st.caption(f"Eight small trainings, one after another: {md(time_estimate(knob_cost(knob), work.speed()))}.")
 if st.button("Train the eight models", key="sig_train"):
     try:
         work.submit_all(configs, viewer)
