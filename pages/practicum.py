@@ -138,7 +138,8 @@ if too_costly:
 device = describe_device(work.device if work.device != "auto" else None)
 gpu_note = ("" if device.startswith(("CUDA", "Apple")) else
             " No GPU is present on this server: the nets train on its CPU. With one, the lab picks it by itself "
-            "(CUDA, then Apple MPS); these nets are small, so a GPU mainly shortens the larger settings.")
+            "(CUDA, then Apple MPS), and each result's device and seconds show in the results table: no GPU "
+            "figure is claimed here until one has been measured.")
 st.caption(f"Training runs on **{device}**, one training at a time.{gpu_note}")
 if work.store.problem:
     st.warning(f"Finished trainings cannot be stored: {md(work.store.problem, 300)}. Results are kept in memory "
