@@ -140,7 +140,7 @@ def verdict(results: list[dict]) -> Verdict:
     real = "real images" if unit == "pixels" else "sequences in their own order"
     what_ifs = []
     if agrees is True:
-        sentences.append(f"These runs agree with the lecture: with the same budget the ConvNet wins on {real}, and "
+        sentences.append(f"These runs agree with the lecture: {_budget(groups)}the ConvNet wins on {real}, and "
                          f"scrambling the {unit} takes its edge away while the fully connected net barely notices.")
     elif agrees is False:
         sentences.append(f"These runs contradict the lecture, which found the ConvNet ahead on {real} and hurt more "
@@ -156,6 +156,17 @@ def verdict(results: list[dict]) -> Verdict:
         elif original is None or scrambled is None:
             sentences.append(f"Train the nets on both original and permuted {unit} to test the lecture's lesson.")
     return Verdict(comparisons, sentences, agrees, what_ifs)
+
+
+def _budget(groups: dict) -> str:
+    """'with the same budget, ' when the two nets' parameter counts are within 10 %, else both counts."""
+    fc = next((r.get("params") for r in groups.get(("fc", False), [])), None)
+    cnn = next((r.get("params") for r in groups.get(("cnn", False), [])), None)
+    if not fc or not cnn:
+        return ""
+    if max(fc, cnn) <= 1.1 * min(fc, cnn):
+        return "with the same budget, "
+    return f"with {cnn:,} weights against the fully connected net's {fc:,}, "
 
 
 def _sentence(c: Comparison, unit: str) -> str:

@@ -82,12 +82,14 @@ url.show_notices()
 widths = {"fc": fc_width, "cnn": cnn_width, "lc": cnn_width}
 sizes = parameters(dataset, tuple(sorted(widths.items())))
 budget_text = " and ".join(f"{PRACTICUM_MODELS[m]} {sizes[m]:,}" for m in models)
+counts = [sizes[m] for m in models]
+alike = max(counts) <= 1.1 * min(counts)  # "the same budget" only where the counts are within 10 %
 intro.markdown(
     f"The course notebook's experiment{' in 1D: MNIST-1D sequences of 40 positions' if dataset == 'mnist1d' else ''}. "
-    f"Networks with about the same budget ({budget_text} parameters at these widths): a fully connected net, "
-    "which assumes nothing about the order of its inputs, and a ConvNet, which spends its weights on relations "
-    "between neighbours. Then one fixed random permutation scrambles every input, train and test alike: locality "
-    "is gone. Which prior still pays?")
+    f"Networks with {'about the same budget' if alike else 'different budgets'} ({budget_text} parameters at these "
+    "widths): a fully connected net, which assumes nothing about the order of its inputs, and a ConvNet, which "
+    "spends its weights on relations between neighbours. Then one fixed random permutation scrambles every input, "
+    "train and test alike: locality is gone. Which prior still pays?")
 
 if dataset != "mnist1d" and not available(dataset, directory):
     st.warning(f"{DATASETS[dataset]} is not on this machine and there may be no network to download it. Point "

@@ -90,3 +90,14 @@ def test_mnist1d_speaks_of_positions_and_missing_models_are_asked_for():
     assert v.sentences[0].startswith("On original positions the ConvNet wins") and v.agrees is True
     assert verdict([run("fc", False, 90)]).sentences == [
         "Train both the fully connected net and the ConvNet to compare them."]
+
+
+def test_the_budget_is_named_only_when_the_nets_share_it():
+    runs = four(87.5, 94.8, 85.9, 80.8)
+    for r in runs:
+        r["params"] = 6442 if r["model"] == "fc" else 6422
+    assert "with the same budget, the ConvNet wins" in verdict(runs).sentences[-1]
+    for r in runs:  # MNIST-1D's paper nets: an MLP of 15,210 weights, a CNN of 5,210
+        r["params"] = 15210 if r["model"] == "fc" else 5210
+    said = verdict(runs).sentences[-1]
+    assert "same budget" not in said and "with 5,210 weights against the fully connected net's 15,210" in said

@@ -315,7 +315,10 @@ def test_a_plain_mnist1d_link_trains_the_papers_sizes_without_a_notice(fresh_tra
     assert at.slider(key="pp_hidden").value == 100 and at.slider(key="pp_features").value == 25
     assert at.slider(key="pp_epochs").value == 20 and at.slider(key="pp_n").value == 4000
     intro = at.markdown[0].value
-    assert "about 6,400" not in intro and "fully connected 15," in intro, intro
+    # the paper's MLP has three times the ConvNet's weights: the page must not call that the same budget
+    assert "about 6,400" not in intro and "fully connected 15,210 and ConvNet 5,210" in intro, intro
+    assert "different budgets" in intro and "same budget" not in intro
+    assert "about the same budget" in run_page("practicum").markdown[0].value  # 6,442 and 6,422 on MNIST
     assert PAPER_1D.text("cnn", True) == "56" and PAPER_1D.text("fc", False) == "68"
 
 
