@@ -56,7 +56,7 @@ class Verdict:
     comparisons: dict[bool, Comparison]  # permuted -> comparison
     sentences: list[str]  # what the page says, in order
     agrees: bool | None  # with the lecture's lesson; None: the runs cannot say
-    what_ifs: list[str]
+    what_ifs: list[WhatIf]
 
 
 def _unit(dataset: str) -> str:
@@ -89,18 +89,31 @@ def _problems(run: dict, classes: int) -> list[str]:
     return out
 
 
-def _what_ifs(config: dict) -> list[str]:
+@dataclass
+class WhatIf:
+    """A setting to try, said in words, and the change it makes (``RunConfig`` fields; ``width_factor``
+    multiplies every net's width)."""
+
+    text: str
+    changes: dict
+
+
+def _what_ifs(config: dict) -> list[WhatIf]:
     """Settings that would let the runs learn more, from the configuration they share."""
     ds = spec(config["dataset"])
     out = []
     if config["epochs"] < ds.max_epochs:
-        out.append(f"more epochs (now {config['epochs']}, up to {ds.max_epochs})")
+        more = min(ds.max_epochs, max(3, 2 * config["epochs"]))
+        out.append(WhatIf(f"more epochs ({more}; now {config['epochs']}, up to {ds.max_epochs})", {"epochs": more}))
     if config.get("train_size") and config["train_size"] < ds.train_size:
-        out.append(f"all {ds.train_size:,} training samples (now {config['train_size']:,})")
+        out.append(WhatIf(f"all {ds.train_size:,} training samples (now {config['train_size']:,})",
+                           {"train_size": None}))
     width = config.get("width")
     if width is None or width < ds.max_width:
-        out.append(f"wider nets (now {'the defaults' if width is None else width})")
-    out.append(f"another learning rate (now {config['lr']:g}) or momentum (now {config['momentum']:g})")
+        out.append(WhatIf(f"wider nets (twice as wide; now {'the defaults' if width is None else width})",
+                          {"width_factor": 2}))
+    out.append(WhatIf(f"a larger learning rate (now {config['lr']:g}; momentum now {config['momentum']:g})",
+                      {"lr": 2 * config["lr"]}))
     return out
 
 

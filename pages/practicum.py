@@ -58,6 +58,25 @@ def use_mnist1d():
     url.reset(PER_DATASET)
 
 
+LRS = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1]
+
+
+def try_what_if(changes: dict) -> None:
+    """Move the widgets to a what-if of the verdict (before the rerun draws them): the link follows."""
+    state = st.session_state
+    if "epochs" in changes:
+        state["pp_epochs"] = changes["epochs"]
+    if "train_size" in changes and changes["train_size"] is None:
+        state["pp_n"] = spec(state.get("pp_data", "mnist")).train_size
+    if "width_factor" in changes:
+        top = spec(state.get("pp_data", "mnist")).max_width
+        for key in ("pp_hidden", "pp_features"):
+            if key in state:
+                state[key] = min(top, int(state[key] * changes["width_factor"]))
+    if "lr" in changes:  # the nearest offered rate at or above the one asked
+        state["pp_lr"] = next((r for r in LRS if r >= changes["lr"] - 1e-12), LRS[-1])
+
+
 st.title("Permuted pixels: fully connected net vs ConvNet")
 directory = data_setting()
 intro = st.empty()  # the parameter counts depend on the settings below
@@ -73,7 +92,7 @@ with st.expander("Widths and optimiser"):
     e = st.columns(5)
     fc_width = url.slider("FC hidden units", "pp_hidden", 1, ds.max_width, ds.width("fc"), where=e[0])
     cnn_width = url.slider("ConvNet features", "pp_features", 1, ds.max_width, ds.width("cnn"), where=e[1])
-    lr = url.choice("Learning rate", "pp_lr", [0.001, 0.005, 0.01, 0.02, 0.05, 0.1], ds.lr, where=e[2])
+    lr = url.choice("Learning rate", "pp_lr", LRS, ds.lr, where=e[2])
     momentum = url.choice("Momentum", "pp_mom", [0.0, 0.5, 0.9], ds.momentum, where=e[3])
     step = 100 if ds.train_size < 10000 else 500
     train_size = url.slider("Training samples", "pp_n", step, ds.train_size, ds.train_size, step, where=e[4],
@@ -246,8 +265,9 @@ others = [work.lookup(replace(c, seed=s)) for c in configs for s in SEEDS if s !
 seeded = done + [j.result for j in others if j is not None and j.state == "done"]
 found = verdict(seeded)
 b.markdown("**What these runs show.** " + " ".join(found.sentences))
-if found.what_ifs:
-    b.markdown("\n".join(f"- {w}" for w in found.what_ifs))
+for i, w in enumerate(found.what_ifs):  # each what-if is one click away, and lands in the link
+    b.button(f"Try {w.text}", key=f"pp_whatif_{i}", on_click=try_what_if, args=(w.changes,),
+             icon=":material/science:")
 b.caption("The lecture's lesson: with the same budget the ConvNet wins on real images, because its kernels look at "
           "neighbouring pixels, which are related; scramble the pixels and neighbours are strangers, so its prior "
           "becomes a handicap while the fully connected net barely notices. Before you reach for a ConvNet, ask "

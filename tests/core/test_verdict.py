@@ -36,9 +36,10 @@ def test_a_fully_connected_win_on_real_images_contradicts_the_lecture_and_offers
     assert v.agrees is False
     assert v.sentences[0].startswith("On original pixels the fully connected net wins by 5.0 points")
     assert "contradict the lecture" in v.sentences[-1]
-    assert any(w.startswith("more epochs (now 1, up to 5)") for w in v.what_ifs)
-    assert any(w.startswith("wider nets (now 8)") for w in v.what_ifs)
-    assert any("learning rate (now 0.01)" in w for w in v.what_ifs)
+    texts = {w.text: w.changes for w in v.what_ifs}
+    assert texts["more epochs (3; now 1, up to 5)"] == {"epochs": 3}
+    assert texts["wider nets (twice as wide; now 8)"] == {"width_factor": 2}
+    assert texts["a larger learning rate (now 0.01; momentum now 0.5)"] == {"lr": 0.02}
 
 
 def test_runs_near_chance_or_barely_learning_are_too_short_to_say():
@@ -49,7 +50,8 @@ def test_runs_near_chance_or_barely_learning_are_too_short_to_say():
     assert "near chance (14.3 %, chance 10 %)" in v.sentences[1]
     assert "barely started learning (training loss 2.21, chance's is 2.30)" in v.sentences[0]
     assert "wins" not in " ".join(v.sentences) and "too short to test" in v.sentences[-1]
-    assert "all 60,000 training samples (now 5,000)" in v.what_ifs
+    assert any(w.text == "all 60,000 training samples (now 5,000)" and w.changes == {"train_size": None}
+               for w in v.what_ifs)
 
 
 def test_a_run_still_improving_is_too_short_and_one_noisy_epoch_is_not():

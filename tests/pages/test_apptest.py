@@ -144,9 +144,16 @@ def test_practicum_trains_from_a_link_and_shows_results(data_dir, monkeypatch):
     # 2,000 samples for one epoch is 32 steps: the verdict must say the runs are too short, not that anyone won
     said = next(m.value for m in at.markdown if m.value.startswith("**What these runs show.**"))
     assert "too short to say" in said and "wins" not in said and "agree with the lecture" not in said
+    # each what-if is a button that moves the settings (and so the link) there
+    next(b for b in at.button if b.label.startswith("Try more epochs")).click().run()
+    assert at.slider(key="pp_epochs").value == 3 and not at.exception
+    again = run_page("practicum", {"pp_n": "2000", "pp_seed": "7"})  # the stored runs, the other what-if
+    next(b for b in again.button if b.label.startswith("Try all 60,000")).click().run()
+    assert again.slider(key="pp_n").value == 60000 and again.slider(key="pp_epochs").value == 1
     # a second viewer of the same link sees the stored results at once, without training
     again = run_page("practicum", {"pp_n": "2000", "pp_seed": "7"})
     assert any(s.value == "Results" for s in again.subheader)
+    assert next(m.value for m in again.markdown if m.value.startswith("**What these runs show.**")) == said
 
 
 def test_signals_page_trains_which_prior_fits_in_the_background():
