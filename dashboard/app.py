@@ -13,8 +13,10 @@ if str(ROOT) not in sys.path:  # so that `core` and `pages` import under `stream
 
 import streamlit as st  # noqa: E402
 
+from dashboard import urlstate as url  # noqa: E402
 from dashboard.shell import PAGES, sidebar  # noqa: E402
 
+url.new_run()
 st.set_page_config(page_title="Convolution lab · NYU DL 04.1", page_icon=":material/blur_on:", layout="wide")
 pages = [st.Page(str(ROOT / "pages" / f), title=t, icon=i, default=(u == "home"),
                  # the default page is served at "/"; its own path must still be unique, and "home" is the alias's

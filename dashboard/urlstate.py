@@ -21,6 +21,7 @@ import streamlit as st
 from dashboard.safe import md
 
 _NOTICES = "_url_notices"
+_SHOWN = "_url_notices_shown"  # shown in this run: kept only across a ``rerun()``
 
 
 def _raw(key: str) -> list[str]:
@@ -93,8 +94,22 @@ def _seed(key: str, coerce: Callable[[Any], tuple[Any, str | None]], default: An
 
 def show_notices() -> None:
     """Show (once) what was corrected in the link."""
-    for text in st.session_state.pop(_NOTICES, []):
+    shown = st.session_state.pop(_NOTICES, [])
+    for text in shown:
         st.warning(text, icon=":material/link_off:")
+    if shown:
+        st.session_state[_SHOWN] = [*st.session_state.get(_SHOWN, []), *shown]
+
+
+def new_run() -> None:
+    """Call at the top of every script run: notices shown by an earlier run are not carried any further."""
+    st.session_state.pop(_SHOWN, None)
+
+
+def rerun() -> None:
+    """``st.rerun()`` that keeps this run's link notices: the rerun replaces the page, and would drop them."""
+    st.session_state[_NOTICES] = [*st.session_state.pop(_SHOWN, []), *st.session_state.get(_NOTICES, [])]
+    st.rerun()
 
 
 def _number_coercer(lo, hi, default, step, kind):

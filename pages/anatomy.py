@@ -92,9 +92,9 @@ edited = st.data_editor(
 edited_rows = [{k: v for k, v in r.items() if v is not None and not (isinstance(v, float) and np.isnan(v))}
                for r in edited.to_dict("records") if r.get("kind")]
 new_text = rows_to_text(shape, edited_rows)
-if readable and new_text != text:  # the table was edited: the link follows
+if readable and edited_rows != rows:  # the table was edited (not merely a line written another way): the link follows
     st.session_state["an_pending"] = new_text
-    st.rerun()
+    url.rerun()
 
 try:
     table, total, shape_spec, recursion, no_recursion = analyse(text if readable else rows_to_text(shape, rows))

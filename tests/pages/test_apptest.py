@@ -366,3 +366,11 @@ def test_the_practicum_names_the_device_that_trains(monkeypatch, fresh_trainer, 
     assert says in text and not_says not in text
     # and the estimate before training says where its speed comes from
     assert any("first guess" in i.value or "measured speed" in i.value for i in at.info)
+
+
+def test_a_bad_preset_beside_a_long_layer_list_still_gets_its_notice():
+    # found by the link property run: a layer list written with a trailing ';' made the page rerun to rewrite it,
+    # and the rerun dropped the notice about the preset
+    at = run_page("anatomy", {"an_preset": "![p](http://host/p.png)", "an_spec": "1x28x28:" + "relu;" * 70})
+    assert any(f"**{md('an_preset')}** = " in w.value for w in at.warning)
+    assert any("at most 60 layers" in e.value for e in at.error)
