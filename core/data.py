@@ -172,10 +172,6 @@ class ImageData:
     labels: torch.Tensor  # (N,) int64
     name: str
 
-    def normalised(self) -> torch.Tensor:
-        """(N, 1, 28, 28) float32, as ToTensor() then Normalize((0.1307,), (0.3081,))."""
-        return ((self.images.float() / 255.0 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
-
 
 @lru_cache(maxsize=8)
 def load_images(name: str = "mnist", train: bool = True, directory: str | None = None) -> ImageData:
@@ -250,9 +246,6 @@ class Split:
         if not fresh and out.data_ptr() == x.data_ptr():  # a float view of the data set: never write into it
             out = out.clone()
         return out.mul_(self.scale).add_(self.shift)
-
-    def normalised(self) -> torch.Tensor:
-        return self.batch(slice(None))
 
 
 @dataclass(frozen=True)
@@ -332,11 +325,3 @@ def permute_pixels(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
     if flat.shape[-1] != perm.numel():
         raise ValueError(f"the permutation has {perm.numel()} positions, the samples {flat.shape[-1]}")
     return flat.index_select(-1, perm).reshape(x.shape)
-
-
-def permuted(ds: Dataset, seed: int = 0) -> Dataset:
-    """The dataset with one seeded permutation applied identically to train and test; labels unchanged."""
-    perm = pixel_permutation(ds.train.x[0, 0].numel(), seed)
-    return Dataset(ds.name + " (permuted)",
-                   Split(permute_pixels(ds.train.x, perm), ds.train.y, ds.train.scale, ds.train.shift),
-                   Split(permute_pixels(ds.test.x, perm), ds.test.y, ds.test.scale, ds.test.shift), ds.classes)

@@ -23,20 +23,27 @@ def photo(name: str, size: int | None = None) -> np.ndarray:
     return img.astype(np.float64)
 
 
-def sample_image(name: str, size: int = 48, directory: str | None = None) -> tuple[np.ndarray, str]:
+def sample_image(name: str, size: int | None = None, directory: str | None = None) -> tuple[np.ndarray, str]:
     """(image, caption): ``mnist digit`` (the first test digit) when MNIST is on disk, else a photo.
 
-    A missing MNIST falls back to the camera man, and the caption says so.
+    ``size``: the side in pixels; by default an MNIST digit keeps its own 28 and a photo is 48. A missing MNIST
+    falls back to the camera man, and the caption says so.
     """
     if name == "mnist digit":
+        side = size or 28
         if data.available("mnist", directory):
             try:
                 test = data.load_images("mnist", train=False, directory=directory)
-                return test.images[0].numpy() / 255.0, f"MNIST test digit 0 (a {int(test.labels[0])})"
+                digit = test.images[0].numpy() / 255.0
+                if side != digit.shape[0]:
+                    digit = resize(digit, (side, side), anti_aliasing=True)
+                return digit, f"MNIST test digit 0 (a {int(test.labels[0])})" + (
+                    f", resized to {side}×{side}" if side != 28 else "")
             except data.DataUnavailable as exc:
-                return photo("camera", size), f"MNIST could not be read ({exc}), so: scikit-image's camera, resized"
-        return photo("camera", size), "MNIST is not on this machine, so: scikit-image's camera, resized"
-    return photo(name, size), f"scikit-image's {name}, resized to {size}×{size}"
+                return photo("camera", side), f"MNIST could not be read ({exc}), so: scikit-image's camera, resized"
+        return photo("camera", side), "MNIST is not on this machine, so: scikit-image's camera, resized"
+    side = size or 48
+    return photo(name, side), f"scikit-image's {name}, resized to {side}×{side}"
 
 
 def for_display(x: np.ndarray) -> np.ndarray:

@@ -310,11 +310,6 @@ def course_fc(n_hidden: int = 8) -> list[dict]:
             {"kind": "log softmax"}]
 
 
-def course_local(n_features: int = 6) -> list[dict]:
-    """The ConvNet's locally connected twin: the same windows, no weight sharing."""
-    return [{**row, "kind": "local"} if row["kind"] == "conv" else row for row in course_convnet(n_features)]
-
-
 PRESETS: dict[str, tuple[tuple[int, ...], list[dict]]] = {
     "course ConvNet": ((1, 28, 28), course_convnet()),
     "LeNet-5": ((1, 32, 32), [_conv(6, 5), {"kind": "tanh"}, {"kind": "avg pool", "kernel": 2},
@@ -347,11 +342,6 @@ def compose_kernels(w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
     src = w1.transpose(0, 1)  # (C_in, C_mid, *k1): the "batch" is C_in
     out = conv(src, flipped, padding=tuple(k - 1 for k in k2))  # (C_in, C_out, *(k1 + k2 - 1))
     return out.transpose(0, 1)
-
-
-def composed_bias(w2: torch.Tensor, b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
-    """The bias of the composed convolution: b2 + w2 applied to the constant b1."""
-    return b2 + (w2.sum(dim=tuple(range(2, w2.dim()))) * b1).sum(1)
 
 
 def composition_demo(k1: int, k2: int, size: int = 16, seed: int = 0) -> dict:

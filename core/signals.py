@@ -458,9 +458,3 @@ def compare(x, seed: int = 0, max_lag: int = 64) -> dict[str, pd.DataFrame]:
         "summary": shown,
         "notes": notes,
     }
-
-
-def histogram_equal(x, seed: int = 0) -> bool:
-    """Permutation keeps every value: the sorted samples are identical."""
-    x = _as_array(x)
-    return bool(np.array_equal(np.sort(x.ravel()), np.sort(permute(x, seed).ravel())))

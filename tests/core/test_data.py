@@ -91,3 +91,13 @@ def test_a_download_into_a_cache_that_cannot_be_written_names_the_setting(tmp_pa
     monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path / "no-data-here"))
     with pytest.raises(data.DataUnavailable, match="CONVLAB_CACHE_DIR"):
         data.load_images("kmnist", False)
+
+
+def test_sample_image_honours_its_size(data_dir):
+    from core.images import sample_image
+
+    digit, caption = sample_image("mnist digit", directory=str(data_dir))
+    assert digit.shape == (28, 28) and caption == "MNIST test digit 0 (a 7)"  # the first test digit is a 7
+    bigger, caption = sample_image("mnist digit", 40, directory=str(data_dir))
+    assert bigger.shape == (40, 40) and caption.endswith("resized to 40×40")
+    assert sample_image("coins")[0].shape == (48, 48) and sample_image("coins", 20)[0].shape == (20, 20)

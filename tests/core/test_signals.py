@@ -41,7 +41,7 @@ def test_bundled_photographs_are_natural_and_their_permutations_are_not(name):
     scrambled = s.permute(img)
     assert abs(s.spectral_slope(scrambled)) < 0.3
     assert s.correlation_length(scrambled) < 1 < s.correlation_length(img)
-    assert s.histogram_equal(img)
+    assert np.array_equal(np.sort(img.ravel()), np.sort(scrambled.ravel()))  # every value kept
     # compositionality collapses too: squinting at 16x keeps nothing of the scrambled copy (white noise: 1/16)
     squint = s.squint_curve(scrambled, (16,))["correlation"].iloc[0]
     assert squint < 0.1 < s.squint_curve(img, (16,))["correlation"].iloc[0]
