@@ -4,7 +4,7 @@ Each link runs in a fresh process (cold caches, as on a restarted server) throug
 imports everything and runs the home page; then the link's page run is measured: CPU-seconds of the whole
 process (every thread) and the peak resident memory, also as the rise over what the process held before.
 The candidates are the heaviest values each page's widgets allow, and for the anatomy page layer lists
-near the budget of ``core.models.BUDGET``. The practicum's trainings are bounded separately
+near the budget of ``core.layers.BUDGET``. The practicum's trainings are bounded separately
 (``core.practicum.TRAIN_BUDGET``); the last line turns that budget into seconds at the rate measured here.
 
     .venv/bin/python benchmarks/links.py            # every page

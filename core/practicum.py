@@ -13,7 +13,9 @@ import pandas as pd
 
 from core.data import Dataset, permute_pixels, pixel_permutation
 from core.datasets import spec
-from core.models import PRACTICUM_MODELS, build_model, count_parameters, practicum_rows
+from core.layers import build_model
+from core.models import count_parameters
+from core.networks import PRACTICUM_MODELS, practicum_rows
 from core.training import comparison
 
 
@@ -107,7 +109,7 @@ def _seconds(s: float) -> str:
 
 def training_cost(configs) -> int:
     """Multiply-adds that training ``configs`` costs, from the models' shapes alone (no tensor is allocated)."""
-    from core.models import estimate
+    from core.layers import estimate
 
     total = 0
     for c in configs:

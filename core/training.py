@@ -26,8 +26,10 @@ import torch.nn.functional as F
 from core.data import Dataset, load_dataset, permute_pixels, pixel_permutation
 from core.datasets import NAMES, spec
 from core.device import describe_device, pick_device
-from core.models import (build_model, count_parameters, fast_order, practicum_rows, spatial_prefix, stack_models,
-                         unstack_first_conv, unstack_spatial)
+from core.grouped import fast_order, spatial_prefix, stack_models, unstack_first_conv, unstack_spatial
+from core.layers import build_model
+from core.models import count_parameters
+from core.networks import practicum_rows
 
 DATASETS = NAMES
 MODELS = ("fc", "cnn", "lc")

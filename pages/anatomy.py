@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.models import (COLUMNS, KINDS, PRESETS, SpecError, build_model, check_budget, composition_demo,
-                         count_parameters, layer_table, rows_to_text, text_to_rows)
+from core.layers import COLUMNS, KINDS, build_model, check_budget, rows_to_text, SpecError, text_to_rows
+from core.models import composition_demo, count_parameters, layer_table
+from core.networks import PRESETS
 from core.receptive_field import receptive_field, recursion_table
 from dashboard import urlstate as url
 from dashboard.safe import md

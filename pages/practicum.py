@@ -9,7 +9,7 @@ from core.data import DATA_ENV, DataUnavailable, available, load_dataset
 from core.datasets import SPECS, spec
 from core.device import describe_device
 from core.images import as_png
-from core.models import PRACTICUM_MODELS
+from core.networks import PRACTICUM_MODELS
 from core.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_marks, results_table,
                             sample_pairs, time_estimate, training_budget, training_cost)
 from core.training import default_config

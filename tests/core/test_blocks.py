@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from core import linear, padding, pooling
-from core.models import (PRESETS, SpecError, build_model, compose_kernels, count_parameters, course_convnet,
-                         course_fc, layer_table, practicum_rows)
+from core.layers import build_model, SpecError
+from core.models import compose_kernels, count_parameters, layer_table
+from core.networks import PRESETS, course_convnet, course_fc, practicum_rows
 
 TORCH_MODE = {"zeros": "constant", "constant": "constant", "reflect": "reflect", "replicate": "replicate",
               "circular": "circular"}
@@ -248,7 +249,8 @@ def test_classic_kernels_on_a_step():
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_the_shape_only_estimate_counts_what_the_real_model_has(name):
     """Oracle: the built model's own parameters and FlopCounterMode on real tensors (layer_table)."""
-    from core.models import estimate, layer_table
+    from core.layers import estimate
+    from core.models import layer_table
 
     shape, rows = PRESETS[name]
     cost = estimate(rows, shape)
@@ -265,7 +267,7 @@ def test_the_shape_only_estimate_counts_what_the_real_model_has(name):
     ("64x256x256:conv(out=64,kernel=1);relu;conv(out=64,kernel=1);relu", "activation values"),
 ])
 def test_heavy_layer_lists_are_refused_before_any_allocation(text, word, monkeypatch):
-    from core.models import check_budget, text_to_rows
+    from core.layers import check_budget, text_to_rows
 
     def no_real_tensors(*args, **kwargs):
         raise AssertionError("a real tensor was allocated")

@@ -19,11 +19,14 @@ def torchvision_mnist(data_dir, tmp_path_factory):
     return {train: tvd.MNIST(str(root), train=train, download=True) for train in (True, False)}
 
 
-def _recompressed(data_dir, target, level=1):
-    """The same four files, decompressed and gzipped again: other bytes, other md5, the same data."""
+def _recompressed(data_dir, target, level=1, files="*.gz"):
+    """The same files, decompressed and gzipped again: other bytes, other md5, the same data."""
     raw = target / "MNIST" / "raw"
     raw.mkdir(parents=True)
     for src in (data_dir / "MNIST" / "raw").glob("*.gz"):
+        if not src.match(files):  # the others as they are
+            (raw / src.name).symlink_to(src.resolve())
+            continue
         content = gzip.decompress(src.read_bytes())
         packed = gzip.compress(content, compresslevel=level, mtime=0)
         assert packed != src.read_bytes()
@@ -66,7 +69,7 @@ def test_extracted_files_load_too(data_dir, torchvision_mnist, tmp_path):
     (lambda b: b[:10], "shorter than an IDX header"),
 ])
 def test_a_damaged_file_is_named_with_what_is_wrong(data_dir, tmp_path, damage, said):
-    folder = _recompressed(data_dir, tmp_path / "data")
+    folder = _recompressed(data_dir, tmp_path / "data", files="t10k-*.gz")  # the test split is enough here
     bad = folder / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz"
     bad.write_bytes(gzip.compress(damage(gzip.decompress(bad.read_bytes()))))
     assert data.available("mnist", str(folder))  # present: the sidebar says found, and the error says why not
@@ -77,7 +80,7 @@ def test_a_damaged_file_is_named_with_what_is_wrong(data_dir, tmp_path, damage, 
 
 
 def test_a_file_that_is_not_gzip_is_named(data_dir, tmp_path):
-    folder = _recompressed(data_dir, tmp_path / "data")
+    folder = _recompressed(data_dir, tmp_path / "data", files="t10k-*.gz")
     bad = folder / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
     bad.write_bytes(b"<html>404 Not Found</html>")
     with pytest.raises(data.DataUnavailable, match="t10k-labels-idx1-ubyte.gz cannot be read"):

@@ -105,6 +105,7 @@ def _headless(model):
     return nn.Sequential(*list(model.children())[:-2])
 
 
+@pytest.mark.slow  # traces full torchvision networks
 @pytest.mark.parametrize("name,build,rf", [
     # published: Araujo et al. (Distill 2019) give 195 for AlexNet's conv5 and 212 for VGG-16's pool5;
     # torchvision's ResNets are quoted at 435 (ResNet-18) and 427 (ResNet-50) before the pooling head.
@@ -146,7 +147,7 @@ def test_effective_field_is_concentrated_in_the_centre():
 ])
 def test_a_locally_connected_layer_has_its_convolutions_field(rows, field, shape):
     """Oracle: the gradient support of the real model (and the hand-worked numbers 5, 9, 7, 6)."""
-    from core.models import build_model
+    from core.layers import build_model
 
     model = build_model(rows, shape[1:])
     analytic = receptive_field(model, shape).iloc[-1]["rf"]

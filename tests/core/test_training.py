@@ -8,7 +8,9 @@ import torch.nn.functional as F
 
 from core import data as data_mod
 from core.data import DataUnavailable, load_dataset, permute_pixels, pixel_permutation
-from core.models import build_model, course_convnet, fast_order, practicum_rows
+from core.grouped import fast_order
+from core.layers import build_model
+from core.networks import course_convnet, practicum_rows
 from core.training import Cancelled, MomentumSGD, Progress, RunConfig, comparison, pair_of, train, train_runs
 
 
@@ -84,6 +86,7 @@ def mnist(data_dir):
     return load_dataset("mnist", str(data_dir))
 
 
+@pytest.mark.slow  # real MNIST trainings, seconds each
 @pytest.mark.parametrize("seed", [0, 1])
 def test_real_mnist_convnet_wins_then_loses_to_permutation(mnist, seed):
     acc = {(r["model"], r["permuted"]): r["accuracy"]
@@ -94,6 +97,7 @@ def test_real_mnist_convnet_wins_then_loses_to_permutation(mnist, seed):
     assert abs(acc["fc", True] - acc["fc", False]) < 6
 
 
+@pytest.mark.slow  # four 10-epoch trainings
 def test_mnist1d_cnn_beats_mlp_until_shuffled():
     ds = load_dataset("mnist1d")
     acc = {(r["model"], r["permuted"]): r["accuracy"]
@@ -142,7 +146,7 @@ def test_no_data_and_no_network_is_a_clear_error(offline_without_data):
 
 def test_stacked_networks_are_their_members():
     """The grouped pair computes each member's own outputs and gradients (oracle: the members run alone)."""
-    from core.models import stack_models
+    from core.grouped import stack_models
 
     for name in ("cnn", "fc"):
         shape, rows = practicum_rows(name)
@@ -231,7 +235,7 @@ def test_a_convnet_result_carries_its_effective_field_before_and_after_training(
     # oracle for "random": the same seed rebuilds the initial network; its gradient field on the same inputs
     shape, rows = practicum_rows("cnn", "mnist1d", config.width)
     torch.manual_seed(config.seed)
-    from core.models import fast_order, spatial_prefix
+    from core.grouped import fast_order, spatial_prefix
     prefix = spatial_prefix(build_model(fast_order(rows), shape))
     g = gradient_field(prefix, ds.test.batch(slice(0, 64)))
     np.testing.assert_allclose(erf["random"], (g / g.max()).numpy(), atol=1e-4)

@@ -95,6 +95,7 @@ def test_a_convnet_trains_with_its_permuted_twin_once(tmp_path, gate):
     assert ResultStore(tmp_path).get(twin.key())["accuracy"] == 91.0
 
 
+@pytest.mark.slow  # starts a process pool
 def test_an_executor_in_other_processes_trains_and_stores(tmp_path):
     """The Dask case with a standard library stand-in: the work runs in another process, results come back."""
     import multiprocessing
@@ -276,6 +277,7 @@ time.sleep(600)
 """
 
 
+@pytest.mark.slow  # a child process that trains
 def test_sigterm_stops_the_running_training_and_leaves_no_temporary_files(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT), results=str(tmp_path))],
                             stdout=subprocess.PIPE, text=True)
@@ -290,6 +292,7 @@ def test_sigterm_stops_the_running_training_and_leaves_no_temporary_files(tmp_pa
     assert not list(tmp_path.iterdir())  # no result, no temporary file
 
 
+@pytest.mark.slow  # two child processes
 def test_a_kill_during_training_then_a_restart_offers_train_again(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT), results=str(tmp_path))],
                             stdout=subprocess.PIPE, text=True)

@@ -132,6 +132,7 @@ def _train_until_results(at, expected=4, timeout=120):
     assert any(s.value == "Results" for s in at.subheader)
 
 
+@pytest.mark.slow  # trains the four nets
 def test_practicum_trains_from_a_link_and_shows_results(data_dir, monkeypatch):
     monkeypatch.setenv("CONVLAB_DATA_DIR", str(data_dir))
     at = run_page("practicum", {"pp_n": "2000", "pp_seed": "7"})
@@ -156,6 +157,7 @@ def test_practicum_trains_from_a_link_and_shows_results(data_dir, monkeypatch):
     assert next(m.value for m in again.markdown if m.value.startswith("**What these runs show.**")) == said
 
 
+@pytest.mark.slow  # eight 10-epoch trainings
 def test_signals_page_trains_which_prior_fits_in_the_background():
     import time
 
@@ -261,6 +263,7 @@ def test_a_busy_server_says_so_and_queues_nothing(fresh_trainer, tmp_path):
     assert not any(b.label == "Cancel" for b in at.button)
 
 
+@pytest.mark.slow  # trains, then cancels mid-run
 def test_cancel_stops_this_viewers_runs_and_offers_train_again(fresh_trainer, tmp_path):
     fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path))
     at = run_page("practicum", {"pp_data": "MNIST-1D", "pp_epochs": "50", "pp_seed": "6"})
@@ -301,7 +304,9 @@ def test_the_heaviest_practicum_link_is_refused_before_it_queues(fresh_trainer, 
 
 
 def test_a_link_naming_only_a_preset_shows_that_preset():
-    from core.models import PRESETS, build_model, count_parameters, rows_to_text
+    from core.layers import build_model, rows_to_text
+    from core.models import count_parameters
+    from core.networks import PRESETS
 
     name = list(PRESETS)[-1]
     assert name != list(PRESETS)[0]

@@ -15,7 +15,7 @@ import pytest
 
 from dashboard.shell import PAGES, ROOT
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a real server and Chromium: minutes
 DONE = "[data-testid=stApp][data-test-script-state=notRunning]"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
