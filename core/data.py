@@ -15,7 +15,6 @@ notebook's constants (mean 0.1307, std 0.3081).
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from core.files import atomic_write
 
 DATA_ENV = "CONVLAB_DATA_DIR"
 CACHE_ENV = "CONVLAB_CACHE_DIR"
@@ -213,14 +214,11 @@ def load_images(name: str = "mnist", train: bool = True, directory: str | None =
             "with the four original .gz files."
         ) from exc
     data = ImageData(ds.data.clone(), ds.targets.clone().long(), name)
-    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
     try:  # a faster second start; a full or read-only cache only costs that
         cached.parent.mkdir(parents=True, exist_ok=True)
-        torch.save((data.images, data.labels), tmp)
-        os.replace(tmp, cached)  # atomic: a reader never sees half a file
+        atomic_write(cached, lambda f: torch.save((data.images, data.labels), f), binary=True)
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        pass
     return data
 
 

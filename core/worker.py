@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import statistics
-import tempfile
 import threading
 import time
 from collections import deque
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data import cache_dir
+from core.files import atomic_write
 from core.training import Cancelled, Progress, RunConfig, pair_of, train_runs
 
 RESULTS_ENV = "CONVLAB_RESULTS_DIR"
@@ -153,16 +153,7 @@ class ResultStore:
         """Write ``record`` atomically; raises OSError (disk full, read-only folder) after cleaning up."""
         if self.problem is not None:
             raise OSError(self.problem)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(record, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self._path(key))  # atomic on POSIX and Windows
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self._path(key), lambda f: json.dump(record, f))
         self.trim()
 
     def trim(self) -> int:

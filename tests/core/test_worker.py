@@ -163,7 +163,7 @@ def test_damaged_or_foreign_files_are_ignored_and_logged(tmp_path, caplog):
 def test_a_full_disk_still_shows_the_result_and_says_why(tmp_path, gate, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr("core.worker.tempfile.mkstemp", full)
+    monkeypatch.setattr("core.files.os.fsync", full)  # the disk fills while the result is written
     trainer = Trainer(ResultStore(tmp_path))
     job = trainer.submit(RunConfig(model="fc"))
     gate.release.set()
