@@ -27,11 +27,12 @@ if TYPE_CHECKING:
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def _tuple(value: int | Sequence[int], nd: int, name: str) -> tuple[int, ...]:
-    """An int or a per-dimension sequence as a tuple of ``nd`` ints."""
-    if isinstance(value, int):
-        return (value,) * nd
-    value = tuple(int(v) for v in value)
+def per_dim(value, nd: int, name: str = "value", kind: type = int) -> tuple:
+    """One number, or one per dimension, as a tuple of ``nd`` numbers of ``kind`` (PyTorch's convention for
+    ``kernel_size``, ``stride``, ``padding``, ``dilation``). The lab's one helper for it."""
+    if not isinstance(value, (tuple, list)):
+        return (kind(value),) * nd
+    value = tuple(kind(v) for v in value)
     if len(value) != nd:
         raise ValueError(f"{name} needs {nd} value(s), got {value}")
     return value
@@ -124,8 +125,8 @@ def conv_matrix(
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
     nd = weight.dim() - 2
-    input_size = _tuple(input_size, nd, "input_size")
-    stride, padding, dilation = (_tuple(v, nd, name) for v, name in
+    input_size = per_dim(input_size, nd, "input_size")
+    stride, padding, dilation = (per_dim(v, nd, name) for v, name in
                                  ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
     c_out, c_in, *kernel = weight.shape
     _check_geometry(input_size, kernel, stride, padding, dilation)
@@ -155,11 +156,11 @@ class _LocallyConnected(nn.Module):
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.input_size = _tuple(input_size, nd, "input_size")
-        self.kernel_size = _tuple(kernel_size, nd, "kernel_size")
-        self.stride = _tuple(stride, nd, "stride")
-        self.padding = _tuple(padding, nd, "padding")
-        self.dilation = _tuple(dilation, nd, "dilation")
+        self.input_size = per_dim(input_size, nd, "input_size")
+        self.kernel_size = per_dim(kernel_size, nd, "kernel_size")
+        self.stride = per_dim(stride, nd, "stride")
+        self.padding = per_dim(padding, nd, "padding")
+        self.dilation = per_dim(dilation, nd, "dilation")
         self.padding_mode = padding_mode
         _check_geometry(self.input_size, self.kernel_size, self.stride, self.padding, self.dilation)
         self.output_size = tuple(output_length(*a) for a in zip(self.input_size, self.kernel_size, self.stride,
@@ -179,7 +180,7 @@ class _LocallyConnected(nn.Module):
             raise ValueError("only convolutions with groups=1 have a locally connected twin here")
         padding = conv.padding
         if isinstance(padding, str):
-            if padding == "same" and any(s != 1 for s in _tuple(conv.stride, cls.nd, "stride")):
+            if padding == "same" and any(s != 1 for s in per_dim(conv.stride, cls.nd, "stride")):
                 raise ValueError("padding='same' needs stride 1")
             padding = 0 if padding == "valid" else tuple(d * (k - 1) // 2 for k, d in zip(conv.kernel_size, conv.dilation))
             if conv.padding == "same" and any(d * (k - 1) % 2 for k, d in zip(conv.kernel_size, conv.dilation)):
@@ -275,7 +276,7 @@ def layer_costs(input_shape: Sequence[int], out_channels: int, kernel_size: int 
     nd = len(size)
     if nd not in (1, 2):
         raise ValueError(f"input_shape must be (C, L) or (C, H, W), got {tuple(input_shape)}")
-    kernel, stride, padding, dilation = (_tuple(v, nd, name) for v, name in (
+    kernel, stride, padding, dilation = (per_dim(v, nd, name) for v, name in (
         (kernel_size, "kernel_size"), (stride, "stride"), (padding, "padding"), (dilation, "dilation")))
     _check_geometry(size, kernel, stride, padding, dilation)
     out_size = [output_length(*a) for a in zip(size, kernel, stride, padding, dilation)]

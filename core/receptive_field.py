@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from core.conv import LocallyConnected1d, LocallyConnected2d
+from core.conv import LocallyConnected1d, LocallyConnected2d, per_dim
 
 _CONV = (nn.Conv1d, nn.Conv2d)
 _POOL = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.LPPool1d, nn.LPPool2d)
@@ -53,10 +53,6 @@ class _Field:
     start: tuple[float, ...]
 
 
-def _per_dim(value, nd: int) -> tuple[int, ...]:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * nd
-
-
 def _geometry(module: nn.Module, nd: int, in_size, out_size):
     """(kernel, stride, left padding, dilation) of a spatial module, per dimension."""
     if isinstance(module, _ADAPTIVE):
@@ -65,15 +61,15 @@ def _geometry(module: nn.Module, nd: int, in_size, out_size):
                              "its receptive field is not a single number")
         k = tuple(n // m for n, m in zip(in_size, out_size))
         return k, k, (0,) * nd, (1,) * nd
-    kernel = _per_dim(module.kernel_size, nd)
-    stride = _per_dim(module.stride if module.stride is not None else module.kernel_size, nd)
-    dilation = _per_dim(getattr(module, "dilation", 1), nd)
+    kernel = per_dim(module.kernel_size, nd)
+    stride = per_dim(module.stride if module.stride is not None else module.kernel_size, nd)
+    dilation = per_dim(getattr(module, "dilation", 1), nd)
     padding = getattr(module, "padding", 0)
     if padding == "valid":
         padding = 0
     elif padding == "same":
         padding = tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
-    return kernel, stride, _per_dim(padding, nd), dilation
+    return kernel, stride, per_dim(padding, nd), dilation
 
 
 def _compact(values):
@@ -216,10 +212,10 @@ def _all_paths_model(model: nn.Module, nd: int) -> nn.Module:
                 if module.bias is not None:
                     module.bias.zero_()
         elif isinstance(module, _POOL):
-            k = _per_dim(module.kernel_size, nd)
-            s = _per_dim(module.stride if module.stride is not None else module.kernel_size, nd)
-            new = _PositivePool(nd, k, s, _per_dim(getattr(module, "padding", 0), nd),
-                                _per_dim(getattr(module, "dilation", 1), nd), getattr(module, "ceil_mode", False))
+            k = per_dim(module.kernel_size, nd)
+            s = per_dim(module.stride if module.stride is not None else module.kernel_size, nd)
+            new = _PositivePool(nd, k, s, per_dim(getattr(module, "padding", 0), nd),
+                                per_dim(getattr(module, "dilation", 1), nd), getattr(module, "ceil_mode", False))
         elif isinstance(module, (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.Dropout,
                                  nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
             new = nn.Identity()
@@ -293,13 +289,14 @@ def field_table_for_unit(df: pd.DataFrame, unit: Sequence[int], input_size: Sequ
     layers = df[~df["type"].isin(["output"])]
     if (layers["type"] == "merge").any():
         last = df.iloc[-1]
-        rf, jump, start = (_per_dim(last[c], nd) for c in ("rf", "jump", "start"))
+        rf, jump = per_dim(last["rf"], nd), per_dim(last["jump"], nd)
+        start = per_dim(last["start"], nd, kind=float)
         out = []
         for r, j, s, u, n in zip(rf, jump, start, unit, input_size):
             lo, hi = field_interval(r, j, s, u)
             out.append((max(0, math.ceil(lo)), min(n - 1, math.floor(hi))))
         return out
-    geometry = [tuple(tuple(int(v) for v in _per_dim(row[c], nd)) for c in ("kernel", "stride", "padding", "dilation",
+    geometry = [tuple(tuple(int(v) for v in per_dim(row[c], nd)) for c in ("kernel", "stride", "padding", "dilation",
                                                                             "size"))
                 for _, row in layers.iterrows()]
     out = []
