@@ -6,6 +6,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from dashboard.colours import BLUE, COPIES, ORANGE, RED
+
 
 def heatmap(df: pd.DataFrame, value: str, *, x: str = "col", y: str = "row", x_title="input",
             y_title="output") -> alt.Chart:
@@ -30,7 +32,7 @@ def raster(pixels: pd.DataFrame, column: str, scheme: str, box=None, *, reverse=
     if box is not None:
         r0, r1, c0, c1 = box
         frame = pd.DataFrame([{"c0": c0 - 0.5, "c1": c1 + 0.5, "r0": r0 - 0.5, "r1": r1 + 0.5}])
-        layers.append(alt.Chart(frame).mark_rect(fill=None, stroke="#e4572e", strokeWidth=3).encode(
+        layers.append(alt.Chart(frame).mark_rect(fill=None, stroke=RED, strokeWidth=3).encode(
             x=alt.X("c0:Q", scale=xs, axis=None), x2="c1:Q", y=alt.Y("r0:Q", scale=ys, axis=None), y2="r1:Q"))
     return alt.layer(*layers).properties(width=side, height=side * h / w).configure_view(strokeWidth=0)
 
@@ -45,7 +47,7 @@ def padded_images(df: pd.DataFrame, modes) -> alt.FacetChart:
     base = alt.Chart().encode(x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None))
     cells = base.mark_rect().encode(color=alt.Color("value:Q", scale=alt.Scale(scheme="greys", reverse=True,
                                                                               domain=[0, 1]), legend=None))
-    marks = base.transform_filter("datum.padded").mark_point(shape="square", size=20, color="#f2a541", filled=True,
+    marks = base.transform_filter("datum.padded").mark_point(shape="square", size=20, color=ORANGE, filled=True,
                                                              opacity=0.9)
     return alt.layer(cells, marks, data=df).properties(width=150, height=150).facet(
         column=alt.Column("mode:N", title=None, sort=list(modes)))
@@ -53,7 +55,7 @@ def padded_images(df: pd.DataFrame, modes) -> alt.FacetChart:
 
 def signal_charts(m: dict, nd: int) -> list[alt.Chart]:
     """The signals page's four measures from ``core.signals.compare``: autocorrelation, spectrum, squint, local std."""
-    colour = alt.Color("copy:N", scale=alt.Scale(domain=["original", "permuted"], range=["#3b6e8f", "#e4572e"]))
+    colour = alt.Color("copy:N", scale=alt.Scale(**COPIES))
     ac = alt.Chart(m["autocorrelation"]).mark_line().encode(
         x=alt.X("lag:Q", title="lag (samples)" if nd == 1 else "distance (pixels)"), y="autocorrelation:Q",
         color=colour).properties(height=220, title="Locality: autocorrelation")
@@ -71,7 +73,7 @@ def signal_charts(m: dict, nd: int) -> list[alt.Chart]:
             x=alt.X("col:O", title=None), y=alt.Y("row:O", title=None),
             color=alt.Color("std:Q", scale=alt.Scale(scheme="viridis"), title="local std"), tooltip=tooltip)
     else:  # one row of tiles was a strip a pixel high: along a line, bars of the local std read better
-        loc = alt.Chart(m["local"]).mark_bar(color="#3b6e8f").encode(
+        loc = alt.Chart(m["local"]).mark_bar(color=BLUE).encode(
             x=alt.X("col:O", title="window along the signal"),
             y=alt.Y("std:Q", title="local std (global = 1)", scale=alt.Scale(domainMin=0)), tooltip=tooltip)
     return [ac + rule, sp, sq, loc.properties(height=220, title="Stationarity: local statistics by position")]

@@ -9,11 +9,11 @@ from core.images import sample_image
 from core.receptive_field import receptive_field, recursion_table
 from core.sparsity import Stack1d, connection_diagram, field_on_image, matrix_view
 from dashboard import urlstate as url
-from dashboard.safe import md
 from dashboard.charts import heatmap, raster
+from dashboard.colours import PALE, RED, WHITE
+from dashboard.safe import md
 from dashboard.shell import data_setting
 
-RED, PALE = "#e4572e", "#d5d9e0"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -27,7 +27,7 @@ def diagram(stack: Stack1d, unit: int):
         strokeWidth=alt.condition("datum.active", alt.value(2.5), alt.value(1)))
     dots = alt.Chart(nodes).mark_circle(size=220, stroke="#333", strokeWidth=0.6).encode(
         x="x:Q", y=alt.Y("layer:Q", scale=alt.Scale(reverse=True)),
-        color=alt.Color("seen:N", scale=alt.Scale(domain=[False, True], range=["#ffffff", RED]),
+        color=alt.Color("seen:N", scale=alt.Scale(domain=[False, True], range=[WHITE, RED]),
                         legend=alt.Legend(title="seen by the unit")),
         tooltip=["layer", "position", "seen"])
     chart = (lines + dots).properties(height=70 * (stack.layers + 1) + 40)

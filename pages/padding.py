@@ -7,6 +7,7 @@ import streamlit as st
 from core.images import photo
 from core.padding import MODES, border_effect, padded_views, same_padding, size_table
 from dashboard import charts, urlstate as url
+from dashboard.colours import BLUE, INK, ORANGE
 
 SIGNAL = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 5.0, 7.0])
 
@@ -14,9 +15,9 @@ SIGNAL = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 5.0, 7.0])
 @st.cache_data(show_spinner=False, max_entries=32)
 def signal_chart(amount, value):
     df = padded_views(SIGNAL, amount, value)
-    return alt.Chart(df).mark_bar(stroke="#25303b").encode(
+    return alt.Chart(df).mark_bar(stroke=INK).encode(
         x=alt.X("col:O", title="position"), y=alt.Y("value:Q", title=None),
-        color=alt.Color("padded:N", scale=alt.Scale(domain=[False, True], range=["#3b6e8f", "#f2a541"]),
+        color=alt.Color("padded:N", scale=alt.Scale(domain=[False, True], range=[BLUE, ORANGE]),
                         legend=alt.Legend(title="padded cell", orient="bottom")),
         tooltip=["mode", "col", "value", "source"],
     ).properties(width=150, height=120).facet(column=alt.Column("mode:N", title=None, sort=list(MODES))).to_dict()

@@ -10,13 +10,14 @@ from core.datasets import SPECS, spec
 from core.device import describe_device
 from core.images import as_png
 from core.networks import PRACTICUM_MODELS
-from core.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_marks, results_table,
-                            sample_pairs, time_estimate, training_budget, training_cost)
+from core.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_marks,
+                            results_table, sample_pairs, time_estimate, training_budget, training_cost)
 from core.training import default_config
 from core.verdict import verdict
 from core.worker import RESULTS_ENV, Busy
 from dashboard import urlstate as url
 from dashboard.charts import raster
+from dashboard.colours import RED
 from dashboard.safe import md
 from dashboard.shell import data_setting, trainer, viewer_id
 
@@ -246,7 +247,7 @@ chart = bars
 if len(marks):
     chart = alt.layer(bars, alt.Chart(marks).mark_tick(thickness=3, size=18).encode(
         x="input:N", xOffset="model:N", y="accuracy %:Q",
-        color=alt.Color("reference:N", scale=alt.Scale(range=["black", "#e4572e"]),
+        color=alt.Color("reference:N", scale=alt.Scale(range=["black", RED]),
                         legend=alt.Legend(orient="bottom", title=None, labelLimit=600, columns=1)),
         tooltip=["reference", "model", "input", "published"])).resolve_scale(color="independent")
 a, b = st.columns([2, 3])
