@@ -22,4 +22,12 @@ def test_missing_or_unknown_devices_are_refused(monkeypatch):
         pick_device("cuda")
     with pytest.raises(ValueError, match="must be one of"):
         pick_device("tpu")
-    assert describe_device("cpu") == f"CPU ({torch.get_num_threads()} threads)"
+
+
+
+def test_devices_are_named_for_a_person(monkeypatch):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    assert describe_device("cpu") == "CPU (2 threads)"  # written out, not the code's own format string
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H200")
+    assert describe_device("cuda") == "CUDA: NVIDIA H200"
+    assert describe_device("mps") == "Apple MPS"
