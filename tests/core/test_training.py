@@ -259,3 +259,27 @@ def test_the_effective_field_sentence_follows_the_numbers(scale, word):
     assert word in sentence
     assert summary["rms radius"].iloc[0] == pytest.approx(6.0, rel=0.01)  # the std of the Gaussian, by hand
     assert summary["rms radius"].iloc[1] == pytest.approx(6.0 / scale, rel=0.02)
+
+
+@pytest.mark.slow  # two child processes
+def test_the_command_line_trains_and_writes_json(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from core.data import mnist1d
+
+    out = tmp_path / "runs.json"
+    done = subprocess.run([sys.executable, "-m", "core.experiment", "--dataset", "mnist1d", "--models", "fc",
+                           "--epochs", "1", "--train-size", "200", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=data_mod.__file__.rsplit("/core/", 1)[0])
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(out.read_text())["runs"]
+    assert [(r["model"], r["permuted"]) for r in runs] == [("fc", False), ("fc", True)]
+    # the MNIST-1D paper's MLP: 40 -> 100 -> 100 -> 10, weights and biases
+    assert all(r["params"] == 40 * 100 + 100 + 100 * 100 + 100 + 100 * 10 + 10 for r in runs)
+    assert all(0 <= r["accuracy"] <= 100 and len(r["per_class"]) == 10 for r in runs)
+    assert len(mnist1d().test.y) == 1000 and "accuracy" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "core.experiment", "--models", "transformer"], capture_output=True,
+                         text=True, timeout=120, cwd=data_mod.__file__.rsplit("/core/", 1)[0])
+    assert bad.returncode != 0 and "--models takes" in bad.stderr and "Traceback" not in bad.stderr
