@@ -16,6 +16,7 @@ from core.datasets import spec
 from core.layers import build_model
 from core.models import count_parameters
 from core.networks import PRACTICUM_MODELS, practicum_rows
+from core.tables import long_table
 from core.training import comparison
 
 
@@ -77,12 +78,8 @@ def reference_marks(dataset: str, models) -> pd.DataFrame:
 
 def filters(result: dict) -> pd.DataFrame:
     """The ConvNet's first-layer kernels as a long table ``kernel, row, col, weight`` (2D) or ``kernel, col``."""
-    rows = []
-    for k, w in enumerate(result.get("filters") or []):
-        w = np.atleast_2d(np.asarray(w))
-        for (i, j), v in np.ndenumerate(w):
-            rows.append({"kernel": k, "row": i, "col": j, "weight": float(v)})
-    return pd.DataFrame(rows)
+    frames = [long_table(w, "weight", kernel=k) for k, w in enumerate(result.get("filters") or [])]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["kernel", "row", "col", "weight"])
 
 
 # what one link's trainings may cost a shared server, in multiply-adds (forward and backward passes over every
@@ -177,9 +174,7 @@ def effective_fields(result: dict) -> tuple[pd.DataFrame, pd.DataFrame, str] | N
         return None
     frames, rows = [], []
     for stage in ("random", "trained"):
-        g = np.atleast_2d(np.asarray(erf[stage], dtype=np.float64))
-        r, c = np.indices(g.shape)
-        frames.append(pd.DataFrame({"stage": stage, "row": r.ravel(), "col": c.ravel(), "gradient": g.ravel()}))
+        frames.append(long_table(np.asarray(erf[stage], dtype=np.float64), "gradient", stage=stage))
         spread = field_spread(np.asarray(erf[stage]))
         rows.append({"stage": "at initialisation" if stage == "random" else "after training",
                      "rms radius": round(spread["rms radius"], 2), "positions for 90 %": spread["pixels for 90 %"]})

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from core.conv import LocallyConnected1d, LocallyConnected2d, layer_costs
+from core.tables import long_table
 
 LECTURE_EXAMPLES = (
     # (where, input length, kernel): both without bias, one channel
@@ -99,8 +100,5 @@ def sharing_matrices(n: int, kernel_size: int, seed: int = 0) -> pd.DataFrame:
     conv, lc, _ = _layers(1, 1, kernel_size, n, 1, seed)
     frames = []
     for name, layer in (("convolution (shared: banded Toeplitz)", conv), ("locally connected (no sharing)", lc)):
-        mat = layer_matrix(layer, n).numpy()
-        rows, cols = np.indices(mat.shape)
-        frames.append(pd.DataFrame({"layer": name, "row": rows.ravel(), "col": cols.ravel(),
-                                    "weight": mat.ravel()}))
+        frames.append(long_table(layer_matrix(layer, n), "weight", layer=name))
     return pd.concat(frames, ignore_index=True)

@@ -17,6 +17,7 @@ from torch import nn
 
 from core.conv import conv_matrix, output_length
 from core.receptive_field import empirical_receptive_field, field_table_for_unit, receptive_field
+from core.tables import long_table
 
 
 @dataclass(frozen=True)
@@ -132,11 +133,7 @@ def matrix_view(stack: Stack1d, seed: int = 0) -> MatrixView:
     dense = m.to_dense()
     fc = torch.randn(n_out, n_in, generator=gen)
 
-    def long(mat):
-        rows, cols = np.indices(mat.shape)
-        return pd.DataFrame({"row": rows.ravel(), "col": cols.ravel(), "weight": mat.numpy().ravel()})
-
-    return MatrixView(long(fc), long(dense), fc.numel(), int(m._nnz()), diff)
+    return MatrixView(long_table(fc), long_table(dense), fc.numel(), int(m._nnz()), diff)
 
 
 def stack_2d(layers: int, pool: bool, seed: int = 0) -> nn.Sequential:

@@ -9,6 +9,7 @@ from core.layers import COLUMNS, KINDS, build_model, check_budget, rows_to_text,
 from core.models import composition_demo, count_parameters, layer_table
 from core.networks import PRESETS
 from core.receptive_field import receptive_field, recursion_table
+from core.tables import long_table
 from dashboard import urlstate as url
 from dashboard.safe import md
 from dashboard.charts import heatmap
@@ -50,9 +51,7 @@ def composition(k1: int, k2: int):
     specs = []
     for key, title in zip(("w1", "w2", "composed"), ("first kernel", "second kernel", "composed kernel")):
         m = demo[key]
-        rr, cc = np.indices(m.shape)
-        df = pd.DataFrame({"row": rr.ravel(), "col": cc.ravel(), "weight": m.ravel()})
-        specs.append(heatmap(df, "weight", x_title=None, y_title=None).properties(
+        specs.append(heatmap(long_table(m, "weight"), "weight", x_title=None, y_title=None).properties(
             title=f"{title} {m.shape[0]}×{m.shape[1]}", width=180, height=180).to_dict())
     return demo, specs
 

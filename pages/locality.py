@@ -2,12 +2,12 @@
 
 import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core.images import sample_image
 from core.receptive_field import receptive_field, recursion_table
 from core.sparsity import Stack1d, connection_diagram, field_on_image, matrix_view
+from core.tables import long_table
 from dashboard import urlstate as url
 from dashboard.charts import heatmap, raster
 from dashboard.colours import PALE, RED, WHITE
@@ -54,8 +54,7 @@ def fields_2d(source: str, directory, layers: int, pool: bool):
     field = field_on_image(image.shape, layers, pool)
     (r0, r1), (c0, c1) = field.box
     h, w = image.shape
-    pixels = pd.DataFrame({"row": np.repeat(np.arange(h), w), "col": np.tile(np.arange(w), h),
-                           "value": image.ravel(), "erf": field.erf.ravel()})
+    pixels = long_table(image, "value").assign(erf=np.asarray(field.erf).ravel())
     box = (r0, r1, c0, c1)
     left = raster(pixels, "value", "greys", box, reverse=True).properties(
         title=f"Analytic field: {field.rf}×{field.rf}")

@@ -38,3 +38,13 @@ def test_the_convolution_cell_is_torchs_output_shape(nd):
     for n in (5, 9):
         expected = "output " + "x".join(map(str, conv(torch.zeros(1, 3, *(n,) * nd)).shape[1:]))
         assert apply_to_sizes(3, 4, 5, 9, (n,), nd=nd)["convolution"].iloc[0] == expected
+
+
+def test_long_table_hand_worked():
+    from core.tables import long_table
+
+    df = long_table([[1, 2, 3], [4, 5, 6]], "w", layer="a")
+    assert list(df.columns) == ["layer", "row", "col", "w"]
+    assert df.values.tolist() == [["a", 0, 0, 1], ["a", 0, 1, 2], ["a", 0, 2, 3], ["a", 1, 0, 4], ["a", 1, 1, 5],
+                                  ["a", 1, 2, 6]]
+    assert long_table([7, 8])[["row", "col"]].values.tolist() == [[0, 0], [0, 1]]  # a 1D array is one row
