@@ -46,6 +46,12 @@ def _pad_arg(padding: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
+def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:
+    """(before, after) that keep the size at stride 1; uneven for an even span (more after, as PyTorch)."""
+    total = dilation * (kernel_size - 1)
+    return total // 2, total - total // 2
+
+
 def output_length(n: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
     """``floor((n + 2p - d(k-1) - 1) / s) + 1``, the size PyTorch's layers give."""
     return (n + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
@@ -182,7 +188,8 @@ class _LocallyConnected(nn.Module):
         if isinstance(padding, str):
             if padding == "same" and any(s != 1 for s in per_dim(conv.stride, cls.nd, "stride")):
                 raise ValueError("padding='same' needs stride 1")
-            padding = 0 if padding == "valid" else tuple(d * (k - 1) // 2 for k, d in zip(conv.kernel_size, conv.dilation))
+            padding = 0 if padding == "valid" else tuple(same_padding(k, d)[0] for k, d in zip(conv.kernel_size,
+                                                                                                conv.dilation))
             if conv.padding == "same" and any(d * (k - 1) % 2 for k, d in zip(conv.kernel_size, conv.dilation)):
                 raise ValueError("padding='same' with an even span is asymmetric; give explicit padding")
         layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size, input_size, conv.stride, padding,

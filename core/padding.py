@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core.conv import output_length
+from core.conv import output_length, same_padding  # noqa: F401 - the padding page's API
 
 MODES = ("zeros", "constant", "reflect", "replicate", "circular")
 
@@ -86,23 +86,12 @@ def pad(x: torch.Tensor, amount, mode: str = "zeros", value: float = 0.0, nd: in
     return out
 
 
-def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:
-    """(before, after) that keep the size at stride 1; uneven for an even span (more after, as PyTorch)."""
-    total = dilation * (kernel_size - 1)
-    return total // 2, total - total // 2
-
-
-def output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
-    """``floor((n + 2p - d(k-1) - 1) / s) + 1``; below 1 means the kernel does not fit."""
-    return output_length(n, kernel_size, stride, padding, dilation)
-
-
 def size_table(n: int, kernel_size: int, stride: int, dilation: int) -> pd.DataFrame:
     """Output size for every padding from 0 to the kernel's span, with 'same' marked."""
     before, after = same_padding(kernel_size, dilation)
     rows = []
     for p in range(0, dilation * (kernel_size - 1) + 1):
-        out = output_size(n, kernel_size, stride, p, dilation)
+        out = output_length(n, kernel_size, stride, p, dilation)
         rows.append({"padding": p, "output size": out if out >= 1 else None,
                      "keeps size": out == n, "same (before, after)": f"{before}, {after}" if p == before else ""})
     return pd.DataFrame(rows)

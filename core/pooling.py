@@ -19,6 +19,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from core.conv import output_length
+
 METHODS = ("max", "average", "lp", "blur")
 
 
@@ -117,4 +119,4 @@ def output_shape(shape, kernel_size: int, stride: int | None = None) -> tuple[in
     """(C, L) or (C, H, W) after pooling: ``floor((n - k) / s) + 1`` per side, channels unchanged."""
     stride = stride or kernel_size
     c, *spatial = shape
-    return (c, *[(n - kernel_size) // stride + 1 for n in spatial])
+    return (c, *[output_length(n, kernel_size, stride) for n in spatial])

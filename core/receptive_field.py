@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from core.conv import LocallyConnected1d, LocallyConnected2d, per_dim
+from core.conv import LocallyConnected1d, LocallyConnected2d, per_dim, same_padding
 
 _CONV = (nn.Conv1d, nn.Conv2d)
 _POOL = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.LPPool1d, nn.LPPool2d)
@@ -68,7 +68,7 @@ def _geometry(module: nn.Module, nd: int, in_size, out_size):
     if padding == "valid":
         padding = 0
     elif padding == "same":
-        padding = tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
+        padding = tuple(same_padding(k, d)[0] for k, d in zip(kernel, dilation))  # the before side
     return kernel, stride, per_dim(padding, nd), dilation
 
 

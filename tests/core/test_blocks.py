@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from core import linear, padding, pooling
+from core.conv import output_length
 from core.layers import build_model, SpecError
 from core.models import compose_kernels, count_parameters, layer_table
 from core.networks import PRESETS, course_convnet, course_fc, practicum_rows
@@ -48,7 +49,7 @@ def test_index_map_hand_worked():
 @settings(max_examples=100, deadline=None)
 @given(n=st.integers(1, 40), k=st.integers(1, 7), s=st.integers(1, 4), p=st.integers(0, 4), d=st.integers(1, 3))
 def test_output_size_matches_torch_layers(n, k, s, p, d):
-    expected = padding.output_size(n, k, s, p, d)
+    expected = output_length(n, k, s, p, d)
     conv = nn.Conv1d(1, 1, k, s, p, d)
     if expected < 1:
         with pytest.raises(RuntimeError):
