@@ -206,25 +206,28 @@ def power_spectrum(x) -> pd.DataFrame:
         f = np.fft.rfftfreq(len(x))[1:]
         if len(f) > 256:  # average into log-spaced bins: fewer points, even weight per octave
             edges = np.geomspace(f[0], f[-1] * (1 + 1e-9), 257)
-            idx = np.digitize(f, edges) - 1
-            counts = np.bincount(idx, minlength=256)[:256]
-            keep = counts > 0
-            f = (np.bincount(idx, f, minlength=256)[:256] / np.maximum(counts, 1))[keep]
-            p = (np.bincount(idx, p, minlength=256)[:256] / np.maximum(counts, 1))[keep]
+            f, p = _binned_mean(f, f, edges), _binned_mean(f, p, edges)
         return pd.DataFrame({"frequency": f, "power": p})
     h, w = x.shape
     window = np.outer(np.hanning(h), np.hanning(w))  # tapering keeps the borders from adding a -2 slope
     p = np.abs(np.fft.fft2(x * window)) ** 2
     fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
-    r = np.hypot(fy, fx)
-    bins = np.linspace(0, 0.5, min(h, w) // 2 + 1)
-    idx = np.digitize(r.ravel(), bins)
-    sums = np.bincount(idx, p.ravel(), minlength=len(bins) + 1)[1:len(bins)]
-    counts = np.bincount(idx, minlength=len(bins) + 1)[1:len(bins)]
-    centres = (bins[:-1] + bins[1:]) / 2
-    keep = counts > 0
-    df = pd.DataFrame({"frequency": centres[keep], "power": sums[keep] / counts[keep]})
+    r = np.hypot(fy, fx).ravel()
+    edges = np.linspace(0, 0.5, min(h, w) // 2 + 1)
+    inside = r < 0.5  # the corners past Nyquist along an axis are left out
+    power, freq = _binned_mean(r[inside], p.ravel()[inside], edges, keep_empty=True), (edges[:-1] + edges[1:]) / 2
+    keep = ~np.isnan(power)
+    df = pd.DataFrame({"frequency": freq[keep], "power": power[keep]})
     return df[df["frequency"] > 0]
+
+
+def _binned_mean(x: np.ndarray, values: np.ndarray, edges: np.ndarray, keep_empty: bool = False) -> np.ndarray:
+    """The mean of ``values`` in each bin of ``x`` between ``edges`` (``scipy.stats.binned_statistic``): the
+    spectra's one binning rule, log-spaced in 1D and by ring in 2D. Empty bins are dropped (or NaN)."""
+    from scipy.stats import binned_statistic
+
+    means = binned_statistic(x, values, "mean", bins=edges).statistic
+    return means if keep_empty else means[~np.isnan(means)]
 
 
 def spectral_slope(x, low: float = 0.01, high: float = 0.25) -> float:
