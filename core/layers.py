@@ -19,16 +19,14 @@ one-line codec of the links.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 
 from core.conv import LocallyConnected1d, LocallyConnected2d
 
-KINDS = ("conv", "local", "relu", "leaky relu", "tanh", "max pool", "avg pool", "lp pool", "batch norm",
-         "residual", "flatten", "linear", "log softmax")
-SPATIAL = {"conv", "local", "max pool", "avg pool", "lp pool", "batch norm", "residual"}
 COLUMNS = ("kind", "out", "kernel", "stride", "padding", "p")
 
 
@@ -82,67 +80,104 @@ def _int(row: dict, field: str, row_no: int, default: int | None = None, low: in
     return int(number)
 
 
+def _window(row: dict, row_no: int, spatial: tuple[int, ...], padded: bool, residual: bool = False):
+    """(kernel, padding) of a windowed layer, checked against its input."""
+    k = _int(row, "kernel", row_no)
+    pad = k // 2 if residual else (_int(row, "padding", row_no, 0, low=0) if padded else 0)
+    if any(k > n + 2 * pad for n in spatial):
+        raise SpecError(row_no, f"kernel {k} is larger than its input {'x'.join(map(str, spatial))}"
+                                f"{f' (+{2 * pad} padding)' if pad else ''}")
+    return k, pad
+
+
+def _conv(row, row_no, c, spatial):
+    k, pad = _window(row, row_no, spatial, padded=True)
+    conv = nn.Conv1d if len(spatial) == 1 else nn.Conv2d
+    return conv(c, _int(row, "out", row_no), k, _int(row, "stride", row_no, 1), pad)
+
+
+def _local(row, row_no, c, spatial):
+    k, pad = _window(row, row_no, spatial, padded=True)
+    layer = LocallyConnected1d if len(spatial) == 1 else LocallyConnected2d
+    return layer(c, _int(row, "out", row_no), k, spatial, _int(row, "stride", row_no, 1), pad)
+
+
+def _pool(kind):
+    def build(row, row_no, c, spatial):
+        k, pad = _window(row, row_no, spatial, padded=True)
+        if pad > k // 2:
+            raise SpecError(row_no, f"pool padding must be at most half the kernel ({k // 2}), got {pad}")
+        cls = {("max pool", 1): nn.MaxPool1d, ("max pool", 2): nn.MaxPool2d,
+               ("avg pool", 1): nn.AvgPool1d, ("avg pool", 2): nn.AvgPool2d}[kind, len(spatial)]
+        return cls(k, _int(row, "stride", row_no, k), pad)
+    return build
+
+
+def _lp_pool(row, row_no, c, spatial):
+    k, _ = _window(row, row_no, spatial, padded=False)
+    p = row.get("p")
+    p = 2.0 if p is None or p == "" else p
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        raise SpecError(row_no, f"p must be a number, got {p!r}") from None
+    if not (math.isfinite(p) and p >= 1):  # nan, inf, 0 and negatives: no Lp norm PyTorch computes
+        raise SpecError(row_no, f"p must be a finite number of at least 1 (2 if left out), got {p:g}")
+    return (nn.LPPool1d if len(spatial) == 1 else nn.LPPool2d)(p, k, _int(row, "stride", row_no, k))
+
+
+def _residual(row, row_no, c, spatial):
+    k, _ = _window(row, row_no, spatial, padded=False, residual=True)
+    return Residual(c, k, len(spatial))
+
+
+def _linear(row, row_no, c, spatial):
+    if spatial:
+        raise SpecError(row_no, f"linear needs a flat input, but its input is {(c, *spatial)}; add a flatten row "
+                                "above")
+    return nn.Linear(c, _int(row, "out", row_no))
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """What a row's ``kind`` builds, from the row, its number, the input channels and spatial size."""
+
+    build: Callable[[dict, int, int, tuple[int, ...]], nn.Module]
+    spatial: bool = False  # needs a 1D or 2D input with channels
+    pointwise: bool = False  # acts on each position alone: keeps the receptive field
+
+
+# the one table of layer kinds: the parser, the page's kind column and the costing all read it
+LAYER_KINDS: dict[str, LayerKind] = {
+    "conv": LayerKind(_conv, spatial=True),
+    "local": LayerKind(_local, spatial=True),
+    "relu": LayerKind(lambda *_: nn.ReLU(), pointwise=True),
+    "leaky relu": LayerKind(lambda *_: nn.LeakyReLU(0.1), pointwise=True),
+    "tanh": LayerKind(lambda *_: nn.Tanh(), pointwise=True),
+    "max pool": LayerKind(_pool("max pool"), spatial=True),
+    "avg pool": LayerKind(_pool("avg pool"), spatial=True),
+    "lp pool": LayerKind(_lp_pool, spatial=True),
+    "batch norm": LayerKind(lambda row, row_no, c, spatial: (nn.BatchNorm1d if len(spatial) <= 1 else
+                                                             nn.BatchNorm2d)(c), spatial=True, pointwise=True),
+    "residual": LayerKind(_residual, spatial=True),
+    "flatten": LayerKind(lambda *_: nn.Flatten()),
+    "linear": LayerKind(_linear),
+    "log softmax": LayerKind(lambda *_: nn.LogSoftmax(dim=1)),
+}
+KINDS = tuple(LAYER_KINDS)
+SPATIAL = {k for k, v in LAYER_KINDS.items() if v.spatial}
+
+
 def _layer(row: dict, row_no: int, shape: tuple[int, ...]) -> nn.Module:
     """One layer for input ``shape`` = (C, *spatial) or (features,)."""
     kind = str(row.get("kind", "")).strip().lower()
-    if kind not in KINDS:
+    if kind not in LAYER_KINDS:
         raise SpecError(row_no, f"unknown layer {row.get('kind')!r}; choose from {', '.join(KINDS)}")
-    spatial = shape[1:]
-    nd = len(spatial)
-    if kind in SPATIAL and nd not in (1, 2):
+    spatial = tuple(shape[1:])
+    if LAYER_KINDS[kind].spatial and len(spatial) not in (1, 2):
         raise SpecError(row_no, f"{kind} needs a 1D or 2D input with channels, but its input is {shape} "
                                 "(was it flattened above?)")
-    if kind in ("conv", "local", "max pool", "avg pool", "lp pool", "residual"):
-        k = _int(row, "kernel", row_no)
-        pad = _int(row, "padding", row_no, 0, low=0) if kind in ("conv", "local", "max pool", "avg pool") else 0
-        if kind == "residual":
-            pad = k // 2
-        if any(k > n + 2 * pad for n in spatial):
-            raise SpecError(row_no, f"kernel {k} is larger than its input {'x'.join(map(str, spatial))}"
-                                    f"{f' (+{2 * pad} padding)' if pad else ''}")
-        if kind in ("max pool", "avg pool") and pad > k // 2:
-            raise SpecError(row_no, f"pool padding must be at most half the kernel ({k // 2}), got {pad}")
-    c = shape[0]
-    if kind == "conv":
-        s = _int(row, "stride", row_no, 1)
-        return (nn.Conv1d if nd == 1 else nn.Conv2d)(c, _int(row, "out", row_no), k, s, pad)
-    if kind == "local":
-        s = _int(row, "stride", row_no, 1)
-        return (LocallyConnected1d if nd == 1 else LocallyConnected2d)(c, _int(row, "out", row_no), k, spatial, s, pad)
-    if kind in ("max pool", "avg pool"):
-        s = _int(row, "stride", row_no, k)
-        cls = {("max pool", 1): nn.MaxPool1d, ("max pool", 2): nn.MaxPool2d,
-               ("avg pool", 1): nn.AvgPool1d, ("avg pool", 2): nn.AvgPool2d}[kind, nd]
-        return cls(k, s, pad)
-    if kind == "lp pool":
-        s = _int(row, "stride", row_no, k)
-        p = row.get("p")
-        p = 2.0 if p is None or p == "" else p
-        try:
-            p = float(p)
-        except (TypeError, ValueError):
-            raise SpecError(row_no, f"p must be a number, got {p!r}") from None
-        if not (math.isfinite(p) and p >= 1):  # nan, inf, 0 and negatives: no Lp norm PyTorch computes
-            raise SpecError(row_no, f"p must be a finite number of at least 1 (2 if left out), got {p:g}")
-        return (nn.LPPool1d if nd == 1 else nn.LPPool2d)(p, k, s)
-    if kind == "batch norm":
-        return (nn.BatchNorm1d if nd in (0, 1) else nn.BatchNorm2d)(c)
-    if kind == "residual":
-        return Residual(c, k, nd)
-    if kind == "relu":
-        return nn.ReLU()
-    if kind == "leaky relu":
-        return nn.LeakyReLU(0.1)
-    if kind == "tanh":
-        return nn.Tanh()
-    if kind == "flatten":
-        return nn.Flatten()
-    if kind == "log softmax":
-        return nn.LogSoftmax(dim=1)
-    # linear
-    if nd != 0:
-        raise SpecError(row_no, f"linear needs a flat input, but its input is {shape}; add a flatten row above")
-    return nn.Linear(shape[0], _int(row, "out", row_no))
+    return LAYER_KINDS[kind].build(row, row_no, shape[0], spatial)
 
 
 def _checked_shape(input_shape: Sequence[int]) -> tuple[int, ...]:

@@ -342,3 +342,22 @@ def test_the_layer_text_round_trips(rows, shape):
     # hand-written: the course ConvNet's first block
     assert text_to_rows("1x28x28:conv(out=6,kernel=5);relu;max pool(kernel=2)") == (
         (1, 28, 28), [{"kind": "conv", "out": 6, "kernel": 5}, {"kind": "relu"}, {"kind": "max pool", "kernel": 2}])
+
+
+def test_every_layer_kind_in_the_table_builds_and_spatial_ones_refuse_a_flat_input():
+    from core.layers import KINDS, LAYER_KINDS, SPATIAL
+
+    row = {"out": 4, "kernel": 3}
+    expected = {"conv": nn.Conv2d, "local": "LocallyConnected2d", "relu": nn.ReLU, "leaky relu": nn.LeakyReLU,
+                "tanh": nn.Tanh, "max pool": nn.MaxPool2d, "avg pool": nn.AvgPool2d, "lp pool": nn.LPPool2d,
+                "batch norm": nn.BatchNorm2d, "residual": "Residual", "flatten": nn.Flatten,
+                "log softmax": nn.LogSoftmax}
+    assert set(KINDS) == set(LAYER_KINDS) == set(expected) | {"linear"}
+    for kind, cls in expected.items():
+        layer = build_model([{"kind": kind, **row}], (2, 8, 8))[0]
+        assert (type(layer).__name__ == cls) if isinstance(cls, str) else isinstance(layer, cls), kind
+    assert isinstance(build_model([{"kind": "flatten"}, {"kind": "linear", "out": 3}], (2, 4))[1], nn.Linear)
+    for kind in SPATIAL:
+        with pytest.raises(SpecError, match="needs a 1D or 2D input"):
+            build_model([{"kind": "flatten"}, {"kind": kind, **row}], (2, 8, 8))
+    assert SPATIAL == {"conv", "local", "max pool", "avg pool", "lp pool", "batch norm", "residual"}
