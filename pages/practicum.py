@@ -18,6 +18,7 @@ from core.worker import RESULTS_ENV, Busy
 from dashboard import urlstate as url
 from dashboard.charts import raster
 from dashboard.colours import RED
+from dashboard.progress import watch
 from dashboard.safe import md
 from dashboard.shell import data_setting, trainer, viewer_id
 
@@ -186,9 +187,8 @@ def label(config):
     return f"{PRACTICUM_MODELS[config.model]}, {'permuted' if config.permuted else 'original'}"
 
 
-def show_progress():
-    """Redrawn on a timer while runs train: progress bars from snapshots, nothing else on the page recomputed."""
-    current = [work.lookup(c, viewer) for c in configs]
+def show_progress(current):
+    """Progress bars from snapshots, one per run (redrawn by ``dashboard.progress.watch``)."""
     for config, job in zip(configs, current):
         if job is None:
             st.progress(0.0, text=f"{label(config)}: not started")
@@ -209,15 +209,9 @@ def show_progress():
     # are drawn once the runs finish)
     st.caption(f"{len(work.queue())} run(s) in the server's queue, one training at a time (a ConvNet and its "
                "permuted twin train together).")
-    if all(j is None or j.finished or j.cancel_requested for j in current):
-        st.rerun(scope="app")  # nothing left to watch: redraw the page with the results, and stop polling
 
 
-active = any(j is not None and not j.finished and not j.cancel_requested for j in jobs)
-if active:
-    running = any(j is not None and j.state == "running" for j in jobs)
-    # one look every 2 s while our runs train, every 5 s while they wait behind others
-    st.fragment(run_every=2.0 if running else 5.0)(show_progress)()
+active = watch(lambda: [work.lookup(c, viewer) for c in configs], show_progress)
 
 done = [j.result for j in jobs if j is not None and j.state == "done"]
 for job in jobs:

@@ -13,6 +13,7 @@ from core.uploads import UploadError, read_upload
 from core.practicum import KNOBS, knob_configs, prior_advantage, time_estimate, training_cost
 from core.worker import Busy
 from dashboard import charts, urlstate as url
+from dashboard.progress import watch
 from dashboard.safe import md
 from dashboard.shell import data_setting, trainer, viewer_id
 
@@ -171,9 +172,8 @@ if st.button("Train the eight models", key="sig_train"):
 jobs = [work.lookup(c, viewer) for c in configs]
 
 
-def training_progress():
-    """Redrawn every second while the runs train in the server's worker; the page stays responsive."""
-    current = [work.lookup(c, viewer) for c in configs]
+def training_progress(current):
+    """One bar for the eight runs (redrawn by ``dashboard.progress.watch``); the page stays responsive."""
     done = sum(j is not None and j.finished for j in current)
     snaps = [j.progress.snapshot() if j is not None and not j.finished else None for j in current]
     # the eight runs take the same number of steps: a finished run counts whole, a queued one not at all
@@ -185,12 +185,9 @@ def training_progress():
             if p is not None and p.seconds_left() and p.step < p.total]
     eta = f", about {max(1, round(pace[0] * (total - steps)))} s left at this pace" if pace else ""
     st.progress(min(1.0, steps / total), text=f"Training on MNIST-1D: {done} of {len(configs)} models done{eta}")
-    if all(j is None or j.finished or j.cancel_requested for j in current):
-        st.rerun(scope="app")  # all finished while we watched: draw the results
 
 
-if any(j is not None and not j.finished and not j.cancel_requested for j in jobs):
-    st.fragment(run_every=1.0)(training_progress)()
+watch(lambda: [work.lookup(c, viewer) for c in configs], training_progress)
 failed = [j for j in jobs if j is not None and j.state == "failed"]
 if failed:
     st.error(f"Training failed: {md(failed[0].error, 300)}", icon=":material/error:")

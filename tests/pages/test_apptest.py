@@ -379,3 +379,20 @@ def test_a_bad_preset_beside_a_long_layer_list_still_gets_its_notice():
     at = run_page("anatomy", {"an_preset": "![p](http://host/p.png)", "an_spec": "1x28x28:" + "relu;" * 70})
     assert any(f"**{md('an_preset')}** = " in w.value for w in at.warning)
     assert any("at most 60 layers" in e.value for e in at.error)
+
+
+def test_the_watching_helper_polls_only_while_a_run_is_open():
+    from dashboard import progress
+
+    class Job:
+        def __init__(self, state, cancel=False):
+            self.state, self.cancel_requested = state, cancel
+
+        @property
+        def finished(self):
+            return self.state in ("done", "failed", "cancelled")
+
+    drawn = []
+    # nothing open: no fragment, nothing drawn (a finished, a cancelled-but-running and a missing run)
+    assert progress.watch(lambda: [Job("done"), Job("running", cancel=True), None], drawn.append) is False
+    assert drawn == []
