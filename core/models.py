@@ -28,7 +28,8 @@ def _macs(layer: nn.Module, x: torch.Tensor) -> int:
 
 
 def layer_table(model: nn.Sequential, input_shape: Sequence[int]) -> pd.DataFrame:
-    """One row per layer: kind, output shape, parameters, multiply-adds, receptive field.
+    """One row per layer: kind, output shape (a tuple; pages format it), parameters, multiply-adds, receptive
+    field.
 
     The receptive field is that of the layer's output units on the input
     (from ``core.receptive_field``), '-' once the tensor is no longer spatial.
@@ -54,7 +55,7 @@ def layer_table(model: nn.Sequential, input_shape: Sequence[int]) -> pd.DataFram
             rf_before = rf
         else:
             spatial_prefix = False
-        rows.append({"#": i + 1, "layer": type(layer).__name__, "output shape": " × ".join(map(str, x.shape[1:])),
+        rows.append({"#": i + 1, "layer": type(layer).__name__, "output shape": tuple(x.shape[1:]),
                      "parameters": sum(p.numel() for p in layer.parameters()), "multiply-adds": macs,
                      "receptive field": str(rf)})
     return pd.DataFrame(rows)

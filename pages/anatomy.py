@@ -28,10 +28,10 @@ def analyse(text: str):
     except (MemoryError, RuntimeError) as exc:  # the machine ran short, whatever the budget said
         raise SpecError(0, f"the server could not run this network ({type(exc).__name__}: "
                            f"{str(exc).splitlines()[0][:120]})") from None
-    dims = table["output shape"].str.split(" × ")
+    dims = table["output shape"]  # tuples: (channels, *spatial) or (features,)
     shapes = pd.DataFrame({"#": table["#"], "layer": table["layer"],
-                           "channels": [int(d[0]) for d in dims],
-                           "spatial size": [int(d[1]) if len(d) > 1 else 1 for d in dims]})
+                           "channels": [d[0] for d in dims],
+                           "spatial size": [d[1] if len(d) > 1 else 1 for d in dims]})
     long = shapes.melt(id_vars=["#", "layer"], var_name="quantity", value_name="value")
     chart = alt.Chart(long).mark_line(point=True).encode(
         x=alt.X("#:O", title="layer"), y=alt.Y("value:Q", scale=alt.Scale(type="log"), title=None),
@@ -41,7 +41,8 @@ def analyse(text: str):
         recursion, why = recursion_table(receptive_field(model, (1, *shape))), None
     except ValueError as exc:
         recursion, why = None, str(exc)
-    return table, count_parameters(model), chart.to_dict(), recursion, why
+    shown = table.assign(**{"output shape": [" × ".join(map(str, d)) for d in dims]})  # formatted only to show
+    return shown, count_parameters(model), chart.to_dict(), recursion, why
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
