@@ -23,13 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.datasets import SPECS
 from core.files import atomic_write
 
 DATA_ENV = "CONVLAB_DATA_DIR"
 CACHE_ENV = "CONVLAB_CACHE_DIR"
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-DATASETS = ("mnist", "fashion-mnist", "kmnist")
-_CLASSES = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
+_CLASSES = {name: s.folder for name, s in SPECS.items() if s.folder}  # torchvision's class and folder names
+DATASETS = tuple(_CLASSES)  # the downloaded ones; MNIST-1D is generated
 
 
 class DataUnavailable(RuntimeError):

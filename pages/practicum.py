@@ -112,10 +112,10 @@ intro.markdown(
     "spends its weights on relations between neighbours. Then one fixed random permutation scrambles every input, "
     "train and test alike: locality is gone. Which prior still pays?")
 
-if dataset != "mnist1d" and not available(dataset, directory):
-    st.warning(f"{DATASETS[dataset]} is not on this machine and there may be no network to download it. Point "
+if not ds.generated and not available(dataset, directory):
+    st.warning(f"{ds.label} is not on this machine and there may be no network to download it. Point "
                f"`{DATA_ENV}` (or `data_dir` in `.streamlit/secrets.toml`) at a folder holding "
-               f"`{DATASETS[dataset].replace('-', '')}/raw/`, or try MNIST-1D, which is generated on the spot.",
+               f"`{ds.folder}/raw/`, or try MNIST-1D, which is generated on the spot.",
                icon=":material/cloud_off:")
     st.button("Use MNIST-1D", on_click=use_mnist1d, type="primary")
 
