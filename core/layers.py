@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from core.conv import LocallyConnected1d, LocallyConnected2d
+from core.module_kinds import POINTWISE
 
 COLUMNS = ("kind", "out", "kernel", "stride", "padding", "p")
 
@@ -55,8 +56,6 @@ class Residual(nn.Module):
         return self.relu(x + self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
 
 
-# layers that act on each position alone: they keep the receptive field, and their cost needs no trace
-POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.BatchNorm1d, nn.BatchNorm2d)
 LIMITS = {"out": 1024, "kernel": 64, "stride": 16, "padding": 32}  # bounded work for a shared server
 MAX_SIDE, MAX_CHANNELS, MAX_LAYERS = 256, 64, 60
 
@@ -143,22 +142,22 @@ class LayerKind:
     """What a row's ``kind`` builds, from the row, its number, the input channels and spatial size."""
 
     build: Callable[[dict, int, int, tuple[int, ...]], nn.Module]
-    spatial: bool = False  # needs a 1D or 2D input with channels
-    pointwise: bool = False  # acts on each position alone: keeps the receptive field
+    spatial: bool = False  # needs a 1D or 2D input with channels (what the built layer does to the receptive
+    # field is its class's business: core.module_kinds)
 
 
 # the one table of layer kinds: the parser, the page's kind column and the costing all read it
 LAYER_KINDS: dict[str, LayerKind] = {
     "conv": LayerKind(_conv, spatial=True),
     "local": LayerKind(_local, spatial=True),
-    "relu": LayerKind(lambda *_: nn.ReLU(), pointwise=True),
-    "leaky relu": LayerKind(lambda *_: nn.LeakyReLU(0.1), pointwise=True),
-    "tanh": LayerKind(lambda *_: nn.Tanh(), pointwise=True),
+    "relu": LayerKind(lambda *_: nn.ReLU()),
+    "leaky relu": LayerKind(lambda *_: nn.LeakyReLU(0.1)),
+    "tanh": LayerKind(lambda *_: nn.Tanh()),
     "max pool": LayerKind(_pool("max pool"), spatial=True),
     "avg pool": LayerKind(_pool("avg pool"), spatial=True),
     "lp pool": LayerKind(_lp_pool, spatial=True),
     "batch norm": LayerKind(lambda row, row_no, c, spatial: (nn.BatchNorm1d if len(spatial) <= 1 else
-                                                             nn.BatchNorm2d)(c), spatial=True, pointwise=True),
+                                                             nn.BatchNorm2d)(c), spatial=True),
     "residual": LayerKind(_residual, spatial=True),
     "flatten": LayerKind(lambda *_: nn.Flatten()),
     "linear": LayerKind(_linear),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import torch
 from torch import nn
 
-from core.layers import POINTWISE
+from core.module_kinds import POINTWISE
 
 if TYPE_CHECKING:  # pandas and the flop counter load on first use: the training engine needs none of them
     import pandas as pd

@@ -8,28 +8,30 @@ uses by default is ``core.datasets``' business.
 
 from __future__ import annotations
 
+from core.datasets import spec
 
 
 def _conv(out, k, **kw):
     return {"kind": "conv", "out": out, "kernel": k, **kw}
 
-def course_convnet(n_features: int = 6) -> list[dict]:
-    """The notebook's ConvNet: 6,422 parameters at n_features=6 on 1x28x28."""
+
+def course_convnet(n_features: int) -> list[dict]:
+    """The notebook's ConvNet on 1x28x28 (6,422 parameters at its n_features, ``spec("mnist").widths``)."""
     return [_conv(n_features, 5), {"kind": "relu"}, {"kind": "max pool", "kernel": 2},
             _conv(n_features, 5), {"kind": "relu"}, {"kind": "max pool", "kernel": 2},
             {"kind": "flatten"}, {"kind": "linear", "out": 50}, {"kind": "relu"},
             {"kind": "linear", "out": 10}, {"kind": "log softmax"}]
 
 
-def course_fc(n_hidden: int = 8) -> list[dict]:
-    """The notebook's fully connected net: 6,442 parameters at n_hidden=8 on 784 inputs."""
+def course_fc(n_hidden: int) -> list[dict]:
+    """The notebook's fully connected net on 784 inputs (6,442 parameters at its n_hidden)."""
     return [{"kind": "flatten"}, {"kind": "linear", "out": n_hidden}, {"kind": "relu"},
             {"kind": "linear", "out": n_hidden}, {"kind": "relu"}, {"kind": "linear", "out": 10},
             {"kind": "log softmax"}]
 
 
 PRESETS: dict[str, tuple[tuple[int, ...], list[dict]]] = {
-    "course ConvNet": ((1, 28, 28), course_convnet()),
+    "course ConvNet": (spec("mnist").input_shape, course_convnet(spec("mnist").width("cnn"))),
     "LeNet-5": ((1, 32, 32), [_conv(6, 5), {"kind": "tanh"}, {"kind": "avg pool", "kernel": 2},
                               _conv(16, 5), {"kind": "tanh"}, {"kind": "avg pool", "kernel": 2},
                               _conv(120, 5), {"kind": "tanh"}, {"kind": "flatten"},
@@ -44,12 +46,12 @@ PRESETS: dict[str, tuple[tuple[int, ...], list[dict]]] = {
 }
 
 
-def mnist1d_fc(width: int = 100) -> list[dict]:
+def mnist1d_fc(width: int) -> list[dict]:
     """MNIST-1D's MLP baseline shape (40 -> width -> width -> 10)."""
     return course_fc(width)
 
 
-def mnist1d_cnn(width: int = 25) -> list[dict]:
+def mnist1d_cnn(width: int) -> list[dict]:
     """MNIST-1D's ConvNet baseline: three strided 1D convolutions, then a linear read-out."""
     return [_conv(width, 5, stride=2, padding=1), {"kind": "relu"}, _conv(width, 3, stride=2, padding=1),
             {"kind": "relu"}, _conv(width, 3, stride=2, padding=1), {"kind": "relu"}, {"kind": "flatten"},
@@ -62,11 +64,9 @@ PRACTICUM_MODELS = {"fc": "fully connected", "cnn": "ConvNet", "lc": "locally co
 def practicum_rows(model: str, dataset: str = "mnist", width: int | None = None) -> tuple[tuple[int, ...], list[dict]]:
     """(input shape, layer rows) of the practicum's models: ``fc``, ``cnn`` or ``lc`` (the ConvNet without sharing).
 
-    ``width`` is the notebook's ``n_hidden`` (fc, default 8) or ``n_features`` (cnn, lc, default 6);
-    on MNIST-1D the paper's 100 and 25 (``core.datasets``).
+    ``width`` is the notebook's ``n_hidden`` (fc) or ``n_features`` (cnn, lc); by default the data set's
+    (``core.datasets``: the notebook's on images, the MNIST-1D paper's on sequences).
     """
-    from core.datasets import spec
-
     if model not in PRACTICUM_MODELS:
         raise ValueError(f"model must be one of {', '.join(PRACTICUM_MODELS)}, got {model!r}")
     ds = spec(dataset)

@@ -31,19 +31,15 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from core.conv import LocallyConnected1d, LocallyConnected2d, per_dim, same_padding
-
-_CONV = (nn.Conv1d, nn.Conv2d)
-_POOL = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.LPPool1d, nn.LPPool2d)
-_ADAPTIVE = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
-_LOCAL = (LocallyConnected1d, LocallyConnected2d)  # a convolution's windows without the sharing: the same field
+from core.conv import per_dim, same_padding
+from core.module_kinds import ADAPTIVE_POOL, CONV, LOCAL, POINTWISE, POOL, WINDOW
 
 
 class _Tracer(fx.Tracer):
     """torch.fx's tracer, keeping locally connected layers whole (their unfold + matmul is one window op)."""
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return isinstance(m, _LOCAL) or super().is_leaf_module(m, qualname)
+        return isinstance(m, LOCAL) or super().is_leaf_module(m, qualname)
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ class _Field:
 
 def _geometry(module: nn.Module, nd: int, in_size, out_size):
     """(kernel, stride, left padding, dilation) of a spatial module, per dimension."""
-    if isinstance(module, _ADAPTIVE):
+    if isinstance(module, ADAPTIVE_POOL):
         if any(n % m for n, m in zip(in_size, out_size)):
             raise ValueError(f"adaptive pooling from {tuple(in_size)} to {tuple(out_size)} has uneven windows; "
                              "its receptive field is not a single number")
@@ -138,7 +134,7 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFram
             fields[node] = None  # not (or no longer) spatial: flatten, linear, constants
             continue
         module = gm.get_submodule(node.target) if node.op == "call_module" else None
-        if isinstance(module, (*_CONV, *_LOCAL, *_POOL, *_ADAPTIVE)):
+        if isinstance(module, WINDOW):
             (src,) = inputs
             in_size = _spatial(node.all_input_nodes[0], nd)
             k, s, p, d = _geometry(module, nd, in_size, size)
@@ -206,18 +202,17 @@ def _all_paths_model(model: nn.Module, nd: int) -> nn.Module:
     twin = copy.deepcopy(model).double().eval()
     for name, module in list(twin.named_modules()):
         new = None
-        if isinstance(module, (*_CONV, *_LOCAL)):
+        if isinstance(module, (*CONV, *LOCAL)):
             with torch.no_grad():
                 module.weight.fill_(1.0 / module.weight[0].numel())
                 if module.bias is not None:
                     module.bias.zero_()
-        elif isinstance(module, _POOL):
+        elif isinstance(module, POOL):
             k = per_dim(module.kernel_size, nd)
             s = per_dim(module.stride if module.stride is not None else module.kernel_size, nd)
             new = _PositivePool(nd, k, s, per_dim(getattr(module, "padding", 0), nd),
                                 per_dim(getattr(module, "dilation", 1), nd), getattr(module, "ceil_mode", False))
-        elif isinstance(module, (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.Dropout,
-                                 nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
+        elif isinstance(module, (*POINTWISE, nn.GroupNorm, nn.LayerNorm)):  # normalising: no path is lost
             new = nn.Identity()
         if new is not None:
             parent_name, _, child = name.rpartition(".")

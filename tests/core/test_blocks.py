@@ -157,8 +157,12 @@ def test_reflection_and_collapse_are_named():
 # --- models ------------------------------------------------------------------------------------------
 
 def test_course_networks_have_the_published_parameter_counts():
-    assert count_parameters(build_model(course_convnet(), (1, 28, 28))) == 6422
-    assert count_parameters(build_model(course_fc(), (1, 28, 28))) == 6442
+    # the registry's default widths (core.datasets) are the notebook's: its published parameter counts
+    for model, published in (("cnn", 6422), ("fc", 6442)):
+        shape, rows = practicum_rows(model)
+        assert count_parameters(build_model(rows, shape)) == published
+    assert count_parameters(build_model(course_convnet(6), (1, 28, 28))) == 6422  # n_features=6, the notebook's
+    assert count_parameters(build_model(course_fc(8), (1, 28, 28))) == 6442  # n_hidden=8
     shape, rows = practicum_rows("lc")
     lc = build_model(rows, shape)
     # locally connected twin: conv1 24*24 positions x 6 x 25 (+ bias), conv2 8*8 x 6 x 150 (+ bias)
@@ -171,7 +175,7 @@ def test_lenet5_has_its_classic_size():
 
 
 def test_layer_table_multiply_adds_hand_worked():
-    table = layer_table(build_model(course_convnet(), (1, 28, 28)), (1, 28, 28))
+    table = layer_table(build_model(course_convnet(6), (1, 28, 28)), (1, 28, 28))
     # conv1: 6 x 24 x 24 outputs, 25 multiply-adds each; conv2: 6 x 8 x 8 outputs, 6 x 25 each
     assert table.loc[0, "multiply-adds"] == 6 * 24 * 24 * 25
     assert table.loc[3, "multiply-adds"] == 6 * 8 * 8 * 150

@@ -174,3 +174,24 @@ def test_the_recursion_refuses_merging_paths():
     model = Branches(nn.Sequential(nn.Conv1d(1, 1, 3, padding=1), nn.Conv1d(1, 1, 3, padding=1)), nn.Identity())
     with pytest.raises(ValueError, match="paths merge"):
         recursion_table(receptive_field(model, (1, 1, 16)))
+
+
+def test_every_layer_kind_of_the_language_is_known_to_the_tracer():
+    """Each kind builds a class the tracer reads (``core.module_kinds``); a point-wise one keeps a 3-wide field."""
+    from core.layers import LAYER_KINDS, Residual
+    from core.module_kinds import POINTWISE, WINDOW
+
+    for kind, entry in LAYER_KINDS.items():
+        row = {"kind": kind, "out": 4, "kernel": 3}
+        layer = entry.build(row, 1, 4, (12,) if entry.spatial else ())
+        ends_the_spatial_part = kind in ("flatten", "linear", "log softmax")
+        assert ends_the_spatial_part or isinstance(layer, (*WINDOW, *POINTWISE, Residual)), kind
+        if isinstance(layer, POINTWISE):  # conv k=3, then this layer: the field is still 3 (hand-worked)
+            net = nn.Sequential(nn.Conv1d(1, 4, 3), layer)
+            assert receptive_field(net, (1, 1, 12)).iloc[-1]["rf"] == 3, kind
+
+
+@pytest.mark.parametrize("layer", [nn.ELU(), nn.GELU(), nn.SiLU(), nn.Sigmoid(), nn.Dropout(0.5), nn.Identity()])
+def test_pointwise_modules_from_elsewhere_keep_the_field(layer):
+    net = nn.Sequential(nn.Conv2d(1, 2, 5), layer, nn.MaxPool2d(2))
+    assert receptive_field(net, (1, 1, 16, 16)).iloc[-1]["rf"] == 6  # 5, then a 2-window at jump 1
