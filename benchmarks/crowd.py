@@ -18,7 +18,6 @@ class does on its own laptops, then does not compete with the training.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -31,6 +30,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from core.runs import RunResult  # noqa: E402 - the repository root first
 DONE = "[data-testid=stApp][data-test-script-state=notRunning]"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
@@ -72,18 +73,18 @@ def training_seconds(results: Path, seed: int) -> float:
     """The worker's wall time for the four runs of ``seed``: a pair's shared seconds once."""
     seen, total = set(), 0.0
     for path in results.glob("*.json"):
-        r = json.loads(path.read_text())
-        if r["config"]["seed"] != seed or r["key"] in seen:
+        r = RunResult.from_json(path.read_text())
+        if r.config.seed != seed or r.key in seen:
             continue
-        seen.update({r["key"], r.get("trained_with")})
-        total += r["train_seconds"] + r["eval_seconds"]
+        seen.update({r.key, r.trained_with})
+        total += r.train_seconds + r.eval_seconds
     return total
 
 
 def wait_for_results(results: Path, seed: int, n: int = 4, timeout: float = 900) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if sum(json.loads(p.read_text())["config"]["seed"] == seed for p in results.glob("*.json")) >= n:
+        if sum(RunResult.from_json(p.read_text()).config.seed == seed for p in results.glob("*.json")) >= n:
             return
         time.sleep(0.2)
     raise TimeoutError(f"seed {seed} did not finish")

@@ -83,7 +83,8 @@ def training_rate() -> float:
     import time
 
     from core.practicum import training_cost
-    from core.training import comparison, train_runs, training_units
+    from core.runs import comparison, training_units
+    from core.training import train_runs
 
     configs = comparison(("fc", "cnn"), train_size=10_000)
     started = time.perf_counter()

@@ -100,7 +100,8 @@ def notebook_phase(data_dir: str, seed: int, device: str) -> list[dict]:
 
 def engine_phase(data_dir: str, seed: int, device: str) -> list[dict]:
     from core.data import load_dataset
-    from core.training import comparison, train_runs, training_units
+    from core.runs import comparison, training_units
+    from core.training import train_runs
 
     data = load_dataset("mnist", data_dir)
     configs, done = comparison(("fc", "cnn"), seed=seed), {}
@@ -109,8 +110,8 @@ def engine_phase(data_dir: str, seed: int, device: str) -> list[dict]:
         results = train_runs(members, data, device=device)
         seconds = (time.perf_counter() - started) / len(members)  # a pair's time, shared by its two runs
         for r in results:
-            done[r["key"]] = {"model": r["model"], "permuted": r["permuted"], "seconds": seconds,
-                              "accuracy": r["accuracy"], "paired": len(members) > 1}
+            done[r.key] = {"model": r.model, "permuted": r.permuted, "seconds": seconds,
+                           "accuracy": r.accuracy, "paired": len(members) > 1}
     return [done[c.key()] for c in configs]
 
 
@@ -159,7 +160,7 @@ def main() -> None:
         print(f"wall: notebook {results['notebook']['wall']:.1f} s, engine {results['engine']['wall']:.1f} s, "
               f"ratio {results['notebook']['wall'] / results['engine']['wall']:.1f}x; peak RSS notebook "
               f"{results['notebook']['peak_rss_mb']:.0f} MB, engine {results['engine']['peak_rss_mb']:.0f} MB")
-    print("\n* the two ConvNet runs train as one grouped pair (core.training.pair_of): half the pair's time each")
+    print("\n* the two ConvNet runs train as one grouped pair (core.runs.pair_of): half the pair's time each")
     nb_wall = sum(r["wall"] for r in totals["notebook"])
     en_wall = sum(r["wall"] for r in totals["engine"])
     bands = {("fc", False): (85, 89.5), ("cnn", False): (93.5, 96), ("cnn", True): (78, 84), ("fc", True): (84, 88.5)}

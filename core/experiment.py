@@ -6,7 +6,7 @@ Prints a table (model, input, parameters, accuracy, test loss, seconds,
 device) and optionally writes ``{"runs": [{"model": ..., "permuted": ...,
 "params": ..., "accuracy": ..., "test_loss": ..., "train_seconds": ...,
 "device": ...}, ...]}`` (accuracy in percent). A ConvNet trains in lockstep
-with its permuted twin (``core.training.pair_of``): both rows then show the
+with its permuted twin (``core.runs.pair_of``): both rows then show the
 pair's seconds, marked with a star.
 """
 
@@ -19,7 +19,9 @@ import time
 
 from core.data import DataUnavailable, load_dataset
 from core.device import DEVICE_CHOICES, pick_device
-from core.training import DATASETS, MODELS, Progress, default_config, train_runs, training_units
+from core.datasets import NAMES as DATASETS
+from core.runs import MODELS, Progress, RunResult, default_config, training_units
+from core.training import train_runs
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,27 +85,27 @@ def main(argv=None) -> int:
             for note in notes:
                 print(f"note: {note}", file=sys.stderr)
             configs.append(config)
-    results: dict[str, dict] = {}
+    results: dict[str, RunResult] = {}
     for members in training_units(configs):  # a ConvNet trains with its permuted twin, in lockstep
         config = members[0]
         label = f"{config.model} {'original + permuted' if len(members) > 1 else 'permuted' if config.permuted else 'original'}"
         progresses, started = [Progress() for _ in members], time.perf_counter()
         stop = lambda: (_bar(label, progresses[0], started), False)[1]  # noqa: E731 - redraw at every report
         for r in train_runs(members, data, device=args.device, progresses=progresses, should_stop=stop):
-            results[r["key"]] = r
+            results[r.key] = r
         _bar(label, progresses[0], started)
         sys.stderr.write("\n")
     runs = [results[c.key()] for c in configs]
     print(f"{'model':<6}{'input':<10}{'params':>8}{'accuracy':>10}{'test loss':>11}{'seconds':>9}   device")
     for r in runs:
-        print(f"{r['model']:<6}{'permuted' if r['permuted'] else 'original':<10}{r['params']:>8}"
-              f"{r['accuracy']:>9.2f}%{r['test_loss']:>11.4f}{r['train_seconds']:>9.2f}{'*' if r['trained_with'] else ' '}"
-              f"  {r['device_name']}")
-    if any(r["trained_with"] for r in runs):
+        print(f"{r.model:<6}{'permuted' if r.permuted else 'original':<10}{r.params:>8}"
+              f"{r.accuracy:>9.2f}%{r.test_loss:>11.4f}{r.train_seconds:>9.2f}{'*' if r.trained_with else ' '}"
+              f"  {r.device_name}")
+    if any(r.trained_with for r in runs):
         print("* trained with its twin (original and permuted) in one grouped pass: the seconds are the pair's")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"runs": runs}, f, indent=1)
+            json.dump({"runs": [r.to_dict() for r in runs]}, f, indent=1)
     return 0
 
 

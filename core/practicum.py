@@ -17,7 +17,7 @@ from core.layers import build_model
 from core.models import count_parameters
 from core.networks import PRACTICUM_MODELS, practicum_rows
 from core.tables import long_table
-from core.training import comparison
+from core.runs import RunResult, comparison
 
 
 def sample_pairs(ds: Dataset, n: int = 8, perm_seed: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -37,34 +37,38 @@ def model_sizes(dataset: str, widths: dict[str, int | None]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def results_table(results: list[dict]) -> pd.DataFrame:
+def results_table(results: list[RunResult]) -> pd.DataFrame:
     """One row per finished run, with each reference accuracy of its data set (``core.datasets``) beside it."""
     rows = []
     for r in results:
-        refs = {f"{ref.short} %": ref.text(r["model"], r["permuted"]) for ref in spec(r["dataset"]).references}
-        rows.append({"model": PRACTICUM_MODELS[r["model"]], "input": "permuted" if r["permuted"] else "original",
-                     "parameters": r["params"], "accuracy %": round(r["accuracy"], 2),
-                     **refs, "test loss": round(r["test_loss"], 4),
-                     "seconds": round(r["train_seconds"], 2),
+        refs = {f"{ref.short} %": ref.text(r.model, r.permuted) for ref in spec(r.dataset).references}
+        rows.append({"model": PRACTICUM_MODELS[r.model], "input": "permuted" if r.permuted else "original",
+                     "parameters": r.params, "accuracy %": round(r.accuracy, 2),
+                     **refs, "test loss": round(r.test_loss, 4),
+                     "seconds": round(r.train_seconds, 2),
                      # a ConvNet trains with its twin (original and permuted) in one grouped pass: the pair's seconds
-                     "trained": "as a pair" if r.get("trained_with") else "alone", "device": r["device_name"]})
+                     "trained": "as a pair" if r.trained_with else "alone", "device": r.device_name})
     return pd.DataFrame(rows)
 
 
-def loss_curves(results: list[dict]) -> pd.DataFrame:
+def run_label(r: RunResult) -> str:
+    """How charts name a run: the model's title and its input, e.g. ``ConvNet, permuted``."""
+    return f"{PRACTICUM_MODELS[r.model]}, {'permuted' if r.permuted else 'original'}"
+
+
+def loss_curves(results: list[RunResult]) -> pd.DataFrame:
     """Long table ``run, step, loss`` of the training losses (mean over each report interval)."""
     frames = []
     for r in results:
-        every = r.get("report_every", 25)
-        frames.append(pd.DataFrame({"run": f"{PRACTICUM_MODELS[r['model']]}, {'permuted' if r['permuted'] else 'original'}",
-                                    "step": np.arange(1, len(r["losses"]) + 1) * every, "loss": r["losses"]}))
+        frames.append(pd.DataFrame({"run": run_label(r),
+                                    "step": np.arange(1, len(r.losses) + 1) * r.report_every, "loss": r.losses}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run", "step", "loss"])
 
 
-def per_class(results: list[dict]) -> pd.DataFrame:
+def per_class(results: list[RunResult]) -> pd.DataFrame:
     """Long table ``run, class, accuracy``."""
-    rows = [{"run": f"{PRACTICUM_MODELS[r['model']]}, {'permuted' if r['permuted'] else 'original'}",
-             "class": c, "accuracy": a} for r in results for c, a in enumerate(r["per_class"])]
+    rows = [{"run": run_label(r),
+             "class": c, "accuracy": a} for r in results for c, a in enumerate(r.per_class)]
     return pd.DataFrame(rows)
 
 
@@ -76,9 +80,9 @@ def reference_marks(dataset: str, models) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "input", "reference", "accuracy %", "published"])
 
 
-def filters(result: dict) -> pd.DataFrame:
+def filters(result: RunResult) -> pd.DataFrame:
     """The ConvNet's first-layer kernels as a long table ``kernel, row, col, weight`` (2D) or ``kernel, col``."""
-    frames = [long_table(w, "weight", kernel=k) for k, w in enumerate(result.get("filters") or [])]
+    frames = [long_table(w, "weight", kernel=k) for k, w in enumerate(result.filters or [])]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["kernel", "row", "col", "weight"])
 
 
@@ -144,22 +148,22 @@ def knob_configs(knob: str, epochs: int = 10) -> list:
     return [replace(c, **{field: v}) for v in values for c in base]
 
 
-def prior_advantage(results: list[dict], knob: str = "shuffled share") -> pd.DataFrame:
+def prior_advantage(results: list[RunResult], knob: str = "shuffled share") -> pd.DataFrame:
     """ConvNet minus MLP test accuracy at each value of ``knob``."""
     field, _, _ = KNOBS[knob]
     rows: dict[float, dict] = {}
     for r in results:
         if field == "perm_fraction":
-            value = r["config"]["perm_fraction"] if r["permuted"] else 0.0
+            value = r.config.perm_fraction if r.permuted else 0.0
         else:
-            value = r["config"][field]
-        rows.setdefault(value, {knob: value})["ConvNet" if r["model"] == "cnn" else "MLP"] = r["accuracy"]
+            value = getattr(r.config, field)
+        rows.setdefault(value, {knob: value})["ConvNet" if r.model == "cnn" else "MLP"] = r.accuracy
     df = pd.DataFrame(sorted(rows.values(), key=lambda row: row[knob]))
     df["advantage"] = df["ConvNet"] - df["MLP"]
     return df
 
 
-def effective_fields(result: dict) -> tuple[pd.DataFrame, pd.DataFrame, str] | None:
+def effective_fields(result: RunResult) -> tuple[pd.DataFrame, pd.DataFrame, str] | None:
     """A trained ConvNet's effective receptive field beside its initial one: (pixels, summary, sentence), or None.
 
     ``pixels``: long table ``stage, row, col, gradient`` (1D: row 0).
@@ -169,7 +173,7 @@ def effective_fields(result: dict) -> tuple[pd.DataFrame, pd.DataFrame, str] | N
     """
     from core.receptive_field import field_spread
 
-    erf = result.get("erf")
+    erf = result.erf
     if not erf:
         return None
     frames, rows = [], []

@@ -13,30 +13,21 @@ when progress is reported. Runs on CUDA, then Apple MPS, then the CPU.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
-import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from core.data import Dataset, load_dataset, permute_pixels, pixel_permutation
-from core.datasets import NAMES, spec
 from core.device import describe_device, pick_device
 from core.grouped import fast_order, spatial_prefix, stack_models, unstack_first_conv, unstack_spatial
 from core.layers import build_model
 from core.models import count_parameters
 from core.networks import practicum_rows
+from core.runs import Cancelled, Progress, RunConfig, RunResult, pair_of
 
-DATASETS = NAMES
-MODELS = ("fc", "cnn", "lc")
-# what one link may ask of a shared server (epochs, width and training samples: per data set, from its spec)
-BOUNDS = {"perm_fraction": (0.0, 1.0), "m1d_translation": (1, 60), "m1d_noise": (0.0, 2.0), "epochs": (1, 50),
-          "batch_size": (8, 1024), "width": (1, 128), "lr": (1e-4, 1.0), "momentum": (0.0, 0.99),
-          "train_size": (100, 60000), "seed": (0, 10_000)}
 
 
 class MomentumSGD:
@@ -67,122 +58,6 @@ class MomentumSGD:
         torch._foreach_add_(self.params, self.buffers, alpha=-self.lr)
 
 
-class Cancelled(RuntimeError):
-    """The run was asked to stop."""
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """One training run of the practicum."""
-
-    model: str = "cnn"  # fc | cnn | lc
-    permuted: bool = False  # one fixed pixel permutation on train and test
-    dataset: str = "mnist"  # mnist | fashion-mnist | kmnist | mnist1d
-    epochs: int = 1
-    lr: float = 0.01
-    momentum: float = 0.5
-    batch_size: int = 64
-    seed: int = 0  # initialisation and shuffling
-    width: int | None = None  # n_hidden (fc) or n_features (cnn, lc); None: the notebook's
-    train_size: int | None = None  # the first N training samples; None: all
-    perm_seed: int = 0  # which permutation
-    perm_fraction: float = 1.0  # share of positions the permutation moves (1: all, as the notebook)
-    m1d_translation: int | None = None  # MNIST-1D's max_translation (None: its default, 48)
-    m1d_noise: float | None = None  # MNIST-1D's iid_noise_scale (None: its default, 0.02)
-
-    def clamped(self) -> tuple["RunConfig", list[str]]:
-        """The config inside ``BOUNDS`` and known names, and a note for every value changed.
-
-        Equivalent settings are written one way, so that they share one key
-        (one stored result): no width means the data set's default width, and
-        all the training samples mean ``train_size=None``.
-        """
-        notes, values = [], asdict(self)
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
-        ds = spec(self.dataset)
-        if values["width"] is None:
-            values["width"] = ds.width(self.model)
-        if values["train_size"] is not None and values["train_size"] >= ds.train_size:
-            values["train_size"] = None
-        for name, (lo, hi) in BOUNDS.items():
-            hi = {"epochs": ds.max_epochs, "width": ds.max_width}.get(name, hi)
-            v = values[name]
-            if v is None:
-                continue
-            c = type(lo)(min(max(v, lo), hi)) if isinstance(lo, float) else int(min(max(v, lo), hi))
-            if c != v:
-                notes.append(f"{name} {v} is outside {lo}..{hi}; using {c}")
-                values[name] = c
-        return RunConfig(**values), notes
-
-    def key(self) -> str:
-        """A stable name for this configuration (results are stored and shared under it)."""
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
-
-
-@dataclass
-class Progress:
-    """What a running training reports; written by the training thread, read by others through ``snapshot``."""
-
-    step: int = 0
-    total: int = 0
-    epoch: int = 0
-    loss: float = float("nan")  # mean training loss since the last report
-    accuracy: float = float("nan")  # running training accuracy of the epoch, percent
-    losses: list[float] = field(default_factory=list)  # one value per report
-    started: float | None = None  # time.monotonic() when the first step began
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def start(self, total: int) -> None:
-        with self._lock:
-            self.total, self.started = total, time.monotonic()
-
-    def report(self, step: int, loss: float, accuracy: float) -> None:
-        with self._lock:
-            self.step, self.loss, self.accuracy = step, loss, accuracy
-            self.losses.append(loss)
-
-    def snapshot(self) -> "Progress":
-        """A consistent copy (its own loss list), never the list the trainer is appending to."""
-        with self._lock:
-            return Progress(self.step, self.total, self.epoch, self.loss, self.accuracy, list(self.losses),
-                            self.started)
-
-    def seconds_left(self, now: float | None = None) -> float | None:
-        """Time to the last step at the pace so far (the test passes between epochs make it a slight
-        underestimate), or None before the first report."""
-        if self.started is None or self.step <= 0 or not self.total:
-            return None
-        elapsed = (time.monotonic() if now is None else now) - self.started
-        return elapsed * (self.total - self.step) / self.step
-
-
-# ConvNets on images train as a pair, original and permuted in lockstep as one grouped network (``stack_models``):
-# the two runs share every batch and nothing else, and oneDNN's grouped convolutions make the pair cost about
-# 0.75 of two runs (the fully connected net gains nothing: it trains alone). Such a configuration always trains
-# inside its own pair, so that its result never depends on who asked for it.
-PAIRED_MODELS = ("cnn",)
-
-
-def pair_of(config: RunConfig) -> tuple[RunConfig, RunConfig] | None:
-    """(original, permuted): the pair ``config`` trains in, or None when it trains alone (FC, LC, MNIST-1D)."""
-    if config.model in PAIRED_MODELS and spec(config.dataset).paired:
-        return replace(config, permuted=False), replace(config, permuted=True)
-    return None
-
-
-def training_units(configs) -> list[tuple[RunConfig, ...]]:
-    """What to hand ``train_runs`` to get every configuration: each pair once, in order, the rest alone."""
-    units, seen = [], set()
-    for config in configs:
-        unit = pair_of(config) or (config,)
-        if config.key() not in seen:
-            units.append(unit)
-            seen.update(c.key() for c in unit)
-    return units
-
-
 def _evaluate(model, split, classes: int, prepare, groups: int, batch: int = 1000):
     """Per member: test loss (mean NLL), accuracy (percent) and per-class accuracy, in batches of 1000."""
     y = split.y
@@ -203,7 +78,7 @@ def _evaluate(model, split, classes: int, prepare, groups: int, batch: int = 100
 
 def train(config: RunConfig, data: Dataset | None = None, *, device: str | torch.device = "auto",
           data_dir: str | None = None, progress: Progress | None = None,
-          should_stop: Callable[[], bool] | None = None, report_every: int = 25) -> dict:
+          should_stop: Callable[[], bool] | None = None, report_every: int = 25) -> RunResult:
     """Train one model of the practicum and evaluate it on the test set.
 
     A ConvNet on an image data set trains inside its pair (``pair_of``): the
@@ -217,11 +92,10 @@ def train(config: RunConfig, data: Dataset | None = None, *, device: str | torch
         should_stop: polled at every report; True raises ``Cancelled``.
 
     Returns:
-        A JSON-ready dict: model, permuted, dataset, params, accuracy (percent),
-        test_loss, train_seconds (of the whole pair when trained as one),
-        eval_seconds, device, device_name, threads, epochs (per-epoch test
-        metrics), per_class, losses, filters (first convolution's kernels, for
-        ConvNets), trained_with (the twin's key, or None), config, key.
+        The ``RunResult`` (``core.runs``): test accuracy and loss, per-class
+        accuracy, per-epoch test metrics, training losses, timings, device,
+        and for ConvNets the first convolution's kernels and the effective
+        receptive field.
     """
     members = pair_of(config) or (config,)
     i = members.index(config)
@@ -232,7 +106,7 @@ def train(config: RunConfig, data: Dataset | None = None, *, device: str | torch
 
 def train_runs(configs, data: Dataset | None = None, *, device: str | torch.device = "auto",
                data_dir: str | None = None, progresses: list[Progress] | None = None,
-               should_stop: Callable[[], bool] | None = None, report_every: int = 25) -> list[dict]:
+               should_stop: Callable[[], bool] | None = None, report_every: int = 25) -> list[RunResult]:
     """Train one configuration alone, or a pair from ``pair_of`` in lockstep; one result per configuration."""
     configs = tuple(configs)
     if len(configs) > 1 and configs != pair_of(configs[0]):
@@ -321,16 +195,12 @@ def train_runs(configs, data: Dataset | None = None, *, device: str | torch.devi
             filters = weight.detach().cpu().reshape(-1, *weight.shape[-(len(shape) - 1):]).tolist()
             trained = spatial_prefix(model) if groups == 1 else unstack_spatial(model, groups, g, members[g])
             erf = _effective_fields(initial[g], copy.deepcopy(trained).cpu().float(), test_split, perms[g])
-        results.append({
-            "model": c.model, "permuted": c.permuted, "dataset": c.dataset,
-            "params": count_parameters(members[g]), "accuracy": epochs[g][-1]["accuracy"],
-            "test_loss": epochs[g][-1]["test_loss"], "train_seconds": train_seconds, "eval_seconds": eval_seconds,
-            "device": dev.type, "device_name": describe_device(dev), "threads": torch.get_num_threads(),
-            "epochs": epochs[g], "per_class": per_class[g], "losses": progresses[g].snapshot().losses,
-            "report_every": report_every, "filters": filters, "erf": erf,
-            "trained_with": next((o.key() for o in configs if o is not c), None),
-            "config": asdict(c), "key": c.key(),
-        })
+        results.append(RunResult(
+            config=c, params=count_parameters(members[g]), accuracy=epochs[g][-1]["accuracy"],
+            test_loss=epochs[g][-1]["test_loss"], per_class=per_class[g], losses=progresses[g].snapshot().losses,
+            report_every=report_every, epochs=epochs[g], train_seconds=train_seconds, eval_seconds=eval_seconds,
+            device=dev.type, device_name=describe_device(dev), threads=torch.get_num_threads(), filters=filters,
+            erf=erf, trained_with=next((o.key() for o in configs if o is not c), None)))
     return results
 
 
@@ -350,15 +220,3 @@ def _effective_fields(initial, trained, split, perm) -> dict:
         g = gradient_field(prefix.float(), x.float())
         out[name] = (g / g.max().clamp_min(1e-30)).round(decimals=4).tolist()
     return out
-
-
-def default_config(dataset: str = "mnist", **overrides) -> RunConfig:
-    """The notebook's settings (or MNIST-1D's), with ``overrides`` on top."""
-    ds = spec(dataset)
-    return RunConfig(dataset=dataset, **{"epochs": ds.epochs, "lr": ds.lr, "momentum": ds.momentum, **overrides})
-
-
-def comparison(models=("fc", "cnn"), dataset: str = "mnist", **overrides) -> list[RunConfig]:
-    """The practicum's grid: every model on original and permuted pixels."""
-    base = default_config(dataset, **overrides)
-    return [replace(base, model=m, permuted=p) for p in (False, True) for m in models]

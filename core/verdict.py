@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.datasets import spec
+from core.runs import RunConfig, RunResult
 
 SEED_SPREAD = 1.5  # points: the lecture's seed-to-seed spread of the notebook's runs
 NEAR_CHANCE = 15.0  # points above chance
@@ -63,17 +64,17 @@ def _unit(dataset: str) -> str:
     return "pixels" if len(spec(dataset).input_shape) == 3 else "positions"
 
 
-def _problems(run: dict, classes: int) -> list[str]:
-    name = f"{NAMES[run['model']]} ({'permuted' if run['permuted'] else 'original'} {_unit(run['dataset'])})"
+def _problems(run: RunResult, classes: int) -> list[str]:
+    name = f"{NAMES[run.model]} ({'permuted' if run.permuted else 'original'} {_unit(run.dataset)})"
     chance = 100.0 / classes
     out = []
-    if run["accuracy"] < chance + NEAR_CHANCE:
-        out.append(f"{name} is near chance ({run['accuracy']:.1f} %, chance {chance:.0f} %)")
-    losses = [v for v in run.get("losses") or [] if math.isfinite(v)]
+    if run.accuracy < chance + NEAR_CHANCE:
+        out.append(f"{name} is near chance ({run.accuracy:.1f} %, chance {chance:.0f} %)")
+    losses = [v for v in run.losses if math.isfinite(v)]
     if losses and losses[-1] > 0.5 * math.log(classes):
         out.append(f"{name} has barely started learning (training loss {losses[-1]:.2f}, chance's is "
                    f"{math.log(classes):.2f})")
-    epochs = [e["accuracy"] for e in run.get("epochs") or []]
+    epochs = [e["accuracy"] for e in run.epochs]
     if len(epochs) >= 2:  # the last quarter of the epochs against the best before it: one noisy epoch is no trend
         k = max(1, len(epochs) // 4)
         gain = np.mean(epochs[-k:]) - max(epochs[:-k])
@@ -98,39 +99,39 @@ class WhatIf:
     changes: dict
 
 
-def _what_ifs(config: dict) -> list[WhatIf]:
+def _what_ifs(config: RunConfig) -> list[WhatIf]:
     """Settings that would let the runs learn more, from the configuration they share."""
-    ds = spec(config["dataset"])
+    ds = spec(config.dataset)
     out = []
-    if config["epochs"] < ds.max_epochs:
-        more = min(ds.max_epochs, max(3, 2 * config["epochs"]))
-        out.append(WhatIf(f"more epochs ({more}; now {config['epochs']}, up to {ds.max_epochs})", {"epochs": more}))
-    if config.get("train_size") and config["train_size"] < ds.train_size:
-        out.append(WhatIf(f"all {ds.train_size:,} training samples (now {config['train_size']:,})",
+    if config.epochs < ds.max_epochs:
+        more = min(ds.max_epochs, max(3, 2 * config.epochs))
+        out.append(WhatIf(f"more epochs ({more}; now {config.epochs}, up to {ds.max_epochs})", {"epochs": more}))
+    if config.train_size and config.train_size < ds.train_size:
+        out.append(WhatIf(f"all {ds.train_size:,} training samples (now {config.train_size:,})",
                            {"train_size": None}))
-    width = config.get("width")
+    width = config.width
     if width is None or width < ds.max_width:
         out.append(WhatIf(f"wider nets (twice as wide; now {'the defaults' if width is None else width})",
                           {"width_factor": 2}))
-    out.append(WhatIf(f"a larger learning rate (now {config['lr']:g}; momentum now {config['momentum']:g})",
-                      {"lr": 2 * config["lr"]}))
+    out.append(WhatIf(f"a larger learning rate (now {config.lr:g}; momentum now {config.momentum:g})",
+                      {"lr": 2 * config.lr}))
     return out
 
 
-def verdict(results: list[dict]) -> Verdict:
+def verdict(results: list[RunResult]) -> Verdict:
     """Compare the FC nets and ConvNets in ``results`` (any number of seeds each) and say what they show."""
-    groups: dict[tuple[str, bool], list[dict]] = {}
+    groups: dict[tuple[str, bool], list[RunResult]] = {}
     for r in results:
-        if r["model"] in NAMES:
-            groups.setdefault((r["model"], r["permuted"]), []).append(r)
+        if r.model in NAMES:
+            groups.setdefault((r.model, r.permuted), []).append(r)
     comparisons = {}
     for permuted in (False, True):
         fc, cnn = groups.get(("fc", permuted), []), groups.get(("cnn", permuted), [])
         if not fc or not cnn:
             continue
-        classes = spec(fc[0]["dataset"]).classes
-        a = np.array([r["accuracy"] for r in fc])
-        b = np.array([r["accuracy"] for r in cnn])
+        classes = spec(fc[0].dataset).classes
+        a = np.array([r.accuracy for r in fc])
+        b = np.array([r.accuracy for r in cnn])
         seeds = min(len(a), len(b))
         if seeds >= 2:  # two standard errors of the difference of the means
             noise = 2 * math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
@@ -142,8 +143,8 @@ def verdict(results: list[dict]) -> Verdict:
                                            float(b.mean() - a.mean()), noise, problems)
     if not comparisons:
         return Verdict({}, ["Train both the fully connected net and the ConvNet to compare them."], None, [])
-    config = next(iter(groups.values()))[0]["config"]
-    unit = _unit(config["dataset"])
+    config = next(iter(groups.values()))[0].config
+    unit = _unit(config.dataset)
     sentences = [_sentence(c, unit) for c in comparisons.values()]
     original, scrambled = comparisons.get(False), comparisons.get(True)
     if original is not None and scrambled is not None and not original.problems and not scrambled.problems:
@@ -173,8 +174,8 @@ def verdict(results: list[dict]) -> Verdict:
 
 def _budget(groups: dict) -> str:
     """'with the same budget, ' when the two nets' parameter counts are within 10 %, else both counts."""
-    fc = next((r.get("params") for r in groups.get(("fc", False), [])), None)
-    cnn = next((r.get("params") for r in groups.get(("cnn", False), [])), None)
+    fc = next((r.params for r in groups.get(("fc", False), [])), None)
+    cnn = next((r.params for r in groups.get(("cnn", False), [])), None)
     if not fc or not cnn:
         return ""
     if max(fc, cnn) <= 1.1 * min(fc, cnn):

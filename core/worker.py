@@ -26,7 +26,6 @@ memory and shown with a warning that says why it was not saved.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import statistics
@@ -39,13 +38,10 @@ from pathlib import Path
 
 from core.data import cache_dir
 from core.files import atomic_write
-from core.training import Cancelled, Progress, RunConfig, pair_of, train_runs
+from core.runs import Cancelled, Progress, RunConfig, RunResult, pair_of
 
 RESULTS_ENV = "CONVLAB_RESULTS_DIR"
 log = logging.getLogger("convlab.worker")
-# what a stored result must hold to be shown (anything else in the folder is ignored and logged)
-RESULT_FIELDS = {"key": str, "model": str, "permuted": bool, "dataset": str, "accuracy": (int, float),
-                 "test_loss": (int, float), "params": int, "per_class": list, "losses": list, "config": dict}
 
 
 def _env_number(name: str, default: float) -> float:
@@ -80,12 +76,6 @@ class Busy(RuntimeError):
     def __init__(self, message: str, ahead: int):
         super().__init__(message)
         self.ahead = ahead
-
-
-def valid_result(record: object, key: str | None = None) -> bool:
-    """Whether ``record`` is a training result (of ``key``): the store's reader and its tests use this."""
-    return (isinstance(record, dict) and all(isinstance(record.get(f), t) for f, t in RESULT_FIELDS.items())
-            and (key is None or record["key"] == key))
 
 
 class ResultStore:
@@ -129,7 +119,7 @@ class ResultStore:
             raise ValueError(f"bad result key {key!r}")
         return self.root / f"{key}.json"
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str) -> RunResult | None:
         """The stored result, or None; a damaged or foreign file is ignored (and logged), never raised."""
         path = self._path(key)
         try:
@@ -137,23 +127,22 @@ class ResultStore:
         except OSError:
             return None
         try:
-            record = json.loads(text)
-        except ValueError:
-            record = None
-        if not valid_result(record, key):
-            log.warning("ignoring %s: not a training result of this lab", path)
+            result = RunResult.from_json(text, key)
+        except (ValueError, TypeError) as exc:
+            log.warning("ignoring %s: not a training result of this lab (%s)", path, exc)
             return None
         try:
             os.utime(path)  # recently used: kept longest when the folder is trimmed
         except OSError:
             pass
-        return record
+        return result
 
-    def put(self, key: str, record: dict) -> None:
-        """Write ``record`` atomically; raises OSError (disk full, read-only folder) after cleaning up."""
+    def put(self, result: RunResult) -> None:
+        """Write ``result`` atomically under its key; raises OSError (disk full, read-only folder) after cleaning up."""
         if self.problem is not None:
             raise OSError(self.problem)
-        atomic_write(self._path(key), lambda f: json.dump(record, f))
+        text = result.to_json()
+        atomic_write(self._path(result.key), lambda f: f.write(text))
         self.trim()
 
     def trim(self) -> int:
@@ -180,7 +169,7 @@ class Job:
     config: RunConfig
     state: str = "queued"  # queued | running | done | failed | cancelled
     progress: Progress = field(default_factory=Progress)
-    result: dict | None = None
+    result: RunResult | None = None
     error: str | None = None
     unsaved: str | None = None  # why a finished result is only in memory
     submitted: float = field(default_factory=time.time)
@@ -199,8 +188,10 @@ class Job:
         return any(now - seen <= within for seen in self.viewers.values())
 
 
-def train_task(members: tuple[RunConfig, ...], device: str, data_dir: str | None) -> list[dict]:
-    """One task for an executor that runs elsewhere (a process pool, Dask): plain in, JSON-ready out."""
+def train_task(members: tuple[RunConfig, ...], device: str, data_dir: str | None) -> list[RunResult]:
+    """One task for an executor that runs elsewhere (a process pool, Dask): plain records in and out."""
+    from core.training import train_runs
+
     return train_runs(members, device=device, data_dir=data_dir)
 
 
@@ -360,7 +351,7 @@ class Trainer:
             job.future, job.group = future, mine
         return future, jobs
 
-    def _run(self, members: tuple[RunConfig, ...], jobs: list[Job | None]) -> list[dict]:
+    def _run(self, members: tuple[RunConfig, ...], jobs: list[Job | None]) -> list[RunResult]:
         """The task on a thread pool of this process: progress streams into the jobs, cancelling works mid-run."""
         mine = [j for j in jobs if j is not None]
         with self._lock:
@@ -369,6 +360,8 @@ class Trainer:
             raise Cancelled("cancelled before it started")
         for j in mine:
             j.state = "running"
+        from core.training import train_runs
+
         log.info("training %s", " + ".join(c.key() for c in members))
         # a pair stops only when every job in it was cancelled: a twin may have other viewers
         return train_runs(members, device=self.device, data_dir=self.data_dir,
@@ -394,13 +387,13 @@ class Trainer:
             for job, result in zip(jobs, results):
                 unsaved = None
                 try:
-                    self.store.put(result["key"], result)  # a stored twin is stored again: same pair, same result
+                    self.store.put(result)  # a stored twin is stored again: same pair, same result
                 except OSError as err:  # read-only folder, disk full: the viewers still get the result
                     unsaved = f"{err.strerror or err}" + ("" if self.store.problem else f" (in {self.store.root})")
-                    log.warning("result %s not stored: %s", result["key"], unsaved)
+                    log.warning("result %s not stored: %s", result.key, unsaved)
                 if job is not None:
                     with job.progress._lock:
-                        job.progress.losses, job.progress.step = list(result.get("losses", [])), job.progress.total
+                        job.progress.losses, job.progress.step = list(result.losses), job.progress.total
                     job.result, job.unsaved, job.state = result, unsaved, "done"
         except BaseException as err:  # noqa: BLE001 - whatever broke, the jobs end and say so
             for j in mine:
@@ -411,17 +404,17 @@ class Trainer:
             for j in mine:
                 j.finished_at = now
 
-    def _measure(self, results: list[dict]) -> None:
+    def _measure(self, results: list[RunResult]) -> None:
         """Record the speed of a finished training (the shapes' cost over the seconds it took) for estimates."""
         from core.practicum import training_cost
 
         try:
-            seconds = sum(results[0].get(k, 0.0) for k in ("train_seconds", "eval_seconds"))
+            seconds = results[0].train_seconds + results[0].eval_seconds
             if seconds > 0:
-                cost = training_cost([RunConfig(**r["config"]) for r in results])
+                cost = training_cost([r.config for r in results])
                 with self._lock:
                     self._speeds.append(cost / seconds)
-        except (KeyError, TypeError, ValueError, IndexError):  # a result without timings: nothing to learn from
+        except (TypeError, ValueError, IndexError):  # no result: nothing to learn from
             pass
 
     def _prune(self, now: float, keep: float = 600.0) -> None:

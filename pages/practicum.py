@@ -12,7 +12,7 @@ from core.images import as_png
 from core.networks import PRACTICUM_MODELS
 from core.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_marks,
                             results_table, sample_pairs, time_estimate, training_budget, training_cost)
-from core.training import default_config
+from core.runs import default_config
 from core.verdict import verdict
 from core.worker import RESULTS_ENV, Busy
 from dashboard import urlstate as url
@@ -276,7 +276,7 @@ c2.altair_chart(alt.Chart(per_class(done)).mark_line(point=True).encode(
     x="class:O", y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)), color="run:N")
     .properties(height=260, title="Accuracy per class"), width="stretch")
 
-conv = next((r for r in done if r["model"] == "cnn" and r.get("filters")), None)
+conv = next((r for r in done if r.model == "cnn" and r.filters), None)
 if conv is not None:
     df = filters(conv)
     chart = alt.Chart(df).mark_rect().encode(
@@ -284,14 +284,14 @@ if conv is not None:
         color=alt.Color("weight:Q", scale=alt.Scale(scheme="redblue", domainMid=0), legend=None),
     ).properties(width=70, height=70 if df["row"].max() > 0 else 20).facet(
         facet=alt.Facet("kernel:N", title=None), columns=8)
-    st.caption(f"The ConvNet's learned first-layer kernels ({'permuted' if conv['permuted'] else 'original'} input)")
+    st.caption(f"The ConvNet's learned first-layer kernels ({'permuted' if conv.permuted else 'original'} input)")
     st.altair_chart(chart)
-fields = [(r, effective_fields(r)) for r in done if r["model"] == "cnn"]
+fields = [(r, effective_fields(r)) for r in done if r.model == "cnn"]
 fields = [(r, f) for r, f in fields if f is not None]
 if fields:
     st.subheader("The ConvNet's effective receptive field, before and after training")
     for r, (pixels, summary, sentence) in fields:
-        where = "permuted" if r["permuted"] else "original"
+        where = "permuted" if r.permuted else "original"
         st.markdown(f"**ConvNet, {where} input.** {sentence}")
         cols = st.columns([1, 1, 1])
         for col, stage, title in ((cols[0], "random", "at initialisation"), (cols[1], "trained", "after training")):
@@ -308,6 +308,6 @@ if fields:
                "covers only part of the theoretical field; in their deep networks it grows with training. Inputs "
                "are shown as the network saw them (a permuted run: in permuted order).")
 
-devices = sorted({r["device_name"] for r in done})
+devices = sorted({r.device_name for r in done})
 st.caption(f"Trained on {', '.join(devices)}. Seconds are training time per run" +
            ("" if any(d.startswith("CUDA") for d in devices) else "; no result here was trained on a GPU") + ".")

@@ -11,7 +11,8 @@ from core.data import DataUnavailable, load_dataset, permute_pixels, pixel_permu
 from core.grouped import fast_order
 from core.layers import build_model
 from core.networks import course_convnet, practicum_rows
-from core.training import Cancelled, MomentumSGD, Progress, RunConfig, comparison, pair_of, train, train_runs
+from core.runs import Cancelled, Progress, RunConfig, RunResult, comparison, pair_of
+from core.training import MomentumSGD, train, train_runs
 
 
 def test_permutation_is_a_bijection_shared_by_train_and_test():
@@ -51,8 +52,8 @@ def test_batches_are_the_notebooks_normalisation_and_leave_the_data_alone():
 
 def test_momentum_sgd_equals_torch_optim_sgd():
     torch.manual_seed(0)
-    a = build_model(course_convnet(), (1, 28, 28))
-    b = build_model(course_convnet(), (1, 28, 28))
+    a = build_model(course_convnet(6), (1, 28, 28))
+    b = build_model(course_convnet(6), (1, 28, 28))
     b.load_state_dict(a.state_dict())
     ours, ref = MomentumSGD(a.parameters(), 0.01, 0.5), torch.optim.SGD(b.parameters(), lr=0.01, momentum=0.5)
     for step in range(5):
@@ -67,8 +68,8 @@ def test_momentum_sgd_equals_torch_optim_sgd():
 
 def test_fast_order_computes_the_notebook_network():
     torch.manual_seed(0)
-    notebook = build_model(course_convnet(), (1, 28, 28))
-    fast = build_model(fast_order(course_convnet()), (1, 28, 28))
+    notebook = build_model(course_convnet(6), (1, 28, 28))
+    fast = build_model(fast_order(course_convnet(6)), (1, 28, 28))
     assert [type(m).__name__ for m in fast][:3] == ["Conv2d", "MaxPool2d", "ReLU"]
     fast.load_state_dict(notebook.state_dict())
     x = torch.randn(8, 1, 28, 28)
@@ -89,7 +90,7 @@ def mnist(data_dir):
 @pytest.mark.slow  # real MNIST trainings, seconds each
 @pytest.mark.parametrize("seed", [0, 1])
 def test_real_mnist_convnet_wins_then_loses_to_permutation(mnist, seed):
-    acc = {(r["model"], r["permuted"]): r["accuracy"]
+    acc = {(r.model, r.permuted): r.accuracy
            for r in (train(c, mnist) for c in comparison(("fc", "cnn"), seed=seed, train_size=20000, lr=0.03))}
     assert acc["cnn", False] > acc["fc", False] + 2  # locality pays on real images
     assert acc["cnn", True] < acc["cnn", False] - 8  # and is lost with the pixels scrambled
@@ -100,7 +101,7 @@ def test_real_mnist_convnet_wins_then_loses_to_permutation(mnist, seed):
 @pytest.mark.slow  # four 10-epoch trainings
 def test_mnist1d_cnn_beats_mlp_until_shuffled():
     ds = load_dataset("mnist1d")
-    acc = {(r["model"], r["permuted"]): r["accuracy"]
+    acc = {(r.model, r.permuted): r.accuracy
            for r in (train(c, ds) for c in comparison(("fc", "cnn"), dataset="mnist1d", epochs=10))}
     # the paper: MLP 68, CNN 94; shuffled MLP 68, CNN 56
     assert acc["cnn", False] > acc["fc", False] + 10
@@ -111,7 +112,7 @@ def test_same_seed_same_result_and_cancel():
     ds = load_dataset("mnist1d")
     config = RunConfig(model="cnn", dataset="mnist1d", epochs=1, train_size=1000)
     a, b = train(config, ds), train(config, ds)
-    assert a["accuracy"] == b["accuracy"] and a["losses"] == b["losses"]
+    assert a.accuracy == b.accuracy and a.losses == b.losses
     progress = Progress()
     with pytest.raises(Cancelled):
         train(config, ds, progress=progress, should_stop=lambda: progress.step >= 10, report_every=5)
@@ -175,12 +176,12 @@ def test_a_pair_trains_each_member_as_its_own_run(mnist):
     assert pair == (original, RunConfig(model="cnn", train_size=3000, permuted=True))
     assert pair_of(RunConfig(model="fc")) is None and pair_of(RunConfig(model="cnn", dataset="mnist1d")) is None
     a, b = train_runs(pair, mnist, device="cpu")
-    assert (a["permuted"], b["permuted"]) == (False, True) and a["params"] == b["params"] == 6422
-    assert a["trained_with"] == b["key"] and b["trained_with"] == a["key"]
-    assert len(a["filters"]) == 6 and a["filters"] != b["filters"]
+    assert (a.permuted, b.permuted) == (False, True) and a.params == b.params == 6422
+    assert a.trained_with == b.key and b.trained_with == a.key
+    assert len(a.filters) == 6 and a.filters != b.filters
     # asking for one member trains its pair: the same result, whoever asks
     again = train(pair[1], mnist, device="cpu")
-    assert again["accuracy"] == b["accuracy"] and again["losses"] == b["losses"]
+    assert again.accuracy == b.accuracy and again.losses == b.losses
 
 
 def test_partial_permutation_moves_only_its_share():
@@ -196,7 +197,8 @@ def test_prior_advantage_hand_worked():
     from core.practicum import prior_advantage
 
     def run(model, permuted, fraction, acc):
-        return {"model": model, "permuted": permuted, "accuracy": acc, "config": {"perm_fraction": fraction}}
+        config = RunConfig(model=model, permuted=permuted, dataset="mnist1d", perm_fraction=fraction)
+        return RunResult(config, params=0, accuracy=acc, test_loss=0.0, per_class=[], losses=[])
     df = prior_advantage([run("cnn", False, 1.0, 90), run("fc", False, 1.0, 60),
                           run("cnn", True, 0.5, 55), run("fc", True, 0.5, 58)])
     assert df["shuffled share"].tolist() == [0.0, 0.5] and df["advantage"].tolist() == [30, -3]
@@ -230,7 +232,7 @@ def test_a_convnet_result_carries_its_effective_field_before_and_after_training(
     ds = load_dataset("mnist1d")
     config = RunConfig(model="cnn", dataset="mnist1d", epochs=2, train_size=500).clamped()[0]
     r = train(config, ds)
-    erf = r["erf"]
+    erf = r.erf
     assert len(erf["random"]) == len(erf["trained"]) == 40 and max(erf["trained"]) == 1.0
     # oracle for "random": the same seed rebuilds the initial network; its gradient field on the same inputs
     shape, rows = practicum_rows("cnn", "mnist1d", config.width)
@@ -254,8 +256,8 @@ def test_the_effective_field_sentence_follows_the_numbers(scale, word):
     x = np.arange(121) - 60.0  # wide enough that no Gaussian here is cut off
     random = np.exp(-x ** 2 / (2 * 6.0 ** 2))
     trained = np.exp(-(x * scale) ** 2 / (2 * 6.0 ** 2))  # a Gaussian of std 6 / scale
-    _, summary, sentence = effective_fields({"erf": {"random": random.tolist(), "trained": trained.tolist(),
-                                                     "samples": 64}})
+    erf = {"random": random.tolist(), "trained": trained.tolist(), "samples": 64}
+    _, summary, sentence = effective_fields(RunResult(RunConfig(dataset="mnist1d"), 0, 50.0, 0.0, [], [], erf=erf))
     assert word in sentence
     assert summary["rms radius"].iloc[0] == pytest.approx(6.0, rel=0.01)  # the std of the Gaussian, by hand
     assert summary["rms radius"].iloc[1] == pytest.approx(6.0 / scale, rel=0.02)
@@ -279,6 +281,7 @@ def test_the_command_line_trains_and_writes_json(tmp_path):
     # the MNIST-1D paper's MLP: 40 -> 100 -> 100 -> 10, weights and biases
     assert all(r["params"] == 40 * 100 + 100 + 100 * 100 + 100 + 100 * 10 + 10 for r in runs)
     assert all(0 <= r["accuracy"] <= 100 and len(r["per_class"]) == 10 for r in runs)
+    assert [RunResult.from_dict(r).config.train_size for r in runs] == [200, 200]  # the lab reads them back
     assert len(mnist1d().test.y) == 1000 and "accuracy" in done.stdout
     bad = subprocess.run([sys.executable, "-m", "core.experiment", "--models", "transformer"], capture_output=True,
                          text=True, timeout=120, cwd=data_mod.__file__.rsplit("/core/", 1)[0])

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from core.runs import RunConfig, RunResult
 from core.verdict import verdict
 
 CONFIG = {"dataset": "mnist", "epochs": 1, "lr": 0.01, "momentum": 0.5, "width": 8, "train_size": None}
@@ -11,9 +12,9 @@ TRAINED = [1.2, 0.9, 0.7, 0.6, 0.55, 0.5, 0.48, 0.46, 0.45, 0.44]  # a loss curv
 
 
 def run(model, permuted, accuracy, seed=0, losses=TRAINED, history=None, **config):
-    return {"model": model, "permuted": permuted, "dataset": config.get("dataset", "mnist"), "accuracy": accuracy,
-            "losses": list(losses), "epochs": history or [{"epoch": 1, "accuracy": accuracy}],
-            "config": {**CONFIG, **config, "seed": seed}}
+    config = RunConfig(model=model, permuted=permuted, **{**CONFIG, **config, "seed": seed})
+    return RunResult(config, params=0, accuracy=accuracy, test_loss=0.5, per_class=[], losses=list(losses),
+                     epochs=history or [{"epoch": 1, "accuracy": accuracy}])
 
 
 def four(fc, cnn, fc_perm, cnn_perm, **kw):
@@ -97,9 +98,9 @@ def test_mnist1d_speaks_of_positions_and_missing_models_are_asked_for():
 def test_the_budget_is_named_only_when_the_nets_share_it():
     runs = four(87.5, 94.8, 85.9, 80.8)
     for r in runs:
-        r["params"] = 6442 if r["model"] == "fc" else 6422
+        r.params = 6442 if r.model == "fc" else 6422
     assert "with the same budget, the ConvNet wins" in verdict(runs).sentences[-1]
     for r in runs:  # MNIST-1D's paper nets: an MLP of 15,210 weights, a CNN of 5,210
-        r["params"] = 15210 if r["model"] == "fc" else 5210
+        r.params = 15210 if r.model == "fc" else 5210
     said = verdict(runs).sentences[-1]
     assert "same budget" not in said and "with 5,210 weights against the fully connected net's 15,210" in said

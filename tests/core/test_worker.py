@@ -12,17 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from core.training import Progress, RunConfig
-from core.worker import Busy, Limits, ResultStore, Trainer, valid_result
+from core.runs import Progress, RunConfig, RunResult
+from core.worker import Busy, Limits, ResultStore, Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def fake_result(config: RunConfig, accuracy: float = 99.0) -> dict:
+def fake_result(config: RunConfig, accuracy: float = 99.0) -> RunResult:
     """What ``train_runs`` returns for one run, with made-up numbers."""
-    return {"key": config.key(), "model": config.model, "permuted": config.permuted, "dataset": config.dataset,
-            "accuracy": accuracy, "test_loss": 0.1, "params": 6442, "per_class": [accuracy] * 10,
-            "losses": [2.0, 1.0], "config": {"model": config.model}}
+    return RunResult(config, params=6442, accuracy=accuracy, test_loss=0.1, per_class=[accuracy] * 10,
+                     losses=[2.0, 1.0])
 
 
 def wait_for(predicate, timeout=20.0):
@@ -43,7 +42,7 @@ class Gate:
         self.started.set()
         while not self.release.wait(0.02):
             if should_stop is not None and should_stop():
-                from core.training import Cancelled
+                from core.runs import Cancelled
                 raise Cancelled("stopped")
         return [fake_result(c, 90.0 + c.permuted) for c in configs]
 
@@ -52,7 +51,7 @@ class Gate:
 def gate(monkeypatch):
     """The fake trainer; every Trainer made in the test is closed after it, so no queued task outlives it."""
     g, made = Gate(), []
-    monkeypatch.setattr("core.worker.train_runs", g)
+    monkeypatch.setattr("core.training.train_runs", g)
 
     class Closing(Trainer):
         def __init__(self, *args, **kwargs):
@@ -77,10 +76,10 @@ def test_worker_trains_one_configuration_once(tmp_path, gate):
     assert jobs[0] is jobs[1]
     gate.release.set()
     assert wait_for(lambda: jobs[0].finished)
-    assert jobs[0].state == "done" and jobs[1].result["accuracy"] == 90.0 and len(gate.calls) == 1
+    assert jobs[0].state == "done" and jobs[1].result.accuracy == 90.0 and len(gate.calls) == 1
     # a new trainer (a restarted server) finds the stored result without training
     again = Trainer(ResultStore(tmp_path)).submit(config)
-    assert again.state == "done" and again.result["accuracy"] == 90.0 and len(gate.calls) == 1
+    assert again.state == "done" and again.result.accuracy == 90.0 and len(gate.calls) == 1
 
 
 def test_a_convnet_trains_with_its_permuted_twin_once(tmp_path, gate):
@@ -91,8 +90,8 @@ def test_a_convnet_trains_with_its_permuted_twin_once(tmp_path, gate):
     gate.release.set()
     assert wait_for(lambda: job.finished and trainer.lookup(twin).finished)
     assert gate.calls == [(original, twin)]  # one task for the pair, in the canonical order
-    assert job.result["accuracy"] == 90.0 and trainer.lookup(twin).result["accuracy"] == 91.0
-    assert ResultStore(tmp_path).get(twin.key())["accuracy"] == 91.0
+    assert job.result.accuracy == 90.0 and trainer.lookup(twin).result.accuracy == 91.0
+    assert ResultStore(tmp_path).get(twin.key()).accuracy == 91.0
 
 
 @pytest.mark.slow  # starts a process pool
@@ -110,26 +109,31 @@ def test_an_executor_in_other_processes_trains_and_stores(tmp_path):
         assert not trainer.in_process and trainer.submit(config) is job
         assert wait_for(lambda: job.finished, 120)
     assert job.state == "done", job.error
-    assert job.result["key"] == config.key() and job.progress.losses == job.result["losses"]
-    assert ResultStore(tmp_path).get(config.key())["accuracy"] == job.result["accuracy"]
+    assert job.result.key == config.key() and job.progress.losses == job.result.losses
+    assert ResultStore(tmp_path).get(config.key()).accuracy == job.result.accuracy
     # the same configuration trained here, in this process, gives the same numbers
-    assert train(config, device="cpu")["accuracy"] == job.result["accuracy"]
+    assert train(config, device="cpu").accuracy == job.result.accuracy
 
 
 def test_a_process_killed_inside_the_write_leaves_the_old_result(tmp_path):
     """The child signals once it is inside ``put`` with half a record written; only then is it killed."""
     old = fake_result(RunConfig(model="fc"), 50.0)
-    key = old["key"]
-    ResultStore(tmp_path).put(key, old)
+    key = old.key
+    ResultStore(tmp_path).put(old)
+    before = (tmp_path / f"{key}.json").read_text()
     marker = tmp_path / "inside"
-    script = (f"import sys, time, json; sys.path.insert(0, {str(ROOT)!r})\n"
+    script = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
               "from core import worker\n"
-              "def half_then_wait(obj, f):\n"
-              "    f.write(json.dumps(obj)[:100]); f.flush()\n"
-              f"    open({str(marker)!r}, 'w').close()\n"
-              "    time.sleep(60)\n"
-              "worker.json.dump = half_then_wait\n"
-              f"worker.ResultStore({str(tmp_path)!r}).put({key!r}, {{**{old!r}, 'accuracy': 99.0}})\n")
+              "from core.runs import RunConfig, RunResult\n"
+              "real = worker.atomic_write\n"
+              "def stalling(path, write):  # the real atomic write, with a writer that stops halfway\n"
+              "    def half(f):\n"
+              "        f.write('{\"format\": \"convlab.run-result/1\", \"accuracy\": 9'); f.flush()\n"
+              f"        open({str(marker)!r}, 'w').close()\n"
+              "        time.sleep(60)\n"
+              "    real(path, half)\n"
+              "worker.atomic_write = stalling\n"
+              "worker.ResultStore(" + repr(str(tmp_path)) + ").put(RunResult(RunConfig(model='fc'), 6442, 99.0, 0.1, [], []))\n")
     proc = subprocess.Popen([sys.executable, "-c", script])
     try:
         assert wait_for(marker.exists, 60), "the writer never got inside the write"
@@ -137,8 +141,8 @@ def test_a_process_killed_inside_the_write_leaves_the_old_result(tmp_path):
         proc.wait(10)
     finally:
         proc.kill()
-    assert json.loads((tmp_path / f"{key}.json").read_text()) == old  # never half a file
-    assert ResultStore(tmp_path).get(key)["accuracy"] == 50.0
+    assert (tmp_path / f"{key}.json").read_text() == before  # never half a file
+    assert ResultStore(tmp_path).get(key).accuracy == 50.0
     leftovers = list(tmp_path.glob(".*.tmp"))
     assert len(leftovers) == 1  # the killed writer's temporary file, swept once it is old
     os.utime(leftovers[0], (time.time() - 7200, time.time() - 7200))
@@ -149,12 +153,18 @@ def test_a_process_killed_inside_the_write_leaves_the_old_result(tmp_path):
 def test_damaged_or_foreign_files_are_ignored_and_logged(tmp_path, caplog):
     store = ResultStore(tmp_path)
     config = RunConfig(model="fc")
-    for text in ("[]", "{}", "null", "{half", json.dumps({**fake_result(config), "key": "someoneelse"}),
-                 json.dumps({**fake_result(config), "accuracy": "high"})):
+    good = fake_result(config).to_dict()
+    for text in ("[]", "{}", "null", "{half", json.dumps({**good, "key": "someoneelse"}),
+                 json.dumps({**good, "accuracy": "high"}), json.dumps({**good, "accuracy": True}),
+                 json.dumps({**good, "accuracy": 140.0}), json.dumps({**good, "format": "other-tool/3"}),
+                 json.dumps({**good, "model": "cnn"}), json.dumps({**good, "config": {"model": "fc", "colour": 1}}),
+                 json.dumps({k: v for k, v in good.items() if k != "losses"}),
+                 json.dumps({**good, "config": {**good["config"], "seed": 7}})):  # another configuration's
         (tmp_path / f"{config.key()}.json").write_text(text)
-        assert store.get(config.key()) is None
+        assert store.get(config.key()) is None, text
     assert "not a training result" in caplog.text
-    assert valid_result(fake_result(config), config.key())
+    (tmp_path / f"{config.key()}.json").write_text(json.dumps(good))
+    assert store.get(config.key()) == fake_result(config)
     (tmp_path / f"{config.key()}.json").write_text("[]")
     trainer = Trainer(store)
     assert trainer.lookup(config) is None  # the page offers Train again
@@ -168,7 +178,7 @@ def test_a_full_disk_still_shows_the_result_and_says_why(tmp_path, gate, monkeyp
     job = trainer.submit(RunConfig(model="fc"))
     gate.release.set()
     assert wait_for(lambda: job.finished)
-    assert job.state == "done" and job.result["accuracy"] == 90.0
+    assert job.state == "done" and job.result.accuracy == 90.0
     assert "No space left on device" in job.unsaved
     assert trainer.lookup(RunConfig(model="fc")) is job  # other viewers get it from memory
     assert not list(tmp_path.iterdir())
@@ -188,13 +198,13 @@ def test_a_results_folder_that_cannot_be_created_is_explained(tmp_path, gate):
 
 def test_the_results_folder_keeps_the_recently_used_under_its_cap(tmp_path):
     configs = [RunConfig(model="fc", seed=s) for s in range(6)]
-    size = len(json.dumps(fake_result(configs[0])))
+    size = len(fake_result(configs[0]).to_json())
     store = ResultStore(tmp_path, max_bytes=3.5 * size)
     for i, c in enumerate(configs[:3]):
-        store.put(c.key(), fake_result(c))
+        store.put(fake_result(c))
         os.utime(tmp_path / f"{c.key()}.json", (1000 + i, 1000 + i))
     assert store.get(configs[0].key()) is not None  # opened again: now the most recently used
-    store.put(configs[3].key(), fake_result(configs[3]))
+    store.put(fake_result(configs[3]))
     kept = {p.stem for p in tmp_path.glob("*.json")}
     assert kept == {configs[0].key(), configs[2].key(), configs[3].key()}  # the least recently used went
 
@@ -265,7 +275,7 @@ def test_progress_is_read_from_a_consistent_snapshot():
 CHILD = """
 import sys, time, signal
 sys.path.insert(0, {root!r})
-from core.training import RunConfig
+from core.runs import RunConfig
 from core.worker import ResultStore, Trainer
 trainer = Trainer(ResultStore({results!r}))
 job = trainer.submit(RunConfig(model="fc", dataset="mnist1d", epochs=50, width=64))
@@ -303,13 +313,13 @@ def test_a_kill_during_training_then_a_restart_offers_train_again(tmp_path):
     finally:
         proc.kill()
     for path in tmp_path.iterdir():  # no damaged file: nothing, or complete results
-        assert path.name.startswith(".") or valid_result(json.loads(path.read_text()))
+        assert path.name.startswith(".") or RunResult.from_json(path.read_text())
     config = RunConfig(model="fc", dataset="mnist1d", epochs=1, width=64)
     trainer = Trainer(ResultStore(tmp_path))
     assert trainer.lookup(RunConfig(model="fc", dataset="mnist1d", epochs=50, width=64)) is None  # Train again
     job = trainer.submit(config)
     assert wait_for(lambda: job.finished, 120) and job.state == "done" and job.unsaved is None
-    assert valid_result(ResultStore(tmp_path).get(config.key()), config.key())
+    assert ResultStore(tmp_path).get(config.key()) == job.result
 
 
 def test_the_trainer_measures_its_own_speed_for_estimates(tmp_path):
@@ -325,7 +335,7 @@ def test_the_trainer_measures_its_own_speed_for_estimates(tmp_path):
     # the speed is the cost the shapes say over the seconds the run reported: 2 epochs of 400 samples and the
     # 1,000 test sequences, 15,000 multiply-adds each (40x100 + 100x100 + 100x10), backward twice the forward
     assert training_cost([config]) == 15_000 * 2 * (3 * 400 + 1000)
-    assert trainer.speed() == pytest.approx(training_cost([config]) / (r["train_seconds"] + r["eval_seconds"]))
+    assert trainer.speed() == pytest.approx(training_cost([config]) / (r.train_seconds + r.eval_seconds))
     assert time_estimate(3e10, 1e9) == "about 30 s at this server's measured speed (1e+09 multiply-adds a second)"
     assert time_estimate(3e12, 1e9) == "about 50 min at this server's measured speed (1e+09 multiply-adds a second)"
     trainer.close()

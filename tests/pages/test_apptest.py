@@ -280,12 +280,13 @@ def test_cancel_stops_this_viewers_runs_and_offers_train_again(fresh_trainer, tm
 
 
 def test_partial_results_name_the_missing_runs(fresh_trainer, tmp_path, data_dir):
-    from core.training import default_config, train
+    from core.runs import default_config
+    from core.training import train
     from core.worker import ResultStore
 
     # what the page asks for at pp_n=500, pp_seed=2: the fully connected net on original pixels, alone
     config = default_config("mnist", model="fc", epochs=1, seed=2, width=8, lr=0.01, momentum=0.5, train_size=500)
-    ResultStore(tmp_path).put(config.key(), train(config, device="cpu", data_dir=str(data_dir)))
+    ResultStore(tmp_path).put(train(config, device="cpu", data_dir=str(data_dir)))
     fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path), CONVLAB_DATA_DIR=str(data_dir))  # as after a crash
     at = run_page("practicum", {"pp_n": "500", "pp_seed": "2"})
     assert len(results_table(at)) == 1
