@@ -2,8 +2,8 @@
 and the URL afterwards reproduces the view.
 
 The widgets and their domains are read off each page itself (a defaults run), so a new URL-bound widget is
-fuzzed without editing this file. The full run (``-m slow``) tries 500 generated links; the default quick run a
-dozen. ``PROPERTY_CASES`` overrides the count.
+fuzzed without editing this file. The full run (``-m slow``) tries 500 generated links; the default quick run
+eight. ``PROPERTY_CASES`` overrides the count.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def run_cases(n: int, capsys):
 def test_generated_links_quick(capsys, request):
     if any(item.name == "test_generated_links_full" for item in request.session.items):
         pytest.skip("the full run in this session covers these links (derandomized: the same first cases)")
-    run_cases(int(os.environ.get("PROPERTY_CASES", 12)), capsys)
+    run_cases(int(os.environ.get("PROPERTY_CASES", 8)), capsys)
 
 
 @pytest.mark.slow
