@@ -17,7 +17,42 @@ from core.layers import build_model
 from core.models import count_parameters
 from core.networks import PRACTICUM_MODELS, practicum_rows
 from core.tables import long_table
-from core.runs import RunResult, comparison
+from core.runs import RunConfig, RunResult, comparison, default_config
+
+
+def practicum_configs(dataset: str = "mnist", models=("fc", "cnn"), *, epochs: int | None = None, seed: int = 0,
+                      widths: dict[str, int] | None = None, lr: float | None = None, momentum: float | None = None,
+                      train_size: int | None = None) -> tuple[list[RunConfig], list[str]]:
+    """The runs a practicum link asks for, each model on original then permuted inputs, inside the server's
+    bounds: (configurations, a note for every value the bounds changed). ``None``: the data set's default."""
+    ds = spec(dataset)
+    widths = widths or {}
+    settings = {"epochs": epochs, "lr": lr, "momentum": momentum}
+    configs, notes = [], []
+    for permuted in (False, True):
+        for model in models:
+            config, changed = default_config(dataset, model=model, permuted=permuted, seed=seed,
+                                             width=ds.width(model, widths.get(model)), train_size=train_size,
+                                             **{k: v for k, v in settings.items() if v is not None}).clamped()
+            configs.append(config)
+            notes += [n for n in changed if n not in notes]
+    return configs, notes
+
+
+# links worth having trained before a class (``python -m core.experiment --warm``): page, query, settings
+CURATED = [
+    ("practicum", "", {}),  # the notebook's experiment: four runs on MNIST
+    ("practicum", "pp_data=mnist1d", {"dataset": "mnist1d"}),  # the same in 1D
+    ("practicum", "pp_epochs=3", {"epochs": 3}),  # longer training: the ConvNet's edge grows
+]
+
+
+def curated_configs() -> list[tuple[str, list[RunConfig]]]:
+    """(link, its runs) for every curated link, the signals page's default knob among them."""
+    out = [(f"{page}?{query}" if query else page, practicum_configs(**settings)[0])
+           for page, query, settings in CURATED]
+    out.append(("signals", knob_configs("shuffled share")))
+    return out
 
 
 def sample_pairs(ds: Dataset, n: int = 8, perm_seed: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:

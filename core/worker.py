@@ -4,11 +4,19 @@
 result if one exists, the job already queued or running for it (two viewers
 of one link share one run), or a new job on the executor. By default the
 executor is a local ``ThreadPoolExecutor`` with one worker (one training at a
-time, the rest queue). Any ``concurrent.futures.Executor`` can be passed
-instead, e.g. Dask's ``distributed.Client(...).get_executor()`` when a class
-outgrows one server: the work is then the plain function ``train_task``, its
-results come back through the future and are stored here, progress is
-reported when the run ends, and cancelling stops only a run not yet started.
+time, the rest queue).
+
+When a class outgrows one server, pass a Dask ``distributed.Client`` (or set
+``CONVLAB_DASK_SCHEDULER=tcp://host:8786``; ``executor_from_env``): every
+training is then the plain function ``train_task``, submitted with the
+configurations' keys as its Dask key (``task_key``), so the scheduler runs it
+once however many replicas ask for it; the task writes its results to the
+results folder itself (shared storage: once, atomically), and reports its
+progress as Dask events (``PROGRESS_TOPIC``) that every replica's ``Trainer``
+subscribes to. A worker lost mid-run is Dask's business: the task runs again
+elsewhere and the progress starts over. Any other ``concurrent.futures``
+executor (a process pool) gets the same task; its progress arrives with the
+result. Out of this process, cancelling stops only a run not yet started.
 
 A shared server bounds what links can ask of it (``Limits``): how many runs
 may wait, how many one viewer may have pending, and how large the results
@@ -175,6 +183,8 @@ class Job:
     submitted: float = field(default_factory=time.time)
     finished_at: float | None = None
     cancel_requested: bool = False
+    attempts: int = 0  # runs started for it (on a Dask cluster, a lost worker's task starts again)
+    device_name: str | None = None  # where it runs, once a Dask worker has said
     viewers: dict[str, float] = field(default_factory=dict, repr=False)  # viewer -> last look (time.time)
     future: Future | None = field(default=None, repr=False)  # the task that trains it
     group: list[Job] = field(default_factory=list, repr=False)  # the jobs trained by the same task
@@ -188,11 +198,93 @@ class Job:
         return any(now - seen <= within for seen in self.viewers.values())
 
 
-def train_task(members: tuple[RunConfig, ...], device: str, data_dir: str | None) -> list[RunResult]:
-    """One task for an executor that runs elsewhere (a process pool, Dask): plain records in and out."""
+DASK_ENV = "CONVLAB_DASK_SCHEDULER"
+PROGRESS_TOPIC = "convlab-progress"  # the Dask event topic a task reports its progress on
+
+
+def task_key(members) -> str:
+    """The Dask key of the task that trains ``members``: the same on every replica, so it runs once."""
+    return "convlab-train-" + "-".join(m.key() for m in members)
+
+
+@dataclass
+class TaskOutput:
+    """What ``train_task`` returns: the results, and whether it stored them (and if not, why)."""
+
+    results: list[RunResult]
+    stored: bool = False
+    unsaved: str | None = None
+
+
+def _dask_events():
+    """``log_event`` of the Dask worker running this task, or None outside one."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().log_event
+    except (ImportError, ValueError):  # not installed, or not inside a Dask task
+        return None
+
+
+def train_task(members: tuple[RunConfig, ...], device: str, data_dir: str | None,
+               results_dir: str | None = None) -> TaskOutput:
+    """One task for an executor that runs elsewhere (Dask, a process pool): plain records in and out.
+
+    With ``results_dir`` (the replicas' shared results folder) the task stores its results there itself, so
+    they are written once however many replicas wait for them. Inside a Dask worker it reports progress as
+    events on ``PROGRESS_TOPIC``: ``started`` once per attempt, then each report's step, loss and accuracy.
+    """
+    from core.device import describe_device, pick_device
     from core.training import train_runs
 
-    return train_runs(members, device=device, data_dir=data_dir)
+    emit = _dask_events()
+    keys = [m.key() for m in members]
+    progresses = [Progress() for _ in members]
+
+    def report() -> bool:  # called at every progress report; never asks to stop
+        if emit is not None:
+            for key, p in zip(keys, progresses):
+                s = p.snapshot()
+                emit(PROGRESS_TOPIC, {"key": key, "step": s.step, "total": s.total, "epoch": s.epoch,
+                                      "loss": s.loss, "accuracy": s.accuracy,
+                                      "elapsed": time.monotonic() - (s.started or time.monotonic())})
+        return False
+
+    if emit is not None:
+        where = describe_device(pick_device(device))
+        for key in keys:
+            emit(PROGRESS_TOPIC, {"key": key, "started": True, "device": where})
+    results = train_runs(members, device=device, data_dir=data_dir, progresses=progresses, should_stop=report)
+    if results_dir is None:
+        return TaskOutput(results)
+    try:
+        store = ResultStore(results_dir)
+        for r in results:
+            store.put(r)
+        return TaskOutput(results, stored=True)
+    except OSError as err:
+        return TaskOutput(results, unsaved=f"{err.strerror or err} (in {results_dir}, on the training worker)")
+
+
+def executor_from_env(address: str | None = None, timeout: float = 10.0):
+    """A Dask client for ``address`` (else ``$CONVLAB_DASK_SCHEDULER``), or None when neither is set.
+
+    Raises:
+        OSError: the scheduler cannot be reached (the message names it).
+    """
+    address = address or os.environ.get(DASK_ENV)
+    if not address:
+        return None
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise OSError(f"the Dask scheduler at {address} cannot be reached ({exc})") from exc
+
+
+def _is_dask(executor) -> bool:
+    return type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "subscribe_topic")
 
 
 _EXITING = threading.Event()
@@ -219,10 +311,44 @@ class Trainer:
         # a thread pool shares this process's memory: progress streams and cancelling works mid-run. Any other
         # executor (processes, Dask) runs a plain function elsewhere; its result comes back through the future.
         self.in_process = isinstance(self.executor, ThreadPoolExecutor)
+        self.dask = _is_dask(self.executor)
+        self.engine_problem: str | None = None  # why trainings do not run where the settings asked
+        if self.dask:  # every replica hears every task's progress, whoever submitted it
+            self.executor.subscribe_topic(PROGRESS_TOPIC, self._on_event)
         self.data_dir, self.device = data_dir, device
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._speeds: deque[float] = deque(maxlen=16)  # multiply-adds a second of the last trainings here
+
+    @property
+    def engine(self) -> str:
+        """Where trainings run, in words."""
+        if self.dask:
+            return f"the Dask cluster at {self.executor.scheduler.address}"
+        if self.in_process:
+            return "this server, one training at a time"
+        return f"a {type(self.executor).__name__}"
+
+    def _on_event(self, event) -> None:
+        """A Dask task's progress (``train_task``), delivered to every subscribed replica."""
+        _, msg = event
+        if not isinstance(msg, dict):
+            return
+        with self._lock:
+            job = self._jobs.get(msg.get("key"))
+        if job is None or job.finished:
+            return
+        p = job.progress
+        with p._lock:
+            if msg.get("started"):  # a first attempt, or a rerun after a lost worker: from the start again
+                p.step, p.epoch, p.losses, p.started = 0, 0, [], None
+                job.state, job.attempts, job.device_name = "running", job.attempts + 1, msg.get("device")
+            elif msg.get("step", 0) > p.step:
+                p.step, p.total, p.epoch = msg["step"], msg["total"], msg["epoch"]
+                p.loss, p.accuracy = msg["loss"], msg["accuracy"]
+                p.losses.append(msg["loss"])
+                p.started = time.monotonic() - msg["elapsed"]
+                job.state = "running"
 
     def speed(self) -> float | None:
         """This server's measured training speed (multiply-adds a second, median of its last runs), or None."""
@@ -341,10 +467,14 @@ class Trainer:
                                           viewers={viewer: now} if viewer is not None else {})
             jobs.append(self._jobs[c.key()] if twin is None else None)
         mine = [j for j in jobs if j is not None]
+        results_dir = None if self.store.problem else str(self.store.root)
         if self.in_process:
             future = self.executor.submit(self._run, members, jobs)
-        else:  # somewhere in the cluster: running as far as we can tell, progress arrives with the result
-            future = self.executor.submit(train_task, members, self.device, self.data_dir)
+        elif self.dask:  # the key makes it one task for every replica; its events say when it starts
+            future = self.executor.submit(train_task, members, self.device, self.data_dir, results_dir,
+                                          key=task_key(members), pure=False)
+        else:  # another process: running as far as we can tell, progress arrives with the result
+            future = self.executor.submit(train_task, members, self.device, self.data_dir, results_dir)
             for job in mine:
                 job.state = "running"
         for job in mine:
@@ -382,15 +512,18 @@ class Trainer:
                 for j in mine:
                     j.error, j.state = f"{type(exc).__name__}: {exc}", "failed"
                 return
-            results = future.result()
+            out = future.result()
+            results, stored, unsaved = ((out.results, out.stored, out.unsaved) if isinstance(out, TaskOutput)
+                                        else (out, False, None))
             self._measure(results)
             for job, result in zip(jobs, results):
-                unsaved = None
-                try:
-                    self.store.put(result)  # a stored twin is stored again: same pair, same result
-                except OSError as err:  # read-only folder, disk full: the viewers still get the result
-                    unsaved = f"{err.strerror or err}" + ("" if self.store.problem else f" (in {self.store.root})")
-                    log.warning("result %s not stored: %s", result.key, unsaved)
+                if not stored:  # the task stored it already when it could (once, for every replica)
+                    try:
+                        self.store.put(result)  # a stored twin is stored again: same pair, same result
+                        unsaved = None
+                    except OSError as err:  # read-only folder, disk full: the viewers still get the result
+                        unsaved = f"{err.strerror or err}" + ("" if self.store.problem else f" (in {self.store.root})")
+                        log.warning("result %s not stored: %s", result.key, unsaved)
                 if job is not None:
                     with job.progress._lock:
                         job.progress.losses, job.progress.step = list(result.losses), job.progress.total
@@ -430,7 +563,10 @@ class Trainer:
         with self._lock:
             for job in self._jobs.values():
                 self._request_cancel(job)
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.dask:  # the client only: the cluster serves other replicas
+            self.executor.close()
+        else:
+            self.executor.shutdown(wait=True, cancel_futures=True)
 
     def _request_cancel(self, job: Job) -> None:
         """Stop ``job`` (called under the lock): a queued task is dropped, a running one stops at its next report."""

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import data
 from core.device import describe_device
-from core.worker import Trainer
+from core.worker import DASK_ENV, Trainer, executor_from_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,19 +43,36 @@ PAGES = [
 ]
 
 
-def data_setting() -> str | None:
-    """The data directory: ``data_dir`` in ``.streamlit/secrets.toml``, else ``$CONVLAB_DATA_DIR``."""
+def _setting(secret: str, env: str) -> str | None:
+    """``secret`` in ``.streamlit/secrets.toml``, else the environment variable ``env``."""
     try:
-        value = st.secrets.get("data_dir")
+        value = st.secrets.get(secret)
     except Exception:  # noqa: BLE001 - no secrets file is the normal case
         value = None
-    return value or os.environ.get(data.DATA_ENV)
+    return str(value) if value else os.environ.get(env)
+
+
+def data_setting() -> str | None:
+    """The data directory: ``data_dir`` in ``.streamlit/secrets.toml``, else ``$CONVLAB_DATA_DIR``."""
+    return _setting("data_dir", data.DATA_ENV)
 
 
 @st.cache_resource(show_spinner=False)
 def trainer(directory: str | None) -> Trainer:
-    """The one background worker every page and session of this server submits training to."""
-    return Trainer(data_dir=directory)
+    """The one background worker every page and session of this server submits training to.
+
+    With ``dask_scheduler`` in the secrets (or ``$CONVLAB_DASK_SCHEDULER``) it submits to that Dask cluster;
+    a scheduler that cannot be reached leaves training on this server, and ``engine_problem`` says why.
+    """
+    address, problem = _setting("dask_scheduler", DASK_ENV), None
+    try:
+        executor = executor_from_env(address)
+    except OSError as exc:
+        executor, problem = None, f"{exc}; training runs on this server instead"
+        logging.getLogger("convlab").warning("%s", problem)
+    work = Trainer(data_dir=directory, executor=executor)
+    work.engine_problem = problem
+    return work
 
 
 def viewer_id() -> str:

@@ -10,9 +10,9 @@ from core.datasets import SPECS, spec
 from core.device import describe_device
 from core.images import as_png
 from core.networks import PRACTICUM_MODELS
-from core.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_marks,
-                            results_table, sample_pairs, time_estimate, training_budget, training_cost)
-from core.runs import default_config
+from core.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, practicum_configs,
+                            reference_marks, results_table, sample_pairs, time_estimate, training_budget,
+                            training_cost)
 from core.verdict import verdict
 from core.worker import RESULTS_ENV, Busy
 from dashboard import urlstate as url
@@ -119,15 +119,9 @@ if not ds.generated and not available(dataset, directory):
                icon=":material/cloud_off:")
     st.button("Use MNIST-1D", on_click=use_mnist1d, type="primary")
 
-configs, notes = [], []
-for permuted in (False, True):
-    for model in models:
-        config, changed = default_config(dataset, model=model, permuted=permuted, epochs=epochs, seed=seed,
-                                         width=widths[model], lr=lr, momentum=momentum,
-                                         train_size=train_size).clamped()
-        configs.append(config)
-        notes += changed
-for note in sorted(set(notes)):
+configs, notes = practicum_configs(dataset, models, epochs=epochs, seed=seed, widths=widths, lr=lr,
+                                   momentum=momentum, train_size=train_size)
+for note in sorted(notes):
     st.info(f"This link asks for more than the server allows: {note}.", icon=":material/speed:")
 
 left, right = st.columns([3, 2])
@@ -158,12 +152,18 @@ if too_costly:
     st.error(f"This link asks for about {cost:.2g} multiply-adds of training ({time_estimate(cost, speed)}), more "
              f"than this server allows for one link ({budget:.2g}). Lower the epochs, the widths or the training "
              "samples, or drop the locally connected net.", icon=":material/speed:")
-device = describe_device(work.device if work.device != "auto" else None)
-gpu_note = ("" if device.startswith(("CUDA", "Apple")) else
-            " No GPU is present on this server: the nets train on its CPU. With one, the lab picks it by itself "
-            "(CUDA, then Apple MPS), and each result's device and seconds show in the results table: no GPU "
-            "figure is claimed here until one has been measured.")
-st.caption(f"Training runs on **{device}**, one training at a time.{gpu_note}")
+if work.engine_problem:
+    st.warning(md(work.engine_problem, 300), icon=":material/lan:")
+if work.dask:
+    st.caption(f"Training runs on **{md(work.engine)}**: each run once, however many viewers and servers ask for "
+               "it; each result's device and seconds show in the results table.")
+else:
+    device = describe_device(work.device if work.device != "auto" else None)
+    gpu_note = ("" if device.startswith(("CUDA", "Apple")) else
+                " No GPU is present on this server: the nets train on its CPU. With one, the lab picks it by "
+                "itself (CUDA, then Apple MPS), and each result's device and seconds show in the results table: "
+                "no GPU figure is claimed here until one has been measured.")
+    st.caption(f"Training runs on **{device}**, one training at a time.{gpu_note}")
 if work.store.problem:
     st.warning(f"Finished trainings cannot be stored: {md(work.store.problem, 300)}. Results are kept in memory "
                "until the server restarts.", icon=":material/save:")
@@ -202,13 +202,18 @@ def show_progress(current):
             p = job.progress.snapshot()
             left = p.seconds_left()
             eta = f", about {max(1, round(left))} s left at this pace" if left is not None else ""
-            text = (f"{label(config)}: epoch {p.epoch}, step {p.step}/{p.total}, loss {p.loss:.3f}{eta}"
-                    if job.state == "running" else f"{label(config)}: queued, {work.ahead(job)} training(s) ahead")
+            again = " (started again: a training worker was lost)" if job.attempts > 1 else ""
+            where = f" on {md(job.device_name)}" if job.device_name else ""
+            waiting = ("waiting for a free worker of the cluster" if work.dask else
+                       f"queued, {work.ahead(job)} training(s) ahead")
+            text = (f"{label(config)}{where}: epoch {p.epoch}, step {p.step}/{p.total}, loss {p.loss:.3f}{eta}{again}"
+                    if job.state == "running" else f"{label(config)}: {waiting}")
             st.progress(min(1.0, p.step / p.total) if p.total else 0.0, text=text)
     # no chart on a tick: with a class watching, each tick's cost is taken from the training (the loss curves
     # are drawn once the runs finish)
-    st.caption(f"{len(work.queue())} run(s) in the server's queue, one training at a time (a ConvNet and its "
-               "permuted twin train together).")
+    st.caption(f"{len(work.queue())} run(s) of this server's viewers waiting or running, "
+               f"{'on the cluster' if work.dask else 'one training at a time'} (a ConvNet and its permuted twin "
+               "train together).")
 
 
 active = watch(lambda: [work.lookup(c, viewer) for c in configs], show_progress)

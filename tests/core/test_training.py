@@ -286,3 +286,33 @@ def test_the_command_line_trains_and_writes_json(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "core.experiment", "--models", "transformer"], capture_output=True,
                          text=True, timeout=120, cwd=data_mod.__file__.rsplit("/core/", 1)[0])
     assert bad.returncode != 0 and "--models takes" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_practicum_link_asks_for_the_notebooks_four_runs():
+    from core.practicum import curated_configs, practicum_configs
+
+    configs, notes = practicum_configs()
+    # written out by hand from the notebook: n_hidden 8, n_features 6, SGD lr 0.01 momentum 0.5, one epoch
+    expected = [RunConfig(model=m, permuted=p, dataset="mnist", epochs=1, lr=0.01, momentum=0.5, width=w)
+                for p in (False, True) for m, w in (("fc", 8), ("cnn", 6))]
+    assert configs == expected and notes == []
+    configs, notes = practicum_configs("mnist1d", ("cnn",), epochs=500, train_size=4000)
+    assert [c.epochs for c in configs] == [50, 50] and notes == ["epochs 500 is outside 1..50; using 50"]
+    assert configs[0].train_size is None and configs[0].width == 25  # all samples; the paper's width
+    links = dict(curated_configs())
+    assert links["practicum"] == expected and len(links["signals"]) == 8
+
+
+@pytest.mark.slow  # small trainings through the warm-up path
+def test_warm_up_trains_the_curated_links_once(tmp_path, monkeypatch, capsys):
+    from core import experiment, practicum
+
+    small = [("tiny", [RunConfig(model="fc", dataset="mnist1d", epochs=1, train_size=300, permuted=p)
+                       for p in (False, True)])]
+    monkeypatch.setattr(practicum, "curated_configs", lambda: small)
+    monkeypatch.setenv("CONVLAB_RESULTS_DIR", str(tmp_path))
+    monkeypatch.delenv("CONVLAB_DASK_SCHEDULER", raising=False)
+    assert experiment.main(["--warm"]) == 0
+    assert "tiny" in capsys.readouterr().out and len(list(tmp_path.glob("*.json"))) == 2
+    assert experiment.main(["--warm"]) == 0
+    assert "2 runs, 2 stored already" in capsys.readouterr().out

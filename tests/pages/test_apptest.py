@@ -279,6 +279,32 @@ def test_cancel_stops_this_viewers_runs_and_offers_train_again(fresh_trainer, tm
     assert any(b.label == "Train" for b in at.button) and not list(tmp_path.glob("*.json"))
 
 
+@pytest.mark.slow  # a Dask cluster of processes and four small trainings
+def test_the_practicum_trains_on_a_dask_cluster_when_one_is_set(data_dir, fresh_trainer, tmp_path):
+    from distributed import LocalCluster
+
+    from dashboard import shell
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        fresh_trainer(CONVLAB_DASK_SCHEDULER=cluster.scheduler_address, CONVLAB_RESULTS_DIR=str(tmp_path),
+                      CONVLAB_DATA_DIR=str(data_dir))
+        at = run_page("practicum", {"pp_n": "500", "pp_seed": "4"})
+        assert any("Dask cluster at" in c.value for c in at.caption) and not at.warning
+        _train_until_results(at)
+        assert len(results_table(at)) == 4 and len(list(tmp_path.glob("*.json"))) == 4  # stored by the tasks
+        shell.trainer(str(data_dir)).close()
+
+
+@pytest.mark.slow  # waits for the connection to time out
+def test_an_unreachable_dask_scheduler_is_said_and_training_stays_here(fresh_trainer, tmp_path):
+    fresh_trainer(CONVLAB_DASK_SCHEDULER="tcp://127.0.0.1:9", CONVLAB_RESULTS_DIR=str(tmp_path))
+    at = run_page("practicum")
+    assert not at.exception
+    assert any(md("tcp://127.0.0.1:9 cannot be reached") in w.value and "runs on this server" in w.value
+               for w in at.warning)
+    assert any("one training at a time" in c.value for c in at.caption)
+
+
 def test_partial_results_name_the_missing_runs(fresh_trainer, tmp_path, data_dir):
     from core.runs import default_config
     from core.training import train
