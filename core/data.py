@@ -260,13 +260,12 @@ class Dataset:
 
 
 @lru_cache(maxsize=4)
-@lru_cache(maxsize=8)
 def mnist1d(num_samples: int = 5000, seed: int = 42, shuffle_seq: bool = False, max_translation: int = 48,
             iid_noise_scale: float = 2e-2, corr_noise_scale: float = 0.25) -> Dataset:
     """MNIST-1D (Greydanus and Kobak, ICML 2024) generated procedurally by ``mnist1d.make_dataset``.
 
     Offline and about a second; 4,000 training and 1,000 test sequences of length 40 by default.
-    Inputs are standardised with the training set's mean and std. The last few generated are kept
+    Inputs are standardised with the training set's mean and std. The last four generated are kept
     (one is 0.8 MB) and shared by every caller: read them, never write into them.
     """
     from mnist1d.data import get_dataset_args, make_dataset  # deferred: pulls in matplotlib
