@@ -42,7 +42,7 @@ def practicum_configs(dataset: str = "mnist", models=("fc", "cnn"), *, epochs: i
 # links worth having trained before a class (``python -m core.experiment --warm``): page, query, settings
 CURATED = [
     ("practicum", "", {}),  # the notebook's experiment: four runs on MNIST
-    ("practicum", "pp_data=mnist1d", {"dataset": "mnist1d"}),  # the same in 1D
+    ("practicum", "pp_data=MNIST-1D", {"dataset": "mnist1d"}),  # the same in 1D
     ("practicum", "pp_epochs=3", {"epochs": 3}),  # longer training: the ConvNet's edge grows
 ]
 

@@ -44,7 +44,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.data import cache_dir
+from core.datadir import cache_dir
 from core.files import atomic_write
 from core.runs import Cancelled, Progress, RunConfig, RunResult, pair_of
 

@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:  # so that `core` and `pages` import under `stream
 import streamlit as st  # noqa: E402
 
 from dashboard import urlstate as url  # noqa: E402
-from dashboard.shell import PAGES, sidebar  # noqa: E402
+from dashboard.shell import HEADINGS, PAGES, sidebar, warm_up  # noqa: E402
 
 url.new_run()
 st.set_page_config(page_title="Convolution lab · NYU DL 04.1", page_icon=":material/blur_on:", layout="wide")
@@ -31,4 +31,7 @@ def _home_alias():
 
 page = st.navigation([*pages, st.Page(_home_alias, title="Home", url_path="home", visibility="hidden")])
 sidebar()
+if page.url_path in HEADINGS or page.url_path in ("", "index"):
+    st.title(HEADINGS.get(page.url_path, HEADINGS["home"]))  # at once, before the page imports what it needs
 page.run()
+warm_up()  # after the page: torch's import in the background must not hold up the first one

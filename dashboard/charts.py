@@ -77,3 +77,16 @@ def signal_charts(m: dict, nd: int) -> list[alt.Chart]:
             x=alt.X("col:O", title="window along the signal"),
             y=alt.Y("std:Q", title="local std (global = 1)", scale=alt.Scale(domainMin=0)), tooltip=tooltip)
     return [ac + rule, sp, sq, loc.properties(height=220, title="Stationarity: local statistics by position")]
+
+
+def sequence_pairs(pairs) -> alt.FacetChart:
+    """Test sequences as small line charts from ``(label, original, permuted)``: one column per sample, the
+    original above and the permuted copy below (one chart for all, where one chart each cost a second)."""
+    df = pd.DataFrame([{"sample": f"{i + 1}: a {label}", "input": kind, "position": p, "value": float(v)}
+                       for i, (label, a, b) in enumerate(pairs) for kind, seq in (("original", a), ("permuted", b))
+                       for p, v in enumerate(np.asarray(seq))])
+    return alt.Chart(df).mark_line(color=BLUE, strokeWidth=1.2).encode(
+        x=alt.X("position:Q", axis=None), y=alt.Y("value:Q", axis=None),
+    ).properties(width=58, height=46).facet(
+        column=alt.Column("sample:N", title=None, sort=list(dict.fromkeys(df["sample"]))),
+        row=alt.Row("input:N", title=None, sort=["original", "permuted"]))

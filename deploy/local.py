@@ -1,7 +1,7 @@
 """A class's deployment on one machine: a Dask scheduler, N workers and M Streamlit replicas.
 
     .venv/bin/python deploy/local.py                       # scheduler, 2 workers, 2 replicas; Ctrl-C stops all
-    .venv/bin/python deploy/local.py --check "practicum?pp_data=mnist1d&pp_epochs=2"
+    .venv/bin/python deploy/local.py --check "practicum?pp_data=MNIST-1D&pp_epochs=2"
 
 The same processes as ``deploy/docker-compose.yml``, without Docker: every replica gets
 ``CONVLAB_DASK_SCHEDULER`` and one shared ``CONVLAB_RESULTS_DIR``. With ``--check LINK`` it opens the link in
@@ -98,6 +98,9 @@ def check(link: str, address: str, urls: list[str]) -> int:
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             page.goto(f"{url}/{link}")
             page.wait_for_selector(DONE, timeout=120_000)
+            if page.get_by_text("Link parameter").count():  # the link was corrected: not the one asked for
+                print("the link was corrected:", page.get_by_text("Link parameter").first.inner_text())
+                return 1
             pages.append(page)
         for page in pages:  # both viewers ask, one right after the other
             page.get_by_role("button", name="Train").click()

@@ -62,7 +62,6 @@ def _apply_preset():
     st.session_state[SPEC_KEY] = rows_to_text(shape, rows)
 
 
-st.title("Anatomy of a ConvNet")
 st.markdown("Convolution (the linear part), non-linearity (the squashing), pooling (shrinks space), batch "
             "normalisation (helps training converge), residual bypasses (let deep stacks train). Going up, "
             "spatial extent shrinks and thickness grows, down to a vector of logits.")

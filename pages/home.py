@@ -4,7 +4,6 @@ import streamlit as st
 
 from dashboard.shell import PAGES, ROOT
 
-st.title("Natural signals and the convolution")
 st.markdown(
     "An interactive lab for NYU Deep Learning lecture 04.1. Every page measures what the lecture "
     "claims, with PyTorch as the engine and as the oracle, and every setting lives in the URL: "

@@ -50,7 +50,6 @@ def mixing(mix):
     return as_png(image), [as_png(c) for c in mixed["outputs"]], mixed
 
 
-st.title("Kernels")
 st.markdown("A layer applies several kernels; each spans the full thickness (all channels) of the layer below, "
             "and each makes one output channel. For 1D data the collection is a 3D tensor, "
             "*kernels × channels × length*; for 2D data a 4D one.")

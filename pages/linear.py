@@ -20,7 +20,6 @@ def stage_chart(kind, angle, sx, sy, shear, bx, by, squash):
     return chart.to_dict(), w, decompose(w).describe()
 
 
-st.title("The linear layer: rotation and squashing")
 st.markdown("A fully connected layer computes **y = f(W x + b)**. By the singular value decomposition, "
             "W = U · diag(s) · Vᵀ: a rotation, a stretch along the axes, another rotation. The offset b "
             "moves the cloud, the non-linearity f squashes it. Every output sees every input.")

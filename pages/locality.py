@@ -66,7 +66,6 @@ def fields_2d(source: str, directory, layers: int, pool: bool):
     return left.to_dict(), right.to_dict(), text
 
 
-st.title("Locality → sparsity")
 st.markdown("Far-away inputs hardly matter, so each unit keeps only a small window of the layer below. "
             "The weight matrix is then mostly zeros, and stacking layers grows what a unit sees.")
 

@@ -38,7 +38,6 @@ def border_chart(kernel_size):
         color="mode:N").properties(height=240).to_dict()
 
 
-st.title("Padding")
 st.markdown("A kernel of size k removes k − 1 outputs. Padding (k − 1)/2 on each side keeps the size (64 → 64, "
             "then pooling by 2 → 32). Zero padding is the usual choice because inputs and activations are roughly "
             "zero-mean, so 0 means *nothing*; it rarely changes results.")

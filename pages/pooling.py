@@ -42,7 +42,6 @@ def consistency_chart(k, p):
         color="method:N").properties(height=260).to_dict()
 
 
-st.title("Pooling")
 st.markdown("Apply one operator to each window, then stride. The Lp norm of the window, (Σ|x|ᵖ)^(1/p), goes from "
             "a sum of magnitudes (p = 1) through the Euclidean norm (p = 2) to the maximum (p = ∞: max pooling). "
             "Average pooling is the other common choice. Pooling has no parameters; it shrinks the data so deeper "

@@ -16,7 +16,7 @@ from core.practicum import (effective_fields, filters, loss_curves, model_sizes,
 from core.verdict import verdict
 from core.worker import RESULTS_ENV, Busy
 from dashboard import urlstate as url
-from dashboard.charts import raster
+from dashboard.charts import raster, sequence_pairs
 from dashboard.colours import RED
 from dashboard.progress import watch
 from dashboard.safe import md
@@ -33,6 +33,11 @@ def samples(dataset, directory):
     """(label, original, permuted) test samples; images as PNG bytes, encoded once (sequences stay arrays)."""
     return [(label, *((as_png(a), as_png(b)) if a.ndim == 2 else (a, b)))
             for label, a, b in sample_pairs(load_dataset(dataset, directory))]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def sequence_chart(dataset, directory) -> dict:
+    return sequence_pairs(samples(dataset, directory)).to_dict()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -79,7 +84,6 @@ def try_what_if(changes: dict) -> None:
         state["pp_lr"] = next((r for r in LRS if r >= changes["lr"] - 1e-12), LRS[-1])
 
 
-st.title("Permuted pixels: fully connected net vs ConvNet")
 directory = data_setting()
 intro = st.empty()  # the parameter counts depend on the settings below
 c = st.columns(4)
@@ -132,14 +136,12 @@ except DataUnavailable as exc:
     st.stop()
 with left:
     st.caption("Test samples, original (top) and with the fixed permutation (bottom)")
-    cols = st.columns(len(pairs))
-    for col, (label, original, scrambled) in zip(cols, pairs):
-        if isinstance(original, bytes):
+    if isinstance(pairs[0][1], bytes):
+        for col, (label, original, scrambled) in zip(st.columns(len(pairs)), pairs):
             col.image(original, caption=str(label), width="stretch")
             col.image(scrambled, width="stretch")
-        else:  # MNIST-1D: a sequence
-            col.line_chart(original, height=60)
-            col.line_chart(scrambled, height=60)
+    else:  # MNIST-1D: sequences, in one chart
+        st.vega_lite_chart(sequence_chart(dataset, directory), width="content")
 with right:
     st.vega_lite_chart(budget_chart(dataset, tuple(sorted(widths.items())), tuple(models)), width="stretch")
 

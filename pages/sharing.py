@@ -39,7 +39,6 @@ def sizes_table(c_in, c_out, k, n, nd, sizes):
     return apply_to_sizes(c_in, c_out, k, n, sizes, nd)
 
 
-st.title("Stationarity → parameter sharing")
 st.markdown("The same motifs occur everywhere, so every window can use the same weights. "
             "Sparsity plus sharing is a convolution kernel; sparsity without sharing is a "
             "*locally connected* layer.")

@@ -88,7 +88,6 @@ def show(x: np.ndarray, kind: str, rate, seed: int):
             col.vega_lite_chart(spec, width="stretch")
 
 
-st.title("Signals and their properties")
 st.markdown("A signal is a tensor: its **dimensions** are the axes information spreads along, its **channels** "
             "the values at one point. Audio is 1D whether mono, stereo or 5.1; an image is 2D whether gray, RGB or "
             "hyperspectral. ConvNets suit data with three properties: **stationarity** (the same statistics "

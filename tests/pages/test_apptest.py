@@ -423,3 +423,16 @@ def test_the_watching_helper_polls_only_while_a_run_is_open():
     # nothing open: no fragment, nothing drawn (a finished, a cancelled-but-running and a missing run)
     assert progress.watch(lambda: [Job("done"), Job("running", cancel=True), None], drawn.append) is False
     assert drawn == []
+
+
+@pytest.mark.parametrize("page, query, settings", __import__("core.practicum", fromlist=["CURATED"]).CURATED)
+def test_curated_links_say_what_the_warm_up_trains(page, query, settings):
+    """The warm-up trains ``practicum_configs(**settings)``; the link must open on those very settings."""
+    import urllib.parse
+
+    at = run_page(page, dict(urllib.parse.parse_qsl(query)))
+    assert not any("Link parameter" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.selectbox(key="pp_data").value == settings.get("dataset", "mnist")
+    from core.datasets import spec
+
+    assert at.slider(key="pp_epochs").value == settings.get("epochs", spec(settings.get("dataset", "mnist")).epochs)

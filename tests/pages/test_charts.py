@@ -67,3 +67,20 @@ def test_the_reference_ticks_are_the_published_numbers_each_labelled():
     paper = reference_marks("mnist1d", ["fc", "cnn"]).set_index(["model", "input"])["accuracy %"]
     assert paper[("ConvNet", "original")] == 94 and paper[("ConvNet", "permuted")] == 56  # Greydanus and Kobak
     assert reference_marks("fashion-mnist", ["fc", "cnn"]).empty  # no numbers are made up where none were published
+
+
+def test_the_mnist1d_samples_chart_draws_each_sequence_and_its_permuted_copy():
+    from core.data import load_dataset, pixel_permutation
+    from core.practicum import sample_pairs
+
+    ds = load_dataset("mnist1d")
+    pairs = sample_pairs(ds, n=3)
+    spec = charts.sequence_pairs(pairs).to_dict()
+    assert spec["facet"]["column"]["field"] == "sample" and spec["facet"]["row"]["field"] == "input"
+    drawn = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    perm = pixel_permutation(40, 0).numpy()
+    for i in range(3):
+        x = ds.test.x[i, 0].numpy()  # the oracle: the data set itself, indexed by hand
+        for kind, expected in (("original", x), ("permuted", x[perm])):
+            rows = drawn[(drawn["sample"] == f"{i + 1}: a {int(ds.test.y[i])}") & (drawn["input"] == kind)]
+            np.testing.assert_allclose(rows.sort_values("position")["value"], expected, rtol=1e-6)

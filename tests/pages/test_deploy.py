@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_two_replicas_on_one_cluster_train_a_shared_link_once():
     _chromium()  # skipped locally without Chromium, a failure in CI
-    link = "practicum?pp_data=mnist1d&pp_epochs=2&pp_n=500"
+    link = "practicum?pp_data=MNIST-1D&pp_epochs=2&pp_n=500"
     done = subprocess.run([sys.executable, "deploy/local.py", "--check", link], cwd=ROOT, capture_output=True,
                           text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
