@@ -103,7 +103,7 @@ def main() -> None:
         if not args.no_results_link:
             from core.practicum import practicum_configs
             from core.training import train_runs
-            from core.worker import ResultStore
+            from core.store import ResultStore
 
             store = ResultStore(results)
             for c in practicum_configs("mnist1d", epochs=1, train_size=500)[0]:

@@ -25,7 +25,9 @@ sys.path.insert(0, str(ROOT))
 os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the worker processes: one core per training
 
 from core.runs import RunConfig  # noqa: E402
-from core.worker import PROGRESS_TOPIC, ResultStore, Trainer  # noqa: E402
+from core.cluster import PROGRESS_TOPIC  # noqa: E402
+from core.store import ResultStore  # noqa: E402
+from core.worker import Trainer  # noqa: E402
 
 
 def configs(k: int, epochs: int, seed0: int) -> list[RunConfig]:

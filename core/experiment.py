@@ -78,7 +78,8 @@ def warm(data_dir: str | None) -> int:
     """Train what the curated links ask for and is not stored yet; one line per link. 0 when all are stored."""
     from core.data import DATA_ENV
     from core.practicum import curated_configs
-    from core.worker import Trainer, executor_from_env
+    from core.cluster import executor_from_env
+    from core.worker import Trainer
 
     try:
         executor = executor_from_env()

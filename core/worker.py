@@ -7,13 +7,11 @@ executor is a local ``ThreadPoolExecutor`` with one worker (one training at a
 time, the rest queue).
 
 When a class outgrows one server, pass a Dask ``distributed.Client`` (or set
-``CONVLAB_DASK_SCHEDULER=tcp://host:8786``; ``executor_from_env``): every
-training is then the plain function ``train_task``, submitted with the
-configurations' keys as its Dask key (``task_key``), so the scheduler runs it
-once however many replicas ask for it; the task writes its results to the
-results folder itself (shared storage: once, atomically), and reports its
-progress as Dask events (``PROGRESS_TOPIC``) that every replica's ``Trainer``
-subscribes to. A worker lost mid-run is Dask's business: the task runs again
+``CONVLAB_DASK_SCHEDULER=tcp://host:8786``; ``core.cluster.executor_from_env``):
+every training is then ``core.cluster.train_task`` under one Dask key per
+configuration, run once however many replicas ask; it stores its results in
+the shared folder itself, and its progress events reach every replica's
+``Trainer``. A worker lost mid-run is Dask's business: the task runs again
 elsewhere and the progress starts over. Any other ``concurrent.futures``
 executor (a process pool) gets the same task; its progress arrives with the
 result. Out of this process, cancelling stops only a run not yet started.
@@ -25,39 +23,26 @@ has looked at for ``abandon_after`` seconds leaves the queue; a viewer's Cancel
 stops a run only when nobody else waits for it; the running training stops
 within one progress report when the server shuts down (SIGTERM).
 
-Results are stored as JSON files named by the configuration's key, written
-atomically (a temporary file in the same folder, flushed, then renamed), so a
-process killed mid-write leaves the old state, never half a file. A results
-folder that cannot be written does not lose a run: its result is kept in
-memory and shown with a warning that says why it was not saved.
+Results are stored by ``core.store.ResultStore``, atomically. A results folder
+that cannot be written does not lose a run: its result is kept in memory and
+shown with a warning that says why it was not saved.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import statistics
 import threading
 import time
 from collections import deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from core.datadir import cache_dir
-from core.files import atomic_write
+from core.cluster import PROGRESS_TOPIC, TaskOutput, is_dask_client, task_key, train_task
 from core.runs import Cancelled, Progress, RunConfig, RunResult, pair_of
+from core.store import RESULTS_MB, RESULTS_MB_ENV, ResultStore, env_number
 
-RESULTS_ENV = "CONVLAB_RESULTS_DIR"
 log = logging.getLogger("convlab.worker")
-
-
-def _env_number(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, default))
-        return value if value >= 0 else default
-    except ValueError:
-        return default
 
 
 @dataclass(frozen=True)
@@ -66,16 +51,16 @@ class Limits:
 
     max_waiting: int = 16  # runs queued and not started, all viewers together (CONVLAB_MAX_QUEUE)
     per_viewer: int = 8  # runs one viewer may have pending (CONVLAB_MAX_PER_VIEWER)
-    results_mb: float = 256.0  # the results folder's size cap (CONVLAB_RESULTS_MAX_MB)
+    results_mb: float = RESULTS_MB  # the results folder's size cap (CONVLAB_RESULTS_MAX_MB)
     abandon_after: float = 30.0  # seconds without a look before a queued run is dropped (CONVLAB_ABANDON_S)
 
     @classmethod
     def from_env(cls) -> "Limits":
         d = cls()
-        return cls(int(_env_number("CONVLAB_MAX_QUEUE", d.max_waiting)),
-                   int(_env_number("CONVLAB_MAX_PER_VIEWER", d.per_viewer)),
-                   _env_number("CONVLAB_RESULTS_MAX_MB", d.results_mb),
-                   _env_number("CONVLAB_ABANDON_S", d.abandon_after))
+        return cls(int(env_number("CONVLAB_MAX_QUEUE", d.max_waiting)),
+                   int(env_number("CONVLAB_MAX_PER_VIEWER", d.per_viewer)),
+                   env_number(RESULTS_MB_ENV, d.results_mb),
+                   env_number("CONVLAB_ABANDON_S", d.abandon_after))
 
 
 class Busy(RuntimeError):
@@ -84,91 +69,6 @@ class Busy(RuntimeError):
     def __init__(self, message: str, ahead: int):
         super().__init__(message)
         self.ahead = ahead
-
-
-class ResultStore:
-    """Finished runs on disk, one JSON file per configuration key, at most ``max_bytes`` in all.
-
-    A folder that cannot be created or written leaves the store *unavailable*
-    (``problem`` says why and which setting to change); nothing raises.
-    """
-
-    def __init__(self, root: str | os.PathLike | None = None, max_bytes: float | None = None):
-        self.root = Path(root or os.environ.get(RESULTS_ENV) or cache_dir() / "results")
-        self.max_bytes = max_bytes if max_bytes is not None else Limits.from_env().results_mb * 1e6
-        self.problem: str | None = None
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            self.problem = (f"the results folder {self.root} cannot be created ({exc.strerror or exc}); "
-                            f"set {RESULTS_ENV} to a writable folder")
-            log.warning("results are not stored: %s", self.problem)
-            return
-        self.sweep()
-
-    def sweep(self, older_than: float = 3600.0) -> int:
-        """Delete temporary files that a killed writer left behind; returns how many.
-
-        Only those older than ``older_than`` seconds: a writer in another
-        process may be busy with a fresh one (a result is written in well under a second).
-        """
-        removed, cutoff = 0, time.time() - older_than
-        for tmp in self.root.glob(".*.tmp"):
-            try:
-                if tmp.stat().st_mtime < cutoff:
-                    tmp.unlink()
-                    removed += 1
-            except OSError:  # gone already, or not ours to delete
-                pass
-        return removed
-
-    def _path(self, key: str) -> Path:
-        if not key.isalnum():
-            raise ValueError(f"bad result key {key!r}")
-        return self.root / f"{key}.json"
-
-    def get(self, key: str) -> RunResult | None:
-        """The stored result, or None; a damaged or foreign file is ignored (and logged), never raised."""
-        path = self._path(key)
-        try:
-            text = path.read_text()
-        except OSError:
-            return None
-        try:
-            result = RunResult.from_json(text, key)
-        except (ValueError, TypeError) as exc:
-            log.warning("ignoring %s: not a training result of this lab (%s)", path, exc)
-            return None
-        try:
-            os.utime(path)  # recently used: kept longest when the folder is trimmed
-        except OSError:
-            pass
-        return result
-
-    def put(self, result: RunResult) -> None:
-        """Write ``result`` atomically under its key; raises OSError (disk full, read-only folder) after cleaning up."""
-        if self.problem is not None:
-            raise OSError(self.problem)
-        text = result.to_json()
-        atomic_write(self._path(result.key), lambda f: f.write(text))
-        self.trim()
-
-    def trim(self) -> int:
-        """Delete the least recently used results until the folder is under its cap; returns how many."""
-        try:
-            files = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.root.glob("*.json")]
-        except OSError:
-            return 0
-        total, removed = sum(size for _, size, _ in files), 0
-        for _, size, path in sorted(files, key=lambda f: f[0]):
-            if total <= self.max_bytes:
-                break
-            try:
-                path.unlink()
-                total, removed = total - size, removed + 1
-            except OSError:
-                pass
-        return removed
 
 
 @dataclass
@@ -198,95 +98,6 @@ class Job:
         return any(now - seen <= within for seen in self.viewers.values())
 
 
-DASK_ENV = "CONVLAB_DASK_SCHEDULER"
-PROGRESS_TOPIC = "convlab-progress"  # the Dask event topic a task reports its progress on
-
-
-def task_key(members) -> str:
-    """The Dask key of the task that trains ``members``: the same on every replica, so it runs once."""
-    return "convlab-train-" + "-".join(m.key() for m in members)
-
-
-@dataclass
-class TaskOutput:
-    """What ``train_task`` returns: the results, and whether it stored them (and if not, why)."""
-
-    results: list[RunResult]
-    stored: bool = False
-    unsaved: str | None = None
-
-
-def _dask_events():
-    """``log_event`` of the Dask worker running this task, or None outside one."""
-    try:
-        from distributed import get_worker
-
-        return get_worker().log_event
-    except (ImportError, ValueError):  # not installed, or not inside a Dask task
-        return None
-
-
-def train_task(members: tuple[RunConfig, ...], device: str, data_dir: str | None,
-               results_dir: str | None = None) -> TaskOutput:
-    """One task for an executor that runs elsewhere (Dask, a process pool): plain records in and out.
-
-    With ``results_dir`` (the replicas' shared results folder) the task stores its results there itself, so
-    they are written once however many replicas wait for them. Inside a Dask worker it reports progress as
-    events on ``PROGRESS_TOPIC``: ``started`` once per attempt, then each report's step, loss and accuracy.
-    """
-    from core.device import describe_device, pick_device
-    from core.training import train_runs
-
-    emit = _dask_events()
-    keys = [m.key() for m in members]
-    progresses = [Progress() for _ in members]
-
-    def report() -> bool:  # called at every progress report; never asks to stop
-        if emit is not None:
-            for key, p in zip(keys, progresses):
-                s = p.snapshot()
-                emit(PROGRESS_TOPIC, {"key": key, "step": s.step, "total": s.total, "epoch": s.epoch,
-                                      "loss": s.loss, "accuracy": s.accuracy,
-                                      "elapsed": time.monotonic() - (s.started or time.monotonic())})
-        return False
-
-    if emit is not None:
-        where = describe_device(pick_device(device))
-        for key in keys:
-            emit(PROGRESS_TOPIC, {"key": key, "started": True, "device": where})
-    results = train_runs(members, device=device, data_dir=data_dir, progresses=progresses, should_stop=report)
-    if results_dir is None:
-        return TaskOutput(results)
-    try:
-        store = ResultStore(results_dir)
-        for r in results:
-            store.put(r)
-        return TaskOutput(results, stored=True)
-    except OSError as err:
-        return TaskOutput(results, unsaved=f"{err.strerror or err} (in {results_dir}, on the training worker)")
-
-
-def executor_from_env(address: str | None = None, timeout: float = 10.0):
-    """A Dask client for ``address`` (else ``$CONVLAB_DASK_SCHEDULER``), or None when neither is set.
-
-    Raises:
-        OSError: the scheduler cannot be reached (the message names it).
-    """
-    address = address or os.environ.get(DASK_ENV)
-    if not address:
-        return None
-    from distributed import Client
-
-    try:
-        return Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise OSError(f"the Dask scheduler at {address} cannot be reached ({exc})") from exc
-
-
-def _is_dask(executor) -> bool:
-    return type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "subscribe_topic")
-
-
 _EXITING = threading.Event()
 # The interpreter's exit joins the thread pool's workers after they have drained their queue, before atexit
 # handlers run: a hook registered here runs first (the newest first), so a SIGTERM'd server stops its training
@@ -311,7 +122,7 @@ class Trainer:
         # a thread pool shares this process's memory: progress streams and cancelling works mid-run. Any other
         # executor (processes, Dask) runs a plain function elsewhere; its result comes back through the future.
         self.in_process = isinstance(self.executor, ThreadPoolExecutor)
-        self.dask = _is_dask(self.executor)
+        self.dask = is_dask_client(self.executor)
         self.engine_problem: str | None = None  # why trainings do not run where the settings asked
         if self.dask:  # every replica hears every task's progress, whoever submitted it
             self.executor.subscribe_topic(PROGRESS_TOPIC, self._on_event)

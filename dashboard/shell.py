@@ -12,7 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 from core import datadir as data
-from core.worker import DASK_ENV, Trainer, executor_from_env
+from core.cluster import DASK_ENV, executor_from_env
+from core.worker import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -88,7 +88,7 @@ def check(link: str, address: str, urls: list[str]) -> int:
     from distributed import Client
     from playwright.sync_api import sync_playwright
 
-    from core.worker import PROGRESS_TOPIC
+    from core.cluster import PROGRESS_TOPIC
 
     chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     with sync_playwright() as p:

@@ -14,7 +14,8 @@ from core.practicum import (effective_fields, filters, loss_curves, model_sizes,
                             reference_marks, results_table, sample_pairs, time_estimate, training_budget,
                             training_cost)
 from core.verdict import verdict
-from core.worker import RESULTS_ENV, Busy
+from core.store import RESULTS_ENV
+from core.worker import Busy
 from dashboard import urlstate as url
 from dashboard.charts import raster, sequence_pairs
 from dashboard.colours import RED

@@ -7,7 +7,9 @@ import time
 import pytest
 
 from core.runs import RunConfig
-from core.worker import PROGRESS_TOPIC, ResultStore, Trainer, executor_from_env, task_key
+from core.cluster import PROGRESS_TOPIC, executor_from_env, task_key
+from core.store import ResultStore
+from core.worker import Trainer
 
 pytestmark = pytest.mark.slow  # a cluster of processes and real trainings
 

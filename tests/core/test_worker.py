@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from core.runs import Progress, RunConfig, RunResult
-from core.worker import Busy, Limits, ResultStore, Trainer
+from core.store import ResultStore
+from core.worker import Busy, Limits, Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,17 +124,17 @@ def test_a_process_killed_inside_the_write_leaves_the_old_result(tmp_path):
     before = (tmp_path / f"{key}.json").read_text()
     marker = tmp_path / "inside"
     script = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
-              "from core import worker\n"
+              "from core import store\n"
               "from core.runs import RunConfig, RunResult\n"
-              "real = worker.atomic_write\n"
+              "real = store.atomic_write\n"
               "def stalling(path, write):  # the real atomic write, with a writer that stops halfway\n"
               "    def half(f):\n"
               "        f.write('{\"format\": \"convlab.run-result/1\", \"accuracy\": 9'); f.flush()\n"
               f"        open({str(marker)!r}, 'w').close()\n"
               "        time.sleep(60)\n"
               "    real(path, half)\n"
-              "worker.atomic_write = stalling\n"
-              "worker.ResultStore(" + repr(str(tmp_path)) + ").put(RunResult(RunConfig(model='fc'), 6442, 99.0, 0.1, [], []))\n")
+              "store.atomic_write = stalling\n"
+              "store.ResultStore(" + repr(str(tmp_path)) + ").put(RunResult(RunConfig(model='fc'), 6442, 99.0, 0.1, [], []))\n")
     proc = subprocess.Popen([sys.executable, "-c", script])
     try:
         assert wait_for(marker.exists, 60), "the writer never got inside the write"
@@ -276,7 +277,8 @@ CHILD = """
 import sys, time, signal
 sys.path.insert(0, {root!r})
 from core.runs import RunConfig
-from core.worker import ResultStore, Trainer
+from core.store import ResultStore
+from core.worker import Trainer
 trainer = Trainer(ResultStore({results!r}))
 job = trainer.submit(RunConfig(model="fc", dataset="mnist1d", epochs=50, width=64))
 while job.state != "running" or job.progress.step < 30:

@@ -308,7 +308,7 @@ def test_an_unreachable_dask_scheduler_is_said_and_training_stays_here(fresh_tra
 def test_partial_results_name_the_missing_runs(fresh_trainer, tmp_path, data_dir):
     from core.runs import default_config
     from core.training import train
-    from core.worker import ResultStore
+    from core.store import ResultStore
 
     # what the page asks for at pp_n=500, pp_seed=2: the fully connected net on original pixels, alone
     config = default_config("mnist", model="fc", epochs=1, seed=2, width=8, lr=0.01, momentum=0.5, train_size=500)

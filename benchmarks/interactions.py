@@ -1,0 +1,116 @@
+"""Interactions as a browser feels them: each page's main slider moved a few times, key press to page updated.
+
+    python benchmarks/interactions.py [--presses 5] [--pages signals,linear,...]
+
+One server, one Chromium (the tests' Debian build). For each page with a slider: open it, then press
+ArrowRight on its first slider ``--presses`` times, timing each from the key press to the end of the rerun it
+caused (``data-test-script-state`` back to ``notRunning``) and the next two painted frames, and counting the
+reruns each press caused (a MutationObserver on the app's run state). Prints per page the median and worst
+time and the reruns per press. Baseline in the same run: the same presses on a one-slider Streamlit app,
+Streamlit's own floor on this machine. Goal: median at or under 300 ms, one rerun per press.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from coldstart import DONE, serve  # noqa: E402
+
+OBSERVE = """() => {
+  window.__runs = 0;
+  const app = document.querySelector('[data-testid=stApp]');
+  new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
+    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+SETTLED = """() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"""
+
+
+def press_and_time(page, thumb) -> tuple[float, int]:
+    """Seconds from the key press to the rerun's end and two painted frames; reruns it caused."""
+    runs = page.evaluate("() => window.__runs")
+    started = time.perf_counter()
+    thumb.press("ArrowRight")
+    page.wait_for_function("n => window.__runs > n", arg=runs, timeout=60_000)
+    page.wait_for_selector(DONE, timeout=120_000)
+    page.evaluate(SETTLED)
+    seconds = time.perf_counter() - started
+    page.wait_for_timeout(400)  # a second rerun (a corrected value, a fragment) would start by now
+    page.wait_for_selector(DONE, timeout=120_000)
+    return seconds, page.evaluate("() => window.__runs") - runs
+
+
+def measure(browser, url: str, presses: int) -> tuple[list[float], list[int]] | None:
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(url)
+    page.wait_for_selector(DONE, timeout=180_000)
+    page.wait_for_timeout(500)
+    page.wait_for_selector(DONE, timeout=180_000)
+    sliders = page.locator("[data-testid=stSlider] input[type=range]")
+    if sliders.count() == 0:
+        page.context.close()
+        return None
+    page.evaluate(OBSERVE)
+    times, reruns = [], []
+    for _ in range(presses):
+        seconds, runs = press_and_time(page, sliders.first)
+        times.append(seconds)
+        reruns.append(runs)
+    page.context.close()
+    return times, reruns
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from dashboard.shell import PAGES
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--presses", type=int, default=5)
+    ap.add_argument("--pages", default=",".join(u for *_, u in PAGES if u != "home"))
+    args = ap.parse_args()
+    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    folder = Path(tempfile.mkdtemp(prefix="convlab-interact-"))
+    floor = folder / "floor.py"
+    floor.write_text('import streamlit as st\nst.title("Floor")\nst.slider("x", 0, 100, 50)\n')
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        print(f"{'page':<14}{'median ms':>10}{'worst ms':>10}{'reruns/press':>14}")
+        proc, base = serve({"CONVLAB_RESULTS_DIR": str(folder / "results")}, floor)
+        try:
+            times, runs = measure(browser, base, args.presses)
+        finally:
+            proc.terminate()
+            proc.wait(20)
+        floor_ms = 1000 * statistics.median(times)
+        print(f"{'(one slider)':<14}{floor_ms:>10.0f}{1000 * max(times):>10.0f}{statistics.mean(runs):>14.1f}"
+              "   <- Streamlit's own floor here", flush=True)
+        proc, base = serve({"CONVLAB_RESULTS_DIR": str(folder / "results")})
+        try:
+            for url_path in args.pages.split(","):
+                got = measure(browser, f"{base}/{url_path}", args.presses)
+                if got is None:
+                    print(f"{url_path:<14}{'(no slider)':>10}")
+                    continue
+                times, runs = got
+                median = 1000 * statistics.median(times)
+                print(f"{url_path:<14}{median:>10.0f}{1000 * max(times):>10.0f}{statistics.mean(runs):>14.1f}"
+                      f"   {median / floor_ms:.1f}x the floor", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(20)
+        browser.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Training on a Dask cluster: the task every replica submits under one key, and how a replica connects.
+
+A class's servers (replicas) share one Dask scheduler: ``train_task`` runs under ``task_key`` (the
+configurations' keys), so the scheduler runs it once however many replicas ask; it stores its results in the
+shared results folder itself and reports progress as Dask events on ``PROGRESS_TOPIC``, which every replica's
+``Trainer`` subscribes to. See ``deploy/`` for the processes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from core.runs import Progress, RunConfig, RunResult
+from core.store import ResultStore
+
+DASK_ENV = "CONVLAB_DASK_SCHEDULER"
+PROGRESS_TOPIC = "convlab-progress"  # the Dask event topic a task reports its progress on
+
+
+def task_key(members) -> str:
+    """The Dask key of the task that trains ``members``: the same on every replica, so it runs once."""
+    return "convlab-train-" + "-".join(m.key() for m in members)
+
+
+@dataclass
+class TaskOutput:
+    """What ``train_task`` returns: the results, and whether it stored them (and if not, why)."""
+
+    results: list[RunResult]
+    stored: bool = False
+    unsaved: str | None = None
+
+
+def _dask_events():
+    """``log_event`` of the Dask worker running this task, or None outside one."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().log_event
+    except (ImportError, ValueError):  # not installed, or not inside a Dask task
+        return None
+
+
+def train_task(members: tuple[RunConfig, ...], device: str, data_dir: str | None,
+               results_dir: str | None = None) -> TaskOutput:
+    """One task for an executor that runs elsewhere (Dask, a process pool): plain records in and out.
+
+    With ``results_dir`` (the replicas' shared results folder) the task stores its results there itself, so
+    they are written once however many replicas wait for them. Inside a Dask worker it reports progress as
+    events on ``PROGRESS_TOPIC``: ``started`` once per attempt, then each report's step, loss and accuracy.
+    """
+    from core.device import describe_device, pick_device
+    from core.training import train_runs
+
+    emit = _dask_events()
+    keys = [m.key() for m in members]
+    progresses = [Progress() for _ in members]
+
+    def report() -> bool:  # called at every progress report; never asks to stop
+        if emit is not None:
+            for key, p in zip(keys, progresses):
+                s = p.snapshot()
+                emit(PROGRESS_TOPIC, {"key": key, "step": s.step, "total": s.total, "epoch": s.epoch,
+                                      "loss": s.loss, "accuracy": s.accuracy,
+                                      "elapsed": time.monotonic() - (s.started or time.monotonic())})
+        return False
+
+    if emit is not None:
+        where = describe_device(pick_device(device))
+        for key in keys:
+            emit(PROGRESS_TOPIC, {"key": key, "started": True, "device": where})
+    results = train_runs(members, device=device, data_dir=data_dir, progresses=progresses, should_stop=report)
+    if results_dir is None:
+        return TaskOutput(results)
+    try:
+        store = ResultStore(results_dir)
+        for r in results:
+            store.put(r)
+        return TaskOutput(results, stored=True)
+    except OSError as err:
+        return TaskOutput(results, unsaved=f"{err.strerror or err} (in {results_dir}, on the training worker)")
+
+
+def executor_from_env(address: str | None = None, timeout: float = 10.0):
+    """A Dask client for ``address`` (else ``$CONVLAB_DASK_SCHEDULER``), or None when neither is set.
+
+    Raises:
+        OSError: the scheduler cannot be reached (the message names it).
+    """
+    address = address or os.environ.get(DASK_ENV)
+    if not address:
+        return None
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise OSError(f"the Dask scheduler at {address} cannot be reached ({exc})") from exc
+
+
+def is_dask_client(executor) -> bool:
+    return type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "subscribe_topic")

@@ -1,0 +1,116 @@
+"""Finished trainings on disk: one JSON file per configuration key (``RunResult.to_json``), written
+atomically, the least recently used deleted first when the folder outgrows its cap.
+
+The folder is ``$CONVLAB_RESULTS_DIR`` (default ``~/.cache/convlab/results``); on a Dask cluster every replica
+and worker shares it. A damaged or foreign file is ignored and logged, never shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from core.datadir import cache_dir
+from core.files import atomic_write
+from core.runs import RunResult
+
+RESULTS_ENV = "CONVLAB_RESULTS_DIR"
+RESULTS_MB_ENV = "CONVLAB_RESULTS_MAX_MB"
+RESULTS_MB = 256.0  # the folder's default cap
+log = logging.getLogger("convlab.worker")
+
+
+def env_number(name: str, default: float) -> float:
+    """A non-negative number from the environment variable ``name``, else ``default``."""
+    try:
+        value = float(os.environ.get(name, default))
+        return value if value >= 0 else default
+    except ValueError:
+        return default
+
+
+class ResultStore:
+    """Finished runs on disk, one JSON file per configuration key, at most ``max_bytes`` in all.
+
+    A folder that cannot be created or written leaves the store *unavailable*
+    (``problem`` says why and which setting to change); nothing raises.
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None, max_bytes: float | None = None):
+        self.root = Path(root or os.environ.get(RESULTS_ENV) or cache_dir() / "results")
+        self.max_bytes = max_bytes if max_bytes is not None else env_number(RESULTS_MB_ENV, RESULTS_MB) * 1e6
+        self.problem: str | None = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.problem = (f"the results folder {self.root} cannot be created ({exc.strerror or exc}); "
+                            f"set {RESULTS_ENV} to a writable folder")
+            log.warning("results are not stored: %s", self.problem)
+            return
+        self.sweep()
+
+    def sweep(self, older_than: float = 3600.0) -> int:
+        """Delete temporary files that a killed writer left behind; returns how many.
+
+        Only those older than ``older_than`` seconds: a writer in another
+        process may be busy with a fresh one (a result is written in well under a second).
+        """
+        removed, cutoff = 0, time.time() - older_than
+        for tmp in self.root.glob(".*.tmp"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+            except OSError:  # gone already, or not ours to delete
+                pass
+        return removed
+
+    def _path(self, key: str) -> Path:
+        if not key.isalnum():
+            raise ValueError(f"bad result key {key!r}")
+        return self.root / f"{key}.json"
+
+    def get(self, key: str) -> RunResult | None:
+        """The stored result, or None; a damaged or foreign file is ignored (and logged), never raised."""
+        path = self._path(key)
+        try:
+            text = path.read_text()
+        except OSError:
+            return None
+        try:
+            result = RunResult.from_json(text, key)
+        except (ValueError, TypeError) as exc:
+            log.warning("ignoring %s: not a training result of this lab (%s)", path, exc)
+            return None
+        try:
+            os.utime(path)  # recently used: kept longest when the folder is trimmed
+        except OSError:
+            pass
+        return result
+
+    def put(self, result: RunResult) -> None:
+        """Write ``result`` atomically under its key; raises OSError (disk full, read-only folder) after cleaning up."""
+        if self.problem is not None:
+            raise OSError(self.problem)
+        text = result.to_json()
+        atomic_write(self._path(result.key), lambda f: f.write(text))
+        self.trim()
+
+    def trim(self) -> int:
+        """Delete the least recently used results until the folder is under its cap; returns how many."""
+        try:
+            files = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.root.glob("*.json")]
+        except OSError:
+            return 0
+        total, removed = sum(size for _, size, _ in files), 0
+        for _, size, path in sorted(files, key=lambda f: f[0]):
+            if total <= self.max_bytes:
+                break
+            try:
+                path.unlink()
+                total, removed = total - size, removed + 1
+            except OSError:
+                pass
+        return removed
