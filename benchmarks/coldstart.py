@@ -15,40 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DONE = "[data-testid=stApp][data-test-script-state=notRunning]"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from server import DONE, serve  # noqa: E402
 STORED_LINK = "practicum?pp_data=MNIST-1D&pp_epochs=1&pp_n=500"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(env: dict, script: Path = ROOT / "dashboard" / "app.py") -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
-                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                return proc, base
-        except OSError:
-            time.sleep(0.25)
-    proc.kill()
-    raise RuntimeError("streamlit did not start")
 
 
 def visit(browser, url: str, first: str) -> tuple[float, float]:

@@ -21,18 +21,18 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from core.runs import RunResult  # noqa: E402 - the repository root first
-DONE = "[data-testid=stApp][data-test-script-state=notRunning]"
+from server import DONE, serve  # noqa: E402
+
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
@@ -49,24 +49,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start_server(results: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-                             "--server.port", str(port), "--server.headless", "true"], cwd=ROOT,
-                            preexec_fn=lambda: os.sched_setaffinity(0, SERVER_CPUS) if SERVER_CPUS else None,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            # the unwatched run must not be dropped as abandoned while it waits
-                            env={**os.environ, "CONVLAB_RESULTS_DIR": str(results), "CONVLAB_ABANDON_S": "3600"})
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                return proc, base
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("streamlit did not start")
+    # the unwatched run must not be dropped as abandoned while it waits
+    return serve({"CONVLAB_RESULTS_DIR": str(results), "CONVLAB_ABANDON_S": "3600"},
+                 preexec_fn=lambda: os.sched_setaffinity(0, SERVER_CPUS) if SERVER_CPUS else None)
 
 
 def training_seconds(results: Path, seed: int) -> float:

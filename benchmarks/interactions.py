@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from coldstart import DONE, serve  # noqa: E402
+from server import DONE, serve  # noqa: E402
 
 # a run is a change away from notRunning (a fast run flips back before the observer's callback reads the
 # attribute, so each mutation record's old value is what counts)
