@@ -30,8 +30,9 @@ def _home_alias():
 
 
 page = st.navigation([*pages, st.Page(_home_alias, title="Home", url_path="home", visibility="hidden")])
-sidebar()
 if page.url_path in HEADINGS or page.url_path in ("", "index"):
     st.title(HEADINGS.get(page.url_path, HEADINGS["home"]))  # at once, before the page imports what it needs
+home = page.url_path in ("", "index", "home")
+sidebar(name_device=not home)  # every page but home imports torch anyway; home must not wait for it
 page.run()
 warm_up()  # after the page: torch's import in the background must not hold up the first one

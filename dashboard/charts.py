@@ -87,6 +87,6 @@ def sequence_pairs(pairs) -> alt.FacetChart:
                        for p, v in enumerate(np.asarray(seq))])
     return alt.Chart(df).mark_line(color=BLUE, strokeWidth=1.2).encode(
         x=alt.X("position:Q", axis=None), y=alt.Y("value:Q", axis=None),
-    ).properties(width=58, height=46).facet(
+    ).properties(width=44, height=44).facet(
         column=alt.Column("sample:N", title=None, sort=list(dict.fromkeys(df["sample"]))),
-        row=alt.Row("input:N", title=None, sort=["original", "permuted"]))
+        row=alt.Row("input:N", title=None, sort=["original", "permuted"]), spacing=6)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -129,10 +130,18 @@ def warm_up(delay: float = WARM_DELAY) -> Future:
         return _warm
 
 
-def sidebar() -> None:
+def sidebar(name_device: bool = True) -> None:
+    """The shared sidebar: the compute device and where MNIST was found. ``name_device=False`` (the home
+    page) names the device only if torch is imported already: its import takes seconds on a fresh server."""
     with st.sidebar:
         line = _warm
-        st.caption(f"Compute: **{line.result() if line is not None and line.done() else 'finding the device…'}**")
+        if line is not None and line.done():
+            device = line.result()
+        elif name_device or "torch" in sys.modules:
+            device = _describe_device()
+        else:
+            device = "found once a page needs PyTorch"
+        st.caption(f"Compute: **{device}**")
         directory = data_setting()
         if data.available("mnist", directory):
             st.caption(f"MNIST: found ({directory or data.cache_dir()})")
