@@ -102,3 +102,10 @@ def executor_from_env(address: str | None = None, timeout: float = 10.0):
 
 def is_dask_client(executor) -> bool:
     return type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "subscribe_topic")
+
+
+if __name__ == "__main__":  # python -m core.cluster tcp://SCHEDULER:8786 --nthreads 1: a Dask worker for the lab
+    # run from the repository's folder, this process and the worker processes it starts import core as is
+    from distributed.cli.dask_worker import main
+
+    main()

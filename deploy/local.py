@@ -47,7 +47,7 @@ def wait_until(check, what: str, timeout: float = 120.0) -> None:
 
 def start(workers: int, replicas: int, results: Path, logs: Path) -> tuple[list[subprocess.Popen], str, list[str]]:
     """Start everything; returns (processes, scheduler address, replica URLs)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}  # the workers import core.worker
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs = []
 
     def spawn(name, args, extra=None):
@@ -66,7 +66,7 @@ def start(workers: int, replicas: int, results: Path, logs: Path) -> tuple[list[
             return c.status == "running"
     wait_until(scheduler_up, "the scheduler")
     for i in range(workers):  # one training at a time each; on a GPU machine, one worker per GPU
-        spawn(f"worker-{i}", ["-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+        spawn(f"worker-{i}", ["-m", "core.cluster", address, "--nthreads", "1",  # dask worker, importing core
                               "--name", f"worker-{i}", "--dashboard-address", ":0"])
     urls = []
     for i in range(replicas):
