@@ -101,6 +101,27 @@ class Progress:
             self.step, self.loss, self.accuracy = step, loss, accuracy
             self.losses.append(loss)
 
+    def restart(self) -> None:
+        """From the start again (a task that began anew on another worker)."""
+        with self._lock:
+            self.step, self.epoch, self.losses, self.started = 0, 0, [], None
+
+    def follow(self, step: int, total: int, epoch: int, loss: float, accuracy: float, elapsed: float) -> bool:
+        """A report made elsewhere (a Dask task's event), ``elapsed`` seconds into the run; an older one than
+        what is shown is ignored. True when it moved the progress on."""
+        with self._lock:
+            if step <= self.step:
+                return False
+            self.step, self.total, self.epoch, self.loss, self.accuracy = step, total, epoch, loss, accuracy
+            self.losses.append(loss)
+            self.started = time.monotonic() - elapsed
+            return True
+
+    def finish(self, losses: list[float]) -> None:
+        """The run ended: every step done, and the whole loss curve (also when reports came only at the end)."""
+        with self._lock:
+            self.losses, self.step = list(losses), self.total
+
     def snapshot(self) -> "Progress":
         """A consistent copy (its own loss list), never the list the trainer is appending to."""
         with self._lock:

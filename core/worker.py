@@ -149,17 +149,12 @@ class Trainer:
             job = self._jobs.get(msg.get("key"))
         if job is None or job.finished:
             return
-        p = job.progress
-        with p._lock:
-            if msg.get("started"):  # a first attempt, or a rerun after a lost worker: from the start again
-                p.step, p.epoch, p.losses, p.started = 0, 0, [], None
-                job.state, job.attempts, job.device_name = "running", job.attempts + 1, msg.get("device")
-            elif msg.get("step", 0) > p.step:
-                p.step, p.total, p.epoch = msg["step"], msg["total"], msg["epoch"]
-                p.loss, p.accuracy = msg["loss"], msg["accuracy"]
-                p.losses.append(msg["loss"])
-                p.started = time.monotonic() - msg["elapsed"]
-                job.state = "running"
+        if msg.get("started"):  # a first attempt, or a rerun after a lost worker: from the start again
+            job.progress.restart()
+            job.state, job.attempts, job.device_name = "running", job.attempts + 1, msg.get("device")
+        elif "step" in msg and job.progress.follow(msg["step"], msg["total"], msg["epoch"], msg["loss"],
+                                                   msg["accuracy"], msg["elapsed"]):
+            job.state = "running"
 
     def speed(self) -> float | None:
         """This server's measured training speed (multiply-adds a second, median of its last runs), or None."""
@@ -336,8 +331,7 @@ class Trainer:
                         unsaved = f"{err.strerror or err}" + ("" if self.store.problem else f" (in {self.store.root})")
                         log.warning("result %s not stored: %s", result.key, unsaved)
                 if job is not None:
-                    with job.progress._lock:
-                        job.progress.losses, job.progress.step = list(result.losses), job.progress.total
+                    job.progress.finish(result.losses)
                     job.result, job.unsaved, job.state = result, unsaved, "done"
         except BaseException as err:  # noqa: BLE001 - whatever broke, the jobs end and say so
             for j in mine:
