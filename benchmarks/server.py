@@ -20,9 +20,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(env: dict, script: Path = ROOT / "dashboard" / "app.py", preexec_fn=None) -> tuple[subprocess.Popen, str]:
-    """Start the server with ``env`` on top of this one's; returns it and its base URL once healthy."""
-    port = free_port()
+def serve(env: dict, script: Path = ROOT / "dashboard" / "app.py", preexec_fn=None,
+          port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Start the server with ``env`` on top of this one's (on ``port``, else a free one); returns it and its base
+    URL once healthy."""
+    port = port or free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
                             env={**os.environ, **env}, preexec_fn=preexec_fn,

@@ -13,8 +13,6 @@ from pathlib import Path
 import streamlit as st
 
 from core import datadir as data
-from core.cluster import DASK_ENV, executor_from_env
-from core.worker import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,12 +73,16 @@ def data_setting() -> str | None:
 
 
 @st.cache_resource(show_spinner=False)
-def trainer(directory: str | None) -> Trainer:
+def trainer(directory: str | None):
     """The one background worker every page and session of this server submits training to.
 
     With ``dask_scheduler`` in the secrets (or ``$CONVLAB_DASK_SCHEDULER``) it submits to that Dask cluster;
     a scheduler that cannot be reached leaves training on this server, and ``engine_problem`` says why.
     """
+    # imported here, not at the top: the home page (a fresh server's first visitor) does not need them
+    from core.cluster import DASK_ENV, executor_from_env
+    from core.worker import Trainer
+
     address, problem = _setting("dask_scheduler", DASK_ENV), None
     try:
         executor = executor_from_env(address)
