@@ -90,3 +90,24 @@ def sequence_pairs(pairs) -> alt.FacetChart:
     ).properties(width=44, height=44).facet(
         column=alt.Column("sample:N", title=None, sort=list(dict.fromkeys(df["sample"]))),
         row=alt.Row("input:N", title=None, sort=["original", "permuted"]), spacing=6)
+
+
+def cell_grid(df: pd.DataFrame, title: str, cell: int = 34) -> alt.LayerChart:
+    """Numbered cells from ``core.stepper.frame`` (``row, col, value`` and optional ``active``/``padded``): this
+    step's cells in red, invented border cells in orange, cells not written yet blank."""
+    d = df.assign(state=np.where(df.get("active", False), "this step",
+                                 np.where(df.get("padded", False), "padding", "cell")),
+                  label=[("" if pd.isna(v) else f"{v:g}") for v in df["value"]])
+    rows, cols = int(d["row"].nunique()), int(d["col"].nunique())
+    base = alt.Chart(d).encode(x=alt.X("col:O", title=None, axis=alt.Axis(orient="top", labelAngle=0)),
+                               y=alt.Y("row:O", title=None, axis=alt.Axis(labels=rows > 1, ticks=rows > 1)))
+    cells = base.mark_rect(stroke="#555555", strokeWidth=1).encode(
+        color=alt.Color("state:N", scale=alt.Scale(domain=["this step", "padding", "cell"],
+                                                   range=[RED, ORANGE, "#ffffff"]),
+                        legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=["row", "col", alt.Tooltip("value:Q", format="g")])
+    text = base.mark_text(fontSize=12).encode(text="label:N")
+    # autosize "pad": the cells keep their size and the axes, title and legend come on top (Streamlit's default,
+    # "fit", would squeeze all of it into width x height)
+    return alt.layer(cells, text).properties(width=cell * cols, height=cell * rows, title=title,
+                                             autosize=alt.AutoSizeParams(type="pad", contains="padding"))

@@ -24,6 +24,10 @@ LINKS = {
                  "ker_mix": "sepia"}),
     "padding": ({"pad_a": "3", "pad_v": "2.5", "pad_n": "28", "pad_k": "4", "pad_s": "2", "pad_d": "2"},
                 {"pad_a": "40", "pad_v": "inf", "pad_n": "0", "pad_k": "k", "pad_bk": "100"}),
+    "stepper": ({"st_nd": "1D", "st_n": "8", "st_k": "3", "st_s": "2", "st_p": "2", "st_mode": "reflect",
+                 "st_d": "2", "st_step": "3"},
+                {"st_nd": "3D", "st_n": "99", "st_k": "-2", "st_s": "x", "st_mode": "mirror", "st_step": "1e9",
+                 "st_tr": "perhaps"}),
     "anatomy": ({"an_preset": "LeNet-5", "an_k1": "2", "an_k2": "5"},
                 {"an_preset": "GPT-5", "an_k1": "0", "an_k2": "many"}),
     "pooling": ({"pool_p": "21.0", "pool_k": "3"}, {"pool_p": "0.2", "pool_k": "9"}),
@@ -436,3 +440,40 @@ def test_curated_links_say_what_the_warm_up_trains(page, query, settings):
     from core.datasets import spec
 
     assert at.slider(key="pp_epochs").value == settings.get("epochs", spec(settings.get("dataset", "mnist")).epochs)
+
+
+def test_stepper_link_shows_torchs_sum_for_its_step():
+    import re
+
+    import torch
+    import torch.nn.functional as F
+
+    from core.stepper import Setting, operands
+
+    at = run_page("stepper", LINKS["stepper"][0])
+    s = Setting(nd=1, size=8, kernel=3, stride=2, padding=2, mode="reflect", dilation=2)
+    x, w = operands(s)
+    want = F.conv1d(F.pad(torch.tensor(x)[None, None], (2, 2), mode="reflect"), torch.tensor(w)[None, None],
+                    stride=2, dilation=2)[0, 0].numpy()
+    line = next(m.value for m in at.markdown if m.value.startswith("Step 3 of 4"))
+    assert float(re.search(r"= (-?[\d.]+)\.$", line).group(1)) == want[2]
+    assert len(at.dataframe[0].value) == 3  # three products
+
+
+def test_stepper_transposed_and_impossible_settings():
+    at = run_page("stepper", {"st_tr": "true", "st_s": "2", "st_n": "3"})
+    assert any(m.value.startswith("Step 1 of 9: input cell (0, 0)") for m in at.markdown)
+    assert "Output size: 7×7" in " ".join(c.value for c in at.caption)
+    # reflect padding as wide as the input: a message, the settings kept, no traceback
+    at = run_page("stepper", {"st_n": "3", "st_p": "3", "st_mode": "reflect"})
+    assert "reflect padding must be smaller than the input" in at.error[0].value
+    assert at.slider(key="st_p").value == 3 and at.selectbox(key="st_mode").value == "reflect"
+    at = run_page("stepper", {"st_tr": "true", "st_p": "1", "st_mode": "circular"})
+    assert "no padding modes" in at.error[0].value
+
+
+def test_stepper_makes_a_gif_of_every_step():
+    at = run_page("stepper", {"st_nd": "1D", "st_n": "6"})
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.get("download_button") and "4 frames, 0.6 s each" in " ".join(c.value for c in at.caption)

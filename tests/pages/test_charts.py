@@ -84,3 +84,31 @@ def test_the_mnist1d_samples_chart_draws_each_sequence_and_its_permuted_copy():
         for kind, expected in (("original", x), ("permuted", x[perm])):
             rows = drawn[(drawn["sample"] == f"{i + 1}: a {int(ds.test.y[i])}") & (drawn["input"] == kind)]
             np.testing.assert_allclose(rows.sort_values("position")["value"], expected, rtol=1e-6)
+
+
+def _layer_data(spec: dict, i: int = 0) -> pd.DataFrame:
+    """The rows layer ``i`` of a layered chart draws (its own data, or the chart's)."""
+    layer = spec["layer"][i]
+    name = (layer.get("data") or spec.get("data"))["name"]
+    return pd.DataFrame(spec["datasets"][name])
+
+
+def test_the_stepper_grids_draw_torchs_window_and_output():
+    from core.stepper import Setting, frame, operands
+
+    s = Setting(nd=2, size=5, kernel=3, stride=2, padding=1, mode="replicate")
+    f = frame(s, 5)  # output cell (1, 1) of 3 x 3: padded rows and cols 2..4, labelled 1..3
+    cells = _layer_data(charts.cell_grid(f["input"], "padded input").to_dict())
+    red = cells[cells["state"] == "this step"]
+    assert sorted(zip(red["row"], red["col"])) == [(r, c) for r in (1, 2, 3) for c in (1, 2, 3)]
+    assert (cells["state"] == "padding").sum() == 7 * 7 - 5 * 5
+    x, w = operands(s)
+    xp = F.pad(torch.tensor(x)[None, None], (1, 1, 1, 1), mode="replicate")[0, 0].numpy()
+    grid = cells.pivot(index="row", columns="col", values="value").to_numpy()
+    np.testing.assert_allclose(grid, xp)  # the labels -1..5 are the padded image, F.pad's
+    out = _layer_data(charts.cell_grid(f["output"], "output").to_dict())
+    want = F.conv2d(torch.tensor(xp)[None, None], torch.tensor(w)[None, None], stride=2)[0, 0].numpy()
+    written = out[out["label"] != ""]
+    assert len(written) == 5 and list(out.loc[out["state"] == "this step", ["row", "col"]].iloc[0]) == [1, 1]
+    for r in written.itertuples():
+        assert r.value == want[r.row, r.col] and r.label == f"{want[r.row, r.col]:g}"
