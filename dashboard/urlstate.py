@@ -217,6 +217,17 @@ def toggle(label: str, key: str, default: bool = False, *, where=st, **kwargs) -
     return where.toggle(label, **_kw(key, default), **kwargs)
 
 
+def text(label: str, key: str, default: str, max_chars: int, *, where=st, **kwargs) -> str:
+    """A text field bound to the URL; a link's text longer than ``max_chars`` is cut, with a notice. The value
+    is hostile text: show it only through ``dashboard.safe.md``."""
+    def coerce(raw: str):
+        if len(raw) <= max_chars:
+            return raw, None
+        return raw[:max_chars], f"is longer than {max_chars} characters; it was cut."
+    _seed(key, coerce, default)
+    return where.text_input(label, max_chars=max_chars, **_kw(key, default), **kwargs) or ""
+
+
 def reset(keys: Sequence[str]) -> None:
     """Forget these widgets' values, in the session and in the link, so they start again from their defaults.
 

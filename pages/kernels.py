@@ -5,10 +5,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.audio import MAX_UPLOAD_MB, NAMES, RATE, SMOOTH_WIDTHS, clip, listen, read_wav
 from core.images import as_png, photo
 from core.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
 from dashboard import urlstate as url
+from dashboard.colours import BLUE, PALE, RED
+from dashboard.safe import md
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -36,6 +39,40 @@ def odd_even(size):
     spec = alt.Chart(impulse_responses(size)).mark_line(point=True).encode(
         x="position:Q", y="value:Q", color="kernel:N").properties(height=220).to_dict()
     return spec, centre_shift(size)
+
+
+# the column's width, and ``height`` for the plot alone (Streamlit's default "fit" squeezes legend and axes into it)
+FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def bundled_clip():
+    return clip()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def uploaded_sound(data: bytes):
+    return read_wav(data)
+
+
+@st.cache_data(show_spinner="Filtering the sound…", max_entries=32)
+def heard(sound, names, width, typed):
+    """``core.audio.listen``, with each spectrum (and the response) as a chart spec."""
+    rows = listen(sound, names, width, typed)
+    for row in rows:
+        if "spectra" in row:
+            alone = row["name"] == "input"  # the input's own row draws it in the data's colour; the others grey
+            row["spectra_chart"] = alt.Chart(row.pop("spectra")).mark_line(strokeWidth=1).encode(
+                x=alt.X("frequency Hz:Q"), y=alt.Y("dB:Q", scale=alt.Scale(domain=[-80, 0])),
+                color=alt.Color("sound:N", scale=alt.Scale(domain=["input", "output"],
+                                                           range=[BLUE if alone else PALE, RED]),
+                                legend=alt.Legend(orient="bottom", title=None)),
+            ).properties(height=160, title="Spectrum", autosize=FIT_X).to_dict()
+        if "response" in row:
+            row["response_chart"] = alt.Chart(row.pop("response")).mark_line(color=BLUE).encode(
+                x="frequency Hz:Q", y=alt.Y("gain:Q", title="|H(f)|")).properties(
+                height=160, title="The kernel's gain", autosize=FIT_X).to_dict()
+    return rows
 
 
 @st.cache_data(show_spinner=False)
@@ -107,3 +144,56 @@ st.caption(f"A 1×1 convolution is a 3×3 matrix ({mixed['parameters']} weights)
            f"equals that matrix times each pixel's colour (max |difference| = {mixed['max_diff']:.1e}), and an output "
            f"pixel reads {mixed['neighbours_read']} neighbours. The same weights take inputs of any size: "
            + ", ".join(f"{n}×{n} → {' × '.join(map(str, shape))}" for n, shape in mixed["shapes"].items()) + ".")
+
+st.subheader("Listening to kernels")
+st.markdown("A 1D kernel slid over a sound is a filter. A smoothing kernel averages neighbouring samples: slow "
+            "oscillations survive, fast ones cancel, and the sound gets duller (low-pass). A difference kernel keeps "
+            "only what changes from one sample to the next: thin and hissy (high-pass). The output's spectrum is the "
+            "input's times the kernel's gain at each frequency: listen, then look.")
+
+c = st.columns([2, 3, 1])
+source = url.choice("Sound", "ker_snd", ["bundled clip", "your WAV"], "bundled clip", widget="segmented",
+                    where=c[0]) or "bundled clip"
+hear = url.multi("Kernels to hear", "ker_hear", list(NAMES), ["smoothing", "difference"], where=c[1])
+width = url.choice("Smoothing width", "ker_sw", list(SMOOTH_WIDTHS), 9, where=c[2])
+typed = "1, -2, 1"
+if "typed" in hear:
+    typed = url.text("Your kernel (taps, comma-separated)", "ker_typed", "1, -2, 1", max_chars=400)
+url.show_notices()
+sound = None
+if source == "your WAV":
+    upload = st.file_uploader(f"A WAV file (up to {MAX_UPLOAD_MB} MB; the first 10 s are used)", type=["wav"],
+                              help="Your file stays on this server for this session; it is not in the link.")
+    if upload is None:
+        st.info("No file yet: the bundled clip plays meanwhile. A link cannot carry your file.",
+                icon=":material/upload_file:")
+    else:
+        try:
+            sound, notes = uploaded_sound(upload.getvalue())
+            if notes:
+                st.caption(f"{md(upload.name, 80)}: " + ", ".join(notes) + ".")
+        except ValueError as exc:
+            st.error(f"{md(upload.name, 80)} cannot be used: {md(exc, 300)}. The bundled clip plays instead.",
+                     icon=":material/error:")
+if sound is None:
+    sound = bundled_clip()
+    st.caption("The bundled clip, made by the lab: an A-major chord, a voice-like buzz whose formants slide from "
+               "“ee” to “ah”, then a hiss.")
+for row in heard(sound, tuple(hear), width, typed):
+    if "error" in row:
+        st.error(f"Your kernel cannot be used: {md(row['error'], 300)}.", icon=":material/error:")
+        continue
+    left, mid, right = st.columns([2, 3, 3])
+    if row["name"] == "input":
+        left.markdown("**Input**")
+        left.audio(row["audio"], sample_rate=RATE)
+        mid.vega_lite_chart(row["spectra_chart"], width="stretch")
+        continue
+    taps = ", ".join(f"{t:.3g}" for t in row["taps"][:12]) + (", …" if len(row["taps"]) > 12 else "")
+    left.markdown(f"**{row['name'].capitalize()}** [{md(taps, 200)}]")
+    left.audio(row["audio"], sample_rate=RATE)
+    left.caption(f"{row['sentence']} On this sound, the share of power below 500 Hz changed by "
+                 f"{row['low_db']:+.1f} dB, above 2 kHz by {row['high_db']:+.1f} dB. Played {row['gain']:.2g}× "
+                 "louder or softer, to the input's peak.")
+    mid.vega_lite_chart(row["spectra_chart"], width="stretch")
+    right.vega_lite_chart(row["response_chart"], width="stretch")

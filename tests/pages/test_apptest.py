@@ -19,9 +19,9 @@ LINKS = {
     "linear": ({"lin_pts": "spiral", "lin_rot": "45", "lin_sx": "-1.0", "lin_f": "relu"},
                {"lin_pts": "cube", "lin_rot": "720", "lin_sx": "x", "lin_f": "softmax"}),
     "kernels": ({"ker_nd": "2D", "ker_k": "4", "ker_c": "3", "ker_s": "5", "ker_img": "coins", "ker_box": "4",
-                 "ker_mix": "swap red and blue"},
+                 "ker_mix": "swap red and blue", "ker_sw": "15", "ker_snd": "bundled clip"},
                 {"ker_nd": "4D", "ker_k": "0", "ker_s": "99", "ker_apply1": "wobble", "ker_box": "-1",
-                 "ker_mix": "sepia"}),
+                 "ker_mix": "sepia", "ker_sw": "4", "ker_hear": "kazoo", "ker_snd": "mp3"}),
     "padding": ({"pad_a": "3", "pad_v": "2.5", "pad_n": "28", "pad_k": "4", "pad_s": "2", "pad_d": "2"},
                 {"pad_a": "40", "pad_v": "inf", "pad_n": "0", "pad_k": "k", "pad_bk": "100"}),
     "stepper": ({"st_nd": "1D", "st_n": "8", "st_k": "3", "st_s": "2", "st_p": "2", "st_mode": "reflect",
@@ -477,3 +477,52 @@ def test_stepper_makes_a_gif_of_every_step():
     at.button[0].click().run()
     assert not at.exception
     assert at.get("download_button") and "4 frames, 0.6 s each" in " ".join(c.value for c in at.caption)
+
+
+def test_kernels_play_each_filter_and_name_it_from_its_response():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ker_hear"] = ["smoothing", "difference", "sharpen"]
+    at.run()
+    at.switch_page(str(ROOT / "pages" / "kernels.py")).run()
+    assert not at.exception
+    assert len(at.get("audio")) == 4  # the input and three outputs
+    text = " ".join(c.value for c in at.caption)
+    for kind in ("A low-pass filter", "A high-pass filter", "A high-boost filter"):
+        assert kind in text
+
+
+def test_a_typed_kernel_is_hostile_text():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ker_hear"] = ["typed"]
+    at.query_params["ker_typed"] = "1, [x](http://evil.example)"
+    at.run()
+    at.switch_page(str(ROOT / "pages" / "kernels.py")).run()
+    assert not at.exception
+    error = next(e.value for e in at.error if "Your kernel cannot be used" in e.value)
+    assert "](http" not in error and "is not a number" in error
+    assert at.text_input(key="ker_typed").value == "1, [x](http://evil.example)"  # kept, to be mended
+    at.text_input(key="ker_typed").set_value("1, 0, -1").run()
+    assert not at.error and len(at.get("audio")) == 2
+
+
+def test_an_uploaded_wav_is_heard_and_a_broken_one_explained():
+    import io
+
+    import numpy as np
+    from scipy.io import wavfile
+
+    buf = io.BytesIO()
+    t = np.arange(22050) / 22050
+    wavfile.write(buf, 22050, (np.sin(2 * np.pi * 440 * t) * 9000).astype(np.int16))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ker_snd"] = "your WAV"
+    at.run()
+    at.switch_page(str(ROOT / "pages" / "kernels.py")).run()
+    assert any("No file yet" in i.value for i in at.info)
+    at.file_uploader[0].set_value(("tone.wav", buf.getvalue(), "audio/wav")).run()
+    assert not at.exception and not at.error
+    assert any("resampled from 22050 Hz" in c.value for c in at.caption)
+    at.file_uploader[0].set_value(("*evil*.wav", b"not a wav at all", "audio/wav")).run()
+    error = next(e.value for e in at.error)
+    assert error.startswith(md("*evil*.wav") + " cannot be used") and "not a WAV file" in error
+    assert len(at.get("audio")) == 3  # the bundled clip plays instead

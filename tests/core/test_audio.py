@@ -1,0 +1,93 @@
+"""Listening to kernels: the sound, the filters and the spectra against closed forms and hand-worked numbers."""
+
+import io
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+from core.audio import (MAX_SECONDS, RATE, band_change, character, clip, convolve, kernel, parse_kernel, read_wav,
+                        response, spectrum)
+
+
+def test_convolve_is_a_same_length_cross_correlation():
+    x = np.random.default_rng(0).standard_normal(50).astype(np.float32)
+    taps = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(convolve(x, taps), np.correlate(x, taps, "same"), atol=1e-5)
+    # an even kernel, by hand: torch's 'same' pads 0 before and 1 after: [1-2, 2-4, 4-0]
+    np.testing.assert_allclose(convolve(np.array([1.0, 2.0, 4.0]), np.array([1.0, -1.0])), [-1.0, -2.0, 4.0])
+
+
+def test_response_matches_the_closed_forms():
+    r = response(kernel("smoothing", width=9))
+    w = 2 * np.pi * r["frequency Hz"].to_numpy()[1:] / RATE
+    np.testing.assert_allclose(r["gain"].to_numpy()[1:], np.abs(np.sin(9 * w / 2) / (9 * np.sin(w / 2))), atol=1e-9)
+    d = response(kernel("difference"))
+    w = 2 * np.pi * d["frequency Hz"].to_numpy() / RATE
+    np.testing.assert_allclose(d["gain"], 2 * np.abs(np.sin(w / 2)), atol=1e-9)
+
+
+@pytest.mark.parametrize("name, kind", [("smoothing", "low-pass"), ("difference", "high-pass"),
+                                        ("edge", "high-pass"), ("sharpen", "high-boost")])
+def test_each_kernel_is_named_by_its_response(name, kind):
+    assert character(kernel(name))[0] == kind
+
+
+def test_character_of_typed_kernels_goes_every_way():
+    assert character(np.array([1.0]))[0] == "all-pass"
+    assert character(np.array([0.25, 0.5, 0.25]))[0] == "low-pass"
+    assert character(np.array([1.0, -1.0]))[0] == "high-pass"
+
+
+def test_the_ear_and_the_spectrum_agree_on_the_bundled_clip():
+    sound = clip()
+    dl, dh = band_change(sound, convolve(sound, kernel("smoothing", width=9)))
+    assert dl > 0 > dh and dh < -10  # smoothing: a larger share of lows, far fewer highs
+    dl, dh = band_change(sound, convolve(sound, kernel("difference")))
+    assert dh > 0 > dl
+
+
+def test_the_clip_holds_its_chord_voice_and_hiss():
+    sound = clip()
+    assert len(sound) == 3 * RATE and np.abs(sound).max() == pytest.approx(0.9, abs=1e-6)
+    chord = spectrum(sound[:RATE])
+    loudest = chord.nlargest(3, "dB")["frequency Hz"]
+    assert all(any(abs(f - n) <= 15 for n in (220.0, 277.18, 329.63, 440.0, 554.4, 659.3)) for f in loudest)
+    hiss = spectrum(sound[int(2.5 * RATE):])
+    assert hiss.loc[hiss["frequency Hz"] > 2500, "dB"].mean() > hiss.loc[hiss["frequency Hz"] < 500, "dB"].mean()
+
+
+@pytest.mark.parametrize("text, words", [("", "at least one"), ("1, two, 3", "“two” is not a number"),
+                                         ("0 0 0", "all taps are zero"), ("nan", "finite"),
+                                         (", ".join(["1"] * 64), "at most 63"), ("1e9", "at most 1e6")])
+def test_typed_kernels_that_cannot_be_used_say_why(text, words):
+    with pytest.raises(ValueError, match=words):
+        parse_kernel(text)
+
+
+def test_typed_kernel_separators():
+    np.testing.assert_array_equal(parse_kernel(" 1,-2 ;  1 "), [1.0, -2.0, 1.0])
+
+
+def _wav(x, rate, dtype=np.int16) -> bytes:
+    buf = io.BytesIO()
+    wavfile.write(buf, rate, x.astype(dtype))
+    return buf.getvalue()
+
+
+def test_an_uploaded_stereo_wav_is_mono_resampled_and_keeps_its_pitch():
+    t = np.arange(44100) / 44100
+    tone = (np.sin(2 * np.pi * 440 * t) * 20000)
+    sound, notes = read_wav(_wav(np.stack([tone, tone], axis=1), 44100))
+    assert len(sound) == RATE and "mixed to mono" in notes and any("44100 Hz" in n for n in notes)
+    freq = np.fft.rfftfreq(len(sound), 1 / RATE)[np.argmax(np.abs(np.fft.rfft(sound)))]
+    assert freq == pytest.approx(440, abs=2)
+
+
+def test_long_and_broken_wavs():
+    sound, notes = read_wav(_wav(np.random.default_rng(0).standard_normal(int(RATE * 12)) * 1000, RATE))
+    assert len(sound) == MAX_SECONDS * RATE and any("cut" in n for n in notes)
+    with pytest.raises(ValueError, match="not a WAV file"):
+        read_wav(b"RIFF....not really")
+    with pytest.raises(ValueError, match="silent"):
+        read_wav(_wav(np.zeros(100), RATE))
