@@ -24,5 +24,5 @@ ADAPTIVE_POOL = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1
 WINDOW = CONV + LOCAL + POOL + ADAPTIVE_POOL
 # batch norm at inference scales each position alone; group and layer norm are not in the list: they pool
 # statistics over positions
-POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid, nn.Dropout, nn.Identity,
-             nn.BatchNorm1d, nn.BatchNorm2d)
+POINTWISE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Hardswish, nn.Hardsigmoid,
+             nn.Mish, nn.Softplus, nn.Tanh, nn.Sigmoid, nn.Dropout, nn.Identity, nn.BatchNorm1d, nn.BatchNorm2d)

@@ -9,7 +9,12 @@ through a layer of kernel k, stride s, left padding p and dilation d:
     start_out = start_in + ((k_eff - 1) / 2 - p) * j_in   # centre of unit 0
 
 Where paths merge (residual additions, concatenations) the fields must be
-centred alike (same jump and start), and the largest field is kept.
+centred alike (same jump and start), and the largest field is kept. A path
+that is a global summary broadcast back over the map (the 1 x 1 squeeze of a
+squeeze-and-excitation gate) is not a window: the units it gates depend on the
+whole input, which the table marks (``whole``) while following the local field.
+A channels-last detour (permute, per-position linear layers and layer norm,
+permute back, as in ConvNeXt) carries the field unchanged.
 
 References:
 - A. Araujo, W. Norris, J. Sim, "Computing receptive fields of convolutional
@@ -47,6 +52,8 @@ class _Field:
     rf: tuple[int, ...]
     jump: tuple[int, ...]
     start: tuple[float, ...]
+    whole: bool = False  # a global summary (squeeze-and-excitation) gates these units: they see the whole input
+    last: bool = False  # channels last: the spatial size is shape[1:-1]
 
 
 def _geometry(module: nn.Module, nd: int, in_size, out_size):
@@ -73,10 +80,37 @@ def _compact(values):
     return values[0] if len(set(values)) == 1 else tuple(values)
 
 
-def _spatial(node: fx.Node, nd: int):
-    meta = node.meta.get("tensor_meta")
-    shape = getattr(meta, "shape", None)
-    return tuple(shape[2:]) if shape is not None and len(shape) == nd + 2 else None
+def _shape(node: fx.Node):
+    shape = getattr(node.meta.get("tensor_meta"), "shape", None)
+    return tuple(shape) if shape is not None else None
+
+
+def _spatial(node: fx.Node, nd: int, last: bool = False):
+    shape = _shape(node)
+    if shape is None or len(shape) != nd + 2:
+        return None
+    return tuple(shape[1:-1]) if last else tuple(shape[2:])
+
+
+def _channels_last_step(node: fx.Node, src: fx.Node, nd: int, f: _Field) -> _Field | None:
+    """The field after ``node`` if it only moves channels to the end or back (a permute that keeps the batch and
+    the spatial order) or acts on each position alone in channels-last layout (``Linear``, layer norm over the
+    last dimension): None otherwise."""
+    before, after = _shape(src), _shape(node)
+    if before is None or after is None or len(before) != nd + 2 or len(after) != nd + 2:
+        return None
+    target = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+    if target == "permute":
+        dims = [a for a in node.args[1:]] if len(node.args) > 2 else list(node.args[1])
+        to_last, to_first = [0, *range(2, nd + 2), 1], [0, nd + 1, *range(1, nd + 1)]
+        if dims == to_last and not f.last:
+            return _Field(f.rf, f.jump, f.start, f.whole, last=True)
+        if dims == to_first and f.last:
+            return _Field(f.rf, f.jump, f.start, f.whole, last=False)
+        return None
+    if f.last and before[:-1] == after[:-1]:  # per-position layers on the channels (the last dimension)
+        return f
+    return None
 
 
 def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFrame:
@@ -95,7 +129,10 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFram
         (output spatial size), ``rf`` (field size in input samples), ``jump``
         (effective stride) and ``start`` (input coordinate of the centre of the
         first output unit; negative when it sits in the padding). Values are an
-        int for 1D and square fields, else a tuple.
+        int for 1D and square fields, else a tuple. ``whole``: a global summary
+        gates these units (they also depend on the whole input); ``node``: the
+        fx node of the row (``core.famous`` cuts the network there). Merges are
+        ``type="merge"``, squeeze-and-excitation gates ``"gate"``.
 
     Raises:
         ValueError: when merging paths are misaligned (different jump or
@@ -119,18 +156,25 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFram
 
     def row(name, kind, size, f: _Field, **extra):
         rows.append({"layer": name, "type": kind, "size": _compact(size), "rf": _compact(f.rf),
-                     "jump": _compact(f.jump), "start": _compact(f.start), **extra})
+                     "jump": _compact(f.jump), "start": _compact(f.start), "whole": f.whole, "node": node.name,
+                     "channels": (_shape(node) or (None, None))[1] if node.op != "output" else None, **extra})
 
     last: _Field | None = None
     for node in gm.graph.nodes:
         if node.op == "placeholder":
             fields[node] = _Field((1,) * nd, (1,) * nd, (0.0,) * nd)
             continue
-        inputs = [fields[n] for n in node.all_input_nodes if fields.get(n) is not None]
-        size = _spatial(node, nd)
+        sources = [n for n in node.all_input_nodes if fields.get(n) is not None]
+        inputs = [fields[n] for n in sources]
         if node.op == "output":
             break
-        if not inputs or size is None:
+        if len(inputs) == 1:
+            moved = _channels_last_step(node, sources[0], nd, inputs[0])
+            if moved is not None:
+                fields[node] = last = moved
+                continue
+        size = _spatial(node, nd)
+        if not inputs or size is None or any(g.last for g in inputs):
             fields[node] = None  # not (or no longer) spatial: flatten, linear, constants
             continue
         module = gm.get_submodule(node.target) if node.op == "call_module" else None
@@ -143,6 +187,7 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFram
                 rf=tuple(r + (ke - 1) * j for r, ke, j in zip(src.rf, k_eff, src.jump)),
                 jump=tuple(j * si for j, si in zip(src.jump, s)),
                 start=tuple(st + ((ke - 1) / 2 - pi) * j for st, ke, pi, j in zip(src.start, k_eff, p, src.jump)),
+                whole=src.whole or (isinstance(module, ADAPTIVE_POOL) and all(m == 1 for m in size)),
             )
             row(str(node.target), type(module).__name__, size, f,
                 kernel=_compact(k), stride=_compact(s), padding=_compact(p), dilation=_compact(d))
@@ -154,12 +199,18 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFram
                                  "only convolutions and pooling may do that here")
             f = inputs[0]
         else:
+            # a 1 x 1 summary broadcast over a larger map gates it (squeeze-and-excitation): not a window
+            local = [g for g, n in zip(inputs, sources) if not (all(m == 1 for m in _spatial(n, nd) or (0,))
+                                                               and any(m > 1 for m in size))]
+            gated = len(local) < len(inputs)
+            inputs = local or inputs
             if len({(g.jump, g.start) for g in inputs}) > 1:
                 detail = "; ".join(f"jump {g.jump}, centre {g.start}" for g in inputs)
                 raise ValueError(f"paths merging at {node.name!r} are misaligned ({detail}): "
                                  "their units do not look at the same place, so no single receptive field exists")
-            f = _Field(tuple(max(v) for v in zip(*(g.rf for g in inputs))), inputs[0].jump, inputs[0].start)
-            row(node.name, "merge", size, f)
+            f = _Field(tuple(max(v) for v in zip(*(g.rf for g in inputs))), inputs[0].jump, inputs[0].start,
+                       whole=gated or any(g.whole for g in inputs))
+            row(node.name, "gate" if gated else "merge", size, f)
         fields[node] = f
         last = f
     if last is None:
@@ -282,7 +333,7 @@ def field_table_for_unit(df: pd.DataFrame, unit: Sequence[int], input_size: Sequ
     """
     nd = len(input_size)
     layers = df[~df["type"].isin(["output"])]
-    if (layers["type"] == "merge").any():
+    if layers["type"].isin(["merge", "gate"]).any():
         last = df.iloc[-1]
         rf, jump = per_dim(last["rf"], nd), per_dim(last["jump"], nd)
         start = per_dim(last["start"], nd, kind=float)
@@ -324,7 +375,7 @@ def recursion_table(df: pd.DataFrame) -> pd.DataFrame:
         ValueError: for a network with merging paths (a residual block), where
             the field is the largest over paths, not one chain of this recursion.
     """
-    if (df["type"] == "merge").any():
+    if df["type"].isin(["merge", "gate"]).any():
         raise ValueError("paths merge in this network (a residual block): the field is the largest over its paths, "
                          "not one chain of the recursion")
 

@@ -28,6 +28,7 @@ LINKS = {
                  "st_d": "2", "st_step": "3"},
                 {"st_nd": "3D", "st_n": "99", "st_k": "-2", "st_s": "x", "st_mode": "mirror", "st_step": "1e9",
                  "st_tr": "perhaps"}),
+    "famous": ({"fm_net": "AlexNet", "fm_depth": "3"}, {"fm_net": "LeNet-9000", "fm_depth": "-4"}),
     "anatomy": ({"an_preset": "LeNet-5", "an_k1": "2", "an_k2": "5"},
                 {"an_preset": "GPT-5", "an_k1": "0", "an_k2": "many"}),
     "pooling": ({"pool_p": "21.0", "pool_k": "3"}, {"pool_p": "0.2", "pool_k": "9"}),
@@ -526,3 +527,40 @@ def test_an_uploaded_wav_is_heard_and_a_broken_one_explained():
     error = next(e.value for e in at.error)
     assert error.startswith(md("*evil*.wav") + " cannot be used") and "not a WAV file" in error
     assert len(at.get("audio")) == 3  # the bundled clip plays instead
+
+
+def test_famous_convnets_page_says_what_it_computed():
+    at = run_page("famous", {"fm_net": "AlexNet"})
+    text = " ".join(m.value for m in at.markdown)
+    assert "the field is **195 px** with a jump of 32 px" in text and "Distill's table gives 195 px: the same" in text
+    assert "× the input" not in text and not at.warning  # 195 < 224: no unit looks past the borders
+    assert at.slider(key="fm_depth").value == 8
+    at = run_page("famous", {"fm_net": "ResNet-18"})
+    at.slider(key="fm_depth").set_value(5).run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "**435 px**" in text and "1.9× the input" in text and "Distill's table" not in text
+    assert at.subheader[0].value.startswith("Depth 5: add (merge), output 64 × 56 × 56")
+    at.selectbox(key="fm_net").set_value("EfficientNet-B0").run()
+    assert at.slider(key="fm_depth").value == 74  # a new architecture starts at its last layer
+    assert "squeeze-and-excitation" in at.warning[0].value and "From depth 3 on" in at.warning[0].value
+
+
+def test_famous_growth_chart_draws_the_deepest_field_so_far():
+    import json
+
+    import pandas as pd
+
+    from core.famous import build, layer_table
+
+    df, _ = layer_table(build("ResNet-18"))
+    at = run_page("famous", {"fm_net": "ResNet-18"})
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    proto = at.get("vega_lite_chart")[0].proto  # Streamlit ships a chart's datasets as Arrow beside its spec
+    tables = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in proto.datasets]
+    rows = next(t for t in tables if len(t) == len(df))
+    assert json.loads(proto.spec)["layer"][0]["encoding"]["y"]["field"] == "deepest so far"
+    fields = [r if isinstance(r, int) else r[0] for r in df["rf"]]
+    assert list(rows["field"]) == fields and min(fields) < fields[-1]
+    assert list(rows["deepest so far"]) == list(pd.Series(fields).cummax())
+    assert any(a > b for a, b in zip(fields, fields[1:]))  # a shortcut's 1x1 conv: the raw fields do dip

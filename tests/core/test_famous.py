@@ -1,0 +1,119 @@
+"""Famous ConvNets: fields against Distill's published numbers, totals against torchvision's, the analytic field
+against the gradient of an all-paths twin, the cut network against forward hooks."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from core.famous import (ARCHITECTURES, INPUT, _truncated, body, build, centre_box, gradient_field, layer_table,
+                         photo, published)
+from core.receptive_field import _all_paths_model, _central_unit_grad
+
+SLOW = {"VGG-16", "ResNet-50", "MobileNetV2", "EfficientNet-B0", "ConvNeXt-Tiny"}
+ALL = [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in ARCHITECTURES]
+
+
+@pytest.fixture(scope="module")
+def tables():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            model = build(name)
+            cache[name] = (model, *layer_table(model))
+        return cache[name]
+    return get
+
+
+@pytest.mark.parametrize("name, rf", [("AlexNet", 195), pytest.param("VGG-16", 212, marks=pytest.mark.slow)])
+def test_fields_match_distill(tables, name, rf):
+    _, df, _ = tables(name)
+    assert df.iloc[-1]["rf"] == rf and df.iloc[-1]["jump"] == 32
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_totals_match_torchvision(tables, name):
+    _, _, totals = tables(name)
+    want = published(name)
+    assert totals["parameters"] == want["parameters"]
+    assert totals["macs"] / 1e9 == pytest.approx(want["gmacs"], abs=6e-4)  # torchvision rounds to 3 decimals
+
+
+def test_vgg_centre_box_by_hand(tables):
+    _, df, _ = tables("AlexNet")
+    # AlexNet's last row: 6 x 6 units, field 195, jump 32, start 31: unit 3 is centred at 31 + 3 * 32 = 127
+    box = centre_box(df.iloc[-1])
+    assert box["unit"] == (3, 3) and box["spans"][0] == (127 - 97, 127 + 97)
+    assert box["clipped"] == (30, 223, 30, 223) and not box["covers"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_analytic_field_is_the_all_paths_gradients_support(tables, name):
+    """At the deepest layer whose first unit's field ends inside the input (and before any global gate), the
+    unit (0, 0) of a twin where every connection is positive depends on exactly the analytic interval."""
+    model, df, _ = tables(name)
+    ok = df[(~df["whole"]) & (df["start"].map(lambda s: s if not isinstance(s, tuple) else s[0]) +
+                              (df["rf"] - 1) / 2 < INPUT - 1)]
+    row = ok.iloc[-1]
+    twin = _all_paths_model(_truncated(body(model), row["node"]), 2)
+    grad, _ = _central_unit_grad(twin, torch.ones(1, 3, INPUT, INPUT, dtype=torch.float64), (0, 0))
+    support = grad[0].sum(0) > 0
+    rows, cols = support.nonzero(as_tuple=True)
+    hi = math.floor(row["start"] + (row["rf"] - 1) / 2)
+    lo = max(0, math.ceil(row["start"] - (row["rf"] - 1) / 2))
+    assert (int(rows.min()), int(rows.max())) == (lo, hi) == (int(cols.min()), int(cols.max()))
+    assert row["depth"] >= (2 if df["whole"].any() else 3)  # a gated net: the first gate comes at depth 3
+
+
+@pytest.mark.slow
+def test_efficientnet_gates_see_the_whole_input(tables):
+    model, df, _ = tables("EfficientNet-B0")
+    gate = df[df["type"] == "gate"].iloc[0]
+    assert df.loc[df["depth"] >= gate["depth"], "whole"].all()
+    twin = _all_paths_model(_truncated(body(model), gate["node"]), 2)
+    grad, _ = _central_unit_grad(twin, torch.ones(1, 3, INPUT, INPUT, dtype=torch.float64), (0, 0))
+    assert bool((grad[0].sum(0) > 0).all())  # unit (0, 0) depends on every pixel, its local field does not
+
+
+def test_the_cut_network_is_the_layers_own_output(tables):
+    model, df, _ = tables("ResNet-18")
+    row = df[df["layer"] == "5.0.conv1"].iloc[0]  # layer2's first conv (body index 5)
+    seen = {}
+    model.layer2[0].conv1.register_forward_hook(lambda m, i, o: seen.setdefault("out", o))
+    x = torch.randn(1, 3, INPUT, INPUT)
+    with torch.no_grad():
+        model(x)
+        cut = _truncated(body(model), row["node"])(x)
+    torch.testing.assert_close(cut, seen["out"])
+
+
+def test_gradient_field_is_local_and_centred(tables):
+    model, df, _ = tables("AlexNet")
+    row = df.iloc[2]  # an early layer: the field is small
+    grad = gradient_field(model, row["node"], photo())
+    box = centre_box(row)
+    r0, r1, c0, c1 = box["clipped"]
+    inside = grad[r0:r1 + 1, c0:c1 + 1].sum()
+    assert grad.shape == (INPUT, INPUT) and inside == pytest.approx(grad.sum())  # nothing outside the field
+    assert np.unravel_index(grad.argmax(), grad.shape)[0] in range(r0, r1 + 1)
+
+
+def test_unknown_architecture():
+    with pytest.raises(ValueError, match="must be one of AlexNet"):
+        build("GPT-5")
+
+
+def test_the_effective_field_sentence_follows_the_gradient():
+    from core.famous import effective_summary
+
+    box = (50, 149, 50, 149)  # a 100-px field inside the image
+    peaked = np.zeros((INPUT, INPUT))
+    peaked[95:105, 95:105] = 1.0
+    assert "much smaller than the theoretical one, as Luo" in effective_summary(peaked, 100, box)
+    flat = np.zeros((INPUT, INPUT))
+    flat[50:150, 50:150] = 1.0
+    text = effective_summary(flat, 100, box)
+    assert "about as large as the theoretical one." in text and "Luo" not in text
+    assert "(100 px of it inside the image)" in effective_summary(flat, 300, box)
