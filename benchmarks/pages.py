@@ -1,6 +1,6 @@
 """Script-run time of every page: with defaults, and after changing one widget (AppTest).
 
-    python benchmarks/pages.py [--repeat 15]
+    python benchmarks/pages.py [--repeat 15] [--pages stepper,famous]
 
 Prints a table of median milliseconds per rerun. The goal is <= 100 ms per
 rerun on a 2-core machine. Heavy results are cached by the pages
@@ -62,8 +62,10 @@ def bench_page(file: str, repeat: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15, help="reruns per measurement (default 15)")
+    parser.add_argument("--pages", help="comma-separated url paths (default: every page)")
     args = parser.parse_args()
-    rows = [bench_page(file, args.repeat) for file, *_ in PAGES]
+    wanted = set(args.pages.split(",")) if args.pages else None
+    rows = [bench_page(file, args.repeat) for file, *_, path in PAGES if wanted is None or path in wanted]
     print(f"{'page':<16}{'defaults':>10}{'change':>10}{'slowest':>10}  widget   (median ms per rerun)")
     for r in rows:
         print(f"{r['page']:<16}{r['default_ms']:>10.1f}{r['change_ms']:>10.1f}{r['first_change_ms']:>10.1f}  {r['widget']}")

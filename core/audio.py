@@ -253,3 +253,12 @@ def listen(sound: np.ndarray, names, width: int = 9, typed: str = "1, -2, 1", se
                      "spectra": pd.concat([base, spectrum(y).assign(sound="output")], ignore_index=True),
                      "response": response(taps)})
     return rows
+
+
+def wav_bytes(sound: np.ndarray, rate: int = RATE) -> bytes:
+    """``sound`` (floats in [-1, 1]) as a 16-bit PCM WAV file, encoded once for the audio player."""
+    from scipy.io import wavfile
+
+    buf = io.BytesIO()
+    wavfile.write(buf, rate, (np.clip(sound, -1.0, 1.0) * 32767).astype(np.int16))
+    return buf.getvalue()

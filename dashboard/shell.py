@@ -41,7 +41,7 @@ PAGES = [
     ("padding.py", "Padding", ":material/padding:", "padding"),
     ("stepper.py", "A convolution, step by step", ":material/step:", "stepper"),
     ("anatomy.py", "Anatomy of a ConvNet", ":material/layers:", "anatomy"),
-    ("famous.py", "Famous ConvNets' receptive fields", ":material/visibility:", "famous"),
+    ("famous.py", "Famous ConvNets' fields", ":material/visibility:", "famous"),
     ("pooling.py", "Pooling", ":material/compress:", "pooling"),
     ("practicum.py", "Permuted pixels: FC vs ConvNet", ":material/shuffle:", "practicum"),
 ]
@@ -57,7 +57,7 @@ HEADINGS = {"home": "Natural signals and the convolution",
             "padding": "Padding",
             "stepper": "A convolution, step by step",
             "anatomy": "Anatomy of a ConvNet",
-            "famous": "Receptive fields of famous ConvNets",
+            "famous": "Famous ConvNets: receptive fields",
             "pooling": "Pooling",
             "practicum": "Permuted pixels: fully connected net vs ConvNet"}
 

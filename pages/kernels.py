@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.audio import MAX_UPLOAD_MB, NAMES, RATE, SMOOTH_WIDTHS, clip, listen, read_wav
+from core.audio import MAX_UPLOAD_MB, NAMES, SMOOTH_WIDTHS, clip, listen, read_wav, wav_bytes
 from core.images import as_png, photo
 from core.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
@@ -60,6 +60,8 @@ def heard(sound, names, width, typed):
     """``core.audio.listen``, with each spectrum (and the response) as a chart spec."""
     rows = listen(sound, names, width, typed)
     for row in rows:
+        if "audio" in row:
+            row["audio"] = wav_bytes(row["audio"])  # encoded here, once, not by every rerun's player
         if "spectra" in row:
             alone = row["name"] == "input"  # the input's own row draws it in the data's colour; the others grey
             row["spectra_chart"] = alt.Chart(row.pop("spectra")).mark_line(strokeWidth=1).encode(
@@ -186,12 +188,12 @@ for row in heard(sound, tuple(hear), width, typed):
     left, mid, right = st.columns([2, 3, 3])
     if row["name"] == "input":
         left.markdown("**Input**")
-        left.audio(row["audio"], sample_rate=RATE)
+        left.audio(row["audio"], format="audio/wav")
         mid.vega_lite_chart(row["spectra_chart"], width="stretch")
         continue
     taps = ", ".join(f"{t:.3g}" for t in row["taps"][:12]) + (", …" if len(row["taps"]) > 12 else "")
     left.markdown(f"**{row['name'].capitalize()}** [{md(taps, 200)}]")
-    left.audio(row["audio"], sample_rate=RATE)
+    left.audio(row["audio"], format="audio/wav")
     left.caption(f"{row['sentence']} On this sound, the share of power below 500 Hz changed by "
                  f"{row['low_db']:+.1f} dB, above 2 kHz by {row['high_db']:+.1f} dB. Played {row['gain']:.2g}× "
                  "louder or softer, to the input's peak.")

@@ -91,3 +91,12 @@ def test_long_and_broken_wavs():
         read_wav(b"RIFF....not really")
     with pytest.raises(ValueError, match="silent"):
         read_wav(_wav(np.zeros(100), RATE))
+
+
+def test_wav_bytes_round_trip():
+    from core.audio import wav_bytes
+
+    sound = clip()[:800]
+    rate, back = wavfile.read(io.BytesIO(wav_bytes(sound)))
+    assert rate == RATE and back.dtype == np.int16
+    np.testing.assert_allclose(back / 32767, sound, atol=1 / 32767)

@@ -110,8 +110,9 @@ def assert_healthy(page, url_path):
 def _nudge(page, thumb, value: str) -> None:
     """ArrowRight on ``thumb`` until its value moves. In CI a key press has twice missed its slider (once it
     moved another slider, once nothing) when a late repaint took the focus: each try focuses it again."""
+    key = "ArrowLeft" if value == thumb.get_attribute("max") else "ArrowRight"  # a slider at its end moves back
     for _ in range(4):
-        thumb.press("ArrowRight")
+        thumb.press(key)
         try:
             expect(thumb).not_to_have_value(value, timeout=8_000)
             return
@@ -262,9 +263,11 @@ CORRECTED = {  # per page, a link with values the page must correct (and keep co
     "linear": "lin_rot=720&lin_sx=x&lin_f=softmax",
     "locality": "loc_k=77&loc_n=4&loc_n=9&loc_pool=1",
     "sharing": "sh_n=1e9&sh_k=0&sh_cin=NaN",
-    "kernels": "ker_k=17&ker_s=99&ker_box=-1",
+    "kernels": "ker_k=17&ker_s=99&ker_box=-1&ker_sw=4&ker_hear=kazoo",
     "padding": "pad_a=40&pad_v=inf&pad_n=0",
+    "stepper": "st_n=99&st_k=-2&st_mode=mirror",
     "anatomy": "an_k1=0&an_k2=many&an_preset=GPT-5",
+    "famous": "fm_net=LeNet-9000&fm_depth=-4",
     "pooling": "pool_p=0.2&pool_k=9",
     "practicum": "pp_epochs=1000&pp_seed=-1&pp_models=transformer&pp_models=fc",
 }
