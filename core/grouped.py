@@ -121,3 +121,19 @@ def unstack_spatial(model: nn.Sequential, groups: int, member: int, target: nn.S
                     mine.bias.copy_(grouped.bias[member * per:(member + 1) * per])
     return prefix
 
+
+
+def unstack(model: nn.Sequential, groups: int, member: int, target: nn.Sequential) -> nn.Sequential:
+    """Copy member ``member``'s weights (convolutions and linear layers) out of a ``stack_models`` network into
+    ``target``, the member's own network (same layers, same order); returns ``target``."""
+    with torch.no_grad():
+        for mine, grouped in zip(target, model, strict=True):
+            if isinstance(mine, (nn.Conv1d, nn.Conv2d)):
+                per = grouped.out_channels // groups
+                mine.weight.copy_(grouped.weight[member * per:(member + 1) * per])
+                if mine.bias is not None:
+                    mine.bias.copy_(grouped.bias[member * per:(member + 1) * per])
+            elif isinstance(mine, nn.Linear):
+                mine.weight.copy_(grouped.weight[member])
+                mine.bias.copy_(grouped.bias[member])
+    return target

@@ -197,6 +197,8 @@ class RunResult:
     filters: list | None = None  # the first convolution's kernels (ConvNets)
     erf: dict | None = None  # effective receptive field at initialisation and after training (ConvNets)
     trained_with: str | None = None  # the twin's key when trained as a pair
+    # the trained weights (``torch.save`` of the state dict): stored beside the JSON file, not in it
+    weights: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -216,8 +218,10 @@ class RunResult:
 
     def to_dict(self) -> dict:
         """JSON-ready: the fields, the format's name, and (for readers of the file) key, model, permuted, dataset."""
+        fields_ = asdict(self)
+        fields_.pop("weights")
         return {"format": RESULT_FORMAT, "key": self.key, "model": self.model, "permuted": self.permuted,
-                "dataset": self.dataset, **asdict(self)}
+                "dataset": self.dataset, **fields_}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
@@ -242,7 +246,7 @@ class RunResult:
             raise ValueError("no configuration, or one with unknown settings")
         values = {"config": RunConfig(**config)}
         for f in fields(cls):
-            if f.name == "config" or f.name not in record:
+            if f.name in ("config", "weights") or f.name not in record:  # weights live in their own file
                 continue
             value, kind = record[f.name], _FIELD_TYPES[f.name]
             if value is None and f.default is None:

@@ -1,5 +1,6 @@
-"""Finished trainings on disk: one JSON file per configuration key (``RunResult.to_json``), written
-atomically, the least recently used deleted first when the folder outgrows its cap.
+"""Finished trainings on disk: one JSON file per configuration key (``RunResult.to_json``) and, beside it, the
+trained weights (``<key>.pt``, ``torch.save`` of the state dict), each written atomically, the least recently
+used deleted first when the folder outgrows its cap.
 
 The folder is ``$CONVLAB_RESULTS_DIR`` (default ``~/.cache/convlab/results``); on a Dask cluster every replica
 and worker shares it. A damaged or foreign file is ignored and logged, never shown.
@@ -67,10 +68,10 @@ class ResultStore:
                 pass
         return removed
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str, suffix: str = ".json") -> Path:
         if not key.isalnum():
             raise ValueError(f"bad result key {key!r}")
-        return self.root / f"{key}.json"
+        return self.root / f"{key}{suffix}"
 
     def get(self, key: str) -> RunResult | None:
         """The stored result, or None; a damaged or foreign file is ignored (and logged), never raised."""
@@ -84,24 +85,36 @@ class ResultStore:
         except (ValueError, TypeError) as exc:
             log.warning("ignoring %s: not a training result of this lab (%s)", path, exc)
             return None
-        try:
-            os.utime(path)  # recently used: kept longest when the folder is trimmed
-        except OSError:
-            pass
+        for used in (path, self._path(key, ".pt")):
+            try:
+                os.utime(used)  # recently used: kept longest when the folder is trimmed
+            except OSError:
+                pass
         return result
 
     def put(self, result: RunResult) -> None:
-        """Write ``result`` atomically under its key; raises OSError (disk full, read-only folder) after cleaning up."""
+        """Write ``result`` (and its weights, when it has them) atomically under its key; raises OSError (disk
+        full, read-only folder) after cleaning up. The weights go first: a result on disk has its weights."""
         if self.problem is not None:
             raise OSError(self.problem)
+        if result.weights is not None:
+            atomic_write(self._path(result.key, ".pt"), lambda f: f.write(result.weights), binary=True)
         text = result.to_json()
         atomic_write(self._path(result.key), lambda f: f.write(text))
         self.trim()
 
+    def get_weights(self, key: str) -> bytes | None:
+        """The stored weights of ``key`` (``torch.save`` bytes), or None (never stored, trimmed, unreadable)."""
+        try:
+            return self._path(key, ".pt").read_bytes()
+        except OSError:
+            return None
+
     def trim(self) -> int:
         """Delete the least recently used results until the folder is under its cap; returns how many."""
         try:
-            files = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.root.glob("*.json")]
+            files = [(p.stat().st_mtime, p.stat().st_size, p) for pattern in ("*.json", "*.pt")
+                     for p in self.root.glob(pattern)]
         except OSError:
             return 0
         total, removed = sum(size for _, size, _ in files), 0

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from core.data import Dataset, load_dataset, permute_pixels, pixel_permutation
 from core.device import describe_device, pick_device
-from core.grouped import fast_order, spatial_prefix, stack_models, unstack_first_conv, unstack_spatial
+from core.grouped import fast_order, spatial_prefix, stack_models, unstack, unstack_first_conv, unstack_spatial
 from core.layers import build_model
 from core.models import count_parameters
 from core.networks import practicum_rows
@@ -195,13 +195,23 @@ def train_runs(configs, data: Dataset | None = None, *, device: str | torch.devi
             filters = weight.detach().cpu().reshape(-1, *weight.shape[-(len(shape) - 1):]).tolist()
             trained = spatial_prefix(model) if groups == 1 else unstack_spatial(model, groups, g, members[g])
             erf = _effective_fields(initial[g], copy.deepcopy(trained).cpu().float(), test_split, perms[g])
+        own = model if groups == 1 else unstack(model, groups, g, members[g])
         results.append(RunResult(
             config=c, params=count_parameters(members[g]), accuracy=epochs[g][-1]["accuracy"],
             test_loss=epochs[g][-1]["test_loss"], per_class=per_class[g], losses=progresses[g].snapshot().losses,
             report_every=report_every, epochs=epochs[g], train_seconds=train_seconds, eval_seconds=eval_seconds,
             device=dev.type, device_name=describe_device(dev), threads=torch.get_num_threads(), filters=filters,
-            erf=erf, trained_with=next((o.key() for o in configs if o is not c), None)))
+            erf=erf, trained_with=next((o.key() for o in configs if o is not c), None), weights=weights_bytes(own)))
     return results
+
+
+def weights_bytes(model: torch.nn.Module) -> bytes:
+    """The model's state dict, on the CPU and in contiguous layout, as ``torch.save`` bytes."""
+    import io
+
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, buf)
+    return buf.getvalue()
 
 
 ERF_SAMPLES = 64  # test inputs the effective receptive field is averaged over

@@ -19,6 +19,7 @@ from core.worker import Busy
 from dashboard import urlstate as url
 from dashboard.charts import raster, sequence_pairs
 from dashboard.colours import RED
+from dashboard import inside as inside_view
 from dashboard.progress import watch
 from dashboard.safe import md
 from dashboard.shell import data_setting, trainer, viewer_id
@@ -319,3 +320,5 @@ if fields:
 devices = sorted({r.device_name for r in done})
 st.caption(f"Trained on {', '.join(devices)}. Seconds are training time per run" +
            ("" if any(d.startswith("CUDA") for d in devices) else "; no result here was trained on a GPU") + ".")
+
+inside_view.show(done, lambda r: r.weights or work.store.get_weights(r.key), dataset, directory)

@@ -564,3 +564,80 @@ def test_famous_growth_chart_draws_the_deepest_field_so_far():
     assert list(rows["field"]) == fields and min(fields) < fields[-1]
     assert list(rows["deepest so far"]) == list(pd.Series(fields).cummax())
     assert any(a > b for a, b in zip(fields, fields[1:]))  # a shortcut's 1x1 conv: the raw fields do dip
+
+
+@pytest.fixture
+def stored_practicum(data_dir, fresh_trainer, tmp_path):
+    """The practicum's four MNIST runs at pp_n=500, pp_seed=7, trained here and stored with their weights."""
+    from core.data import load_dataset
+    from core.practicum import practicum_configs
+    from core.runs import pair_of
+    from core.store import ResultStore
+    from core.training import train_runs
+
+    store = ResultStore(tmp_path / "results")
+    data = load_dataset("mnist", str(data_dir))
+    configs, _ = practicum_configs("mnist", ("fc", "cnn"), seed=7, train_size=500)
+    done = set()
+    for c in configs:
+        if c.key() not in done:
+            for r in train_runs(pair_of(c) or (c,), data):
+                store.put(r)
+                done.add(r.key)
+    fresh_trainer(CONVLAB_RESULTS_DIR=str(store.root), CONVLAB_DATA_DIR=str(data_dir))
+    return store, configs, data
+
+
+def _says(at) -> dict:
+    """'FC, original says 7 (98%) (right)' captions -> {run: digit}."""
+    import re
+
+    text = next(c.value for c in at.caption if " says " in c.value)
+    return {run: int(d) for run, d in re.findall(r"((?:FC|ConvNet), (?:original|permuted)) says (\d)", text)}
+
+
+def test_inside_the_trained_nets_from_a_stored_link(stored_practicum):
+    import torch
+
+    from core import inside
+
+    store, configs, data = stored_practicum
+    at = run_page("practicum", {"pp_n": "500", "pp_seed": "7", "in_idx": "42"})
+    assert any(s.value == "Inside the trained networks" for s in at.subheader)
+    # the page's verdicts are the stored networks' own argmax on test image 42
+    x, label = inside.sample_input(data, 42)
+    want = {}
+    for c in configs:
+        r = store.get(c.key())
+        with torch.no_grad():
+            want[inside.run_name(r)] = int(inside.load_model(r, store.get_weights(c.key()))(
+                inside.as_seen(r, x[None])).argmax())
+    assert _says(at) == want and len(want) == 4
+    assert any("**Confusion matrices** on the 10,000 test images, and the first 8" in m.value for m in at.markdown)
+    assert len(at.get("vega_lite_chart")) >= 1 + 4  # the probabilities, and one confusion matrix per run
+
+
+def test_a_drawn_digit_goes_through_every_net(stored_practicum, monkeypatch):
+    import numpy as np
+    import torch
+
+    from core import inside
+    from dashboard import inside as view
+
+    store, configs, data = stored_practicum
+    digit = data.test.x[0, 0].numpy() / 255.0
+    canvas = np.kron(digit, np.ones((10, 10)))
+    drawn = np.stack([canvas * 255] * 3 + [np.full_like(canvas, 255)], axis=-1).astype(np.uint8)
+    monkeypatch.setattr(view, "drawing", lambda: drawn)  # what the canvas component returns after a drawing
+    at = run_page("practicum", {"pp_n": "500", "pp_seed": "7", "in_src": "your drawing"})
+    x = inside.drawn_input(data, inside.preprocess_drawing(drawn))
+    want = {}
+    for c in configs:
+        r = store.get(c.key())
+        with torch.no_grad():
+            want[inside.run_name(r)] = int(inside.load_model(r, store.get_weights(c.key()))(
+                inside.as_seen(r, x[None])).argmax())
+    assert _says(at) == want
+    monkeypatch.setattr(view, "drawing", lambda: None)  # an empty canvas: a message, nothing else
+    at.run()
+    assert any("Nothing drawn yet" in i.value for i in at.info) and not at.exception

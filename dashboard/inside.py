@@ -1,0 +1,164 @@
+"""The practicum's last section: inside the trained networks (one input through every run, feature maps, kernels,
+first-layer weights, confusion matrices, mistakes). Presentation only; ``core.inside`` computes."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import streamlit as st
+
+from core import inside
+from core.images import as_png
+from dashboard import urlstate as url
+from dashboard.colours import BLUE, RED
+from dashboard.safe import md
+
+CANVAS = 280  # pixels: ten per MNIST pixel
+MAX_CHANNELS = 8  # feature maps drawn per layer
+MAX_UNITS = 16  # first-layer weight images drawn per FC net
+
+
+def _png(a: np.ndarray, side: int = 84) -> bytes:
+    """A small image enlarged with square pixels (no blur), as PNG bytes."""
+    a = np.atleast_2d(a)
+    k = max(1, side // max(a.shape))
+    return as_png(np.kron(a, np.ones((k, k))))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _model(key: str, _result, _weights: bytes):
+    return inside.load_model(_result, _weights)
+
+
+@st.cache_data(show_spinner="Classifying the test set…", max_entries=32)
+def _confusion(key: str, _result, _weights: bytes, dataset: str, directory):
+    from core.data import load_dataset
+
+    return inside.confusion(_result, _model(key, _result, _weights), load_dataset(dataset, directory))
+
+
+def drawing():
+    """The user's drawing as an RGBA array (None before anything is drawn). A seam: the tests replace it."""
+    from streamlit_drawable_canvas import st_canvas
+
+    result = st_canvas(stroke_width=22, stroke_color="#ffffff", background_color="#000000", height=CANVAS,
+                       width=CANVAS, drawing_mode="freedraw", return_image_data=True, key="in_canvas")
+    data = result.image_data
+    return None if data is None or not np.asarray(data).any() else np.asarray(data)
+
+
+def probability_chart(df) -> dict:
+    """One small bar chart per run: its probability for each class, the top class in red."""
+    return alt.Chart(df).mark_bar().encode(
+        x=alt.X("class:O", title=None), y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), title=None),
+        color=alt.condition("datum.class == datum.predicted", alt.value(RED), alt.value(BLUE)),
+        tooltip=["run", "class", alt.Tooltip("probability:Q", format=".3f")],
+    ).properties(width=150, height=110).facet(facet=alt.Facet("run:N", title=None), columns=4).to_dict()
+
+
+def confusion_chart(matrix: np.ndarray, title: str) -> dict:
+    import pandas as pd
+
+    k = matrix.shape[0]
+    df = pd.DataFrame([{"true": t, "predicted": p, "count": int(matrix[t, p])} for t in range(k) for p in range(k)])
+    base = alt.Chart(df).encode(x=alt.X("predicted:O"), y=alt.Y("true:O"))
+    cells = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(scheme="blues", type="sqrt"),
+                                                    legend=None), tooltip=["true", "predicted", "count"])
+    text = base.mark_text(fontSize=9).encode(text="count:Q", color=alt.condition(
+        "datum.count > 300", alt.value("white"), alt.value("black")))
+    return alt.layer(cells, text).properties(width=260, height=260, title=title).to_dict()
+
+
+def show(done, weights_of, dataset: str, directory) -> None:
+    """The section, for the finished runs ``done``; ``weights_of(result)`` gives a run's stored weights or None."""
+    from core.data import load_dataset
+    from core.datasets import spec
+
+    st.subheader("Inside the trained networks")
+    runs = [(r, weights_of(r)) for r in done]
+    missing = [inside.run_name(r) for r, w in runs if w is None]
+    runs = [(r, w) for r, w in runs if w is not None]
+    if missing:
+        st.info("No stored weights for " + ", ".join(missing) + " (trained before the lab kept them, or trimmed "
+                "from the results folder): train again to look inside.", icon=":material/info:")
+    if not runs:
+        return
+    data = load_dataset(dataset, directory)
+    models = [(r, _model(r.key, r, w)) for r, w in runs]
+    image_like = len(spec(dataset).input_shape) == 3
+    c = st.columns([1, 3])
+    sources = ["test image", "your drawing"] if image_like else ["test image"]
+    source = url.choice("Input", "in_src", sources, "test image", widget="segmented", where=c[0]) or "test image"
+    x, label, note = None, None, ""
+    if source == "your drawing":
+        with c[1]:
+            st.caption("Draw one digit, large, in the box; it is preprocessed as MNIST was (its box scaled into "
+                       "20×20, its centre of mass at the centre of 28×28). A drawing is not kept in the link.")
+            drawn = drawing()
+        if drawn is None:
+            st.info("Nothing drawn yet.", icon=":material/draw:")
+            return
+        try:
+            ready = inside.preprocess_drawing(drawn)
+        except ValueError as exc:
+            st.info(md(exc), icon=":material/draw:")
+            return
+        x, note = inside.drawn_input(data, ready), "your drawing, preprocessed"
+    else:
+        index = url.slider("Test image", "in_idx", 0, len(data.test.y) - 1, 0, where=c[1])
+        x, label = inside.sample_input(data, index)
+        note = f"test image {index}, a {label}"
+    url.show_notices()
+
+    probs = inside.probabilities(models, x, label)
+    left, right = st.columns([1, 4])
+    shown = x[0] if x.dim() == 3 else x
+    left.image(_png(shown.numpy(), 112), caption=note)
+    right.vega_lite_chart(probability_chart(probs), width="content")
+    said = []
+    for run, part in probs.groupby("run", sort=False):
+        top = part.iloc[0]["predicted"]
+        p = float(part.loc[part["class"] == top, "probability"].iloc[0])
+        verdict = "" if label is None else (" (right)" if part.iloc[0]["right"] else " (wrong)")
+        said.append(f"{run} says {top} ({p:.0%}){verdict}")
+    right.caption("; ".join(said) + ".")
+
+    convs = [(r, m) for r, m in models if r.model == "cnn"]
+    if convs:
+        st.markdown("**Feature maps** of every layer of each ConvNet for this input (the permuted one sees it "
+                    f"permuted), the first {MAX_CHANNELS} channels, and the **learned first-layer kernels**.")
+        for r, m in convs:
+            with st.expander(f"{inside.run_name(r)}: feature maps and kernels", expanded=not r.permuted):
+                seen = inside.as_seen(r, x[None])[0]
+                for name, fmap in inside.feature_maps(m, seen):
+                    st.caption(f"{md(name)}: {' × '.join(map(str, fmap.shape))}")
+                    if fmap.ndim == 3:
+                        st.image([_png(ch, 72) for ch in fmap[:MAX_CHANNELS]], width=72)
+                    else:
+                        st.image(_png(fmap, 300), width=300)
+                kernels = inside.first_kernels(m)
+                st.caption(f"First-layer kernels ({kernels.shape[0]}), dark negative to light positive, each on "
+                           "its own range")
+                st.image([_png(k[0] if k.ndim == 3 else k, 60) for k in kernels], width=60)
+        st.caption("Trained on original pixels, the kernels become small edge and blob detectors; trained on "
+                   "permuted pixels, a kernel's neighbours are strangers and it has nothing local to learn.")
+    fcs = [(r, m) for r, m in models if r.model == "fc"]
+    if fcs and image_like:
+        st.markdown(f"**The FC net's first-layer weights**, one 28×28 image per hidden unit (the first "
+                    f"{MAX_UNITS}); the permuted run's put back in the original pixel order.")
+        cols = st.columns(len(fcs))
+        for col, (r, m) in zip(cols, fcs):
+            images = inside.first_layer_images(m, r, spec(dataset).input_shape[1:])
+            col.caption(inside.run_name(r))
+            col.image([_png(w, 56) for w in images[:MAX_UNITS]], width=56)
+
+    st.markdown(f"**Confusion matrices** on the {len(data.test.y):,} test images, and the first "
+                f"{inside.MISTAKES} each run gets wrong.")
+    cols = st.columns(min(len(runs), 2))
+    for i, (r, w) in enumerate(runs):
+        matrix, wrong = _confusion(r.key, r, w, dataset, directory)
+        col = cols[i % len(cols)]
+        col.vega_lite_chart(confusion_chart(matrix, inside.run_name(r)), width="content")
+        if image_like and wrong:
+            col.image([_png(data.test.x[j, 0].numpy(), 56) for j, _, _ in wrong], width=56,
+                      caption=[f"{t} → {p}" for _, t, p in wrong])
