@@ -61,7 +61,8 @@ st.caption(f"Output size: {setting.out_size}" + ("×" + str(setting.out_size) if
             f" = ⌊({size} + 2·{padding} − {setting.span}) / {stride}⌋ + 1") +
            f", where {setting.span} = {dilation}·({kernel} − 1) + 1 is the dilated kernel's span. "
            f"{setting.steps} steps: one per {'input' if transposed else 'output'} cell.")
-playing = c[4].toggle("Play", key="st_play", help="Advance one step every 0.8 s (loops); the link keeps the step.")
+playing = url.toggle("Play", "st_play", False, where=c[4],
+                     help="Advance one step every 0.8 s (loops); a link with Play on plays when opened.")
 
 
 @st.fragment(run_every=0.8 if playing else None)

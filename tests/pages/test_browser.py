@@ -165,6 +165,23 @@ def test_practicum_trains_from_the_browser(server, browser):
     page.wait_for_selector(DONE, timeout=120_000)
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.locator("[data-testid=stVegaLiteChart]").count() >= 3
+    # inside the trained networks: a test image, then a digit drawn on the canvas, through all four nets
+    page.get_by_role("heading", name="Inside the trained networks").wait_for(timeout=60_000)
+    assert page.get_by_text("FC, original says").count() == 1
+    page.get_by_role("button", name="your drawing").click()
+    canvas = page.locator("canvas").last
+    canvas.wait_for(timeout=60_000)
+    box = canvas.bounding_box()
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for step in range(1, 11):  # a "1": one stroke down the middle
+        page.mouse.move(x0 + step, y0 + step * box["height"] * 0.06)
+    page.mouse.up()
+    page.get_by_text("your drawing, preprocessed").wait_for(timeout=60_000)
+    page.wait_for_selector(DONE, timeout=60_000)
+    assert page.get_by_text("ConvNet, permuted says").count() == 1
+    assert page.locator("[data-testid=stException]").count() == 0
     page.context.close()
 
 
