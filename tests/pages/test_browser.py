@@ -168,7 +168,7 @@ def test_practicum_trains_from_the_browser(server, browser):
     # inside the trained networks: a test image, then a digit drawn on the canvas, through all four nets
     page.get_by_role("heading", name="Inside the trained networks").wait_for(timeout=60_000)
     assert page.get_by_text("FC, original says").count() == 1
-    page.get_by_role("button", name="your drawing").click()
+    page.get_by_text("your drawing", exact=True).click()
     canvas = page.locator("canvas").last
     canvas.wait_for(timeout=60_000)
     box = canvas.bounding_box()
