@@ -47,6 +47,8 @@ mode = url.choice("Padding mode", "st_mode", list(MODES), "zeros", where=c[1])
 transposed = url.toggle("Transposed", "st_tr", False, where=c[2],
                         help="The transposed convolution: each input cell scatters the kernel into the output.")
 seed = url.slider("Numbers (seed)", "st_seed", 0, 99, 0, where=c[3])
+playing = url.toggle("Play", "st_play", False, where=c[4],
+                     help="Advance one step every 0.8 s (loops); a link with Play on plays when opened.")
 url.show_notices()
 
 setting = Setting(nd=nd, size=size, kernel=kernel, stride=stride, padding=padding, mode=mode or "zeros",
@@ -61,8 +63,6 @@ st.caption(f"Output size: {setting.out_size}" + ("×" + str(setting.out_size) if
             f" = ⌊({size} + 2·{padding} − {setting.span}) / {stride}⌋ + 1") +
            f", where {setting.span} = {dilation}·({kernel} − 1) + 1 is the dilated kernel's span. "
            f"{setting.steps} steps: one per {'input' if transposed else 'output'} cell.")
-playing = url.toggle("Play", "st_play", False, where=c[4],
-                     help="Advance one step every 0.8 s (loops); a link with Play on plays when opened.")
 
 
 @st.fragment(run_every=0.8 if playing else None)

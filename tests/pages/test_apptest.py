@@ -596,22 +596,30 @@ def _says(at) -> dict:
     return {run: int(d) for run, d in re.findall(r"((?:FC|ConvNet), (?:original|permuted)) says (\d)", text)}
 
 
-def test_inside_the_trained_nets_from_a_stored_link(stored_practicum):
+def _stored_verdicts(store, configs, x) -> dict:
+    """Each stored network's own top class for the input ``x``: {run name: digit}."""
     import torch
 
     from core import inside
 
-    store, configs, data = stored_practicum
-    at = run_page("practicum", {"pp_n": "500", "pp_seed": "7", "in_idx": "42"})
-    assert any(s.value == "Inside the trained networks" for s in at.subheader)
-    # the page's verdicts are the stored networks' own argmax on test image 42
-    x, label = inside.sample_input(data, 42)
     want = {}
     for c in configs:
         r = store.get(c.key())
         with torch.no_grad():
             want[inside.run_name(r)] = int(inside.load_model(r, store.get_weights(c.key()))(
                 inside.as_seen(r, x[None])).argmax())
+    return want
+
+
+def test_inside_the_trained_nets_from_a_stored_link(stored_practicum):
+    from core import inside
+
+    store, configs, data = stored_practicum
+    at = run_page("practicum", {"pp_n": "500", "pp_seed": "7", "in_idx": "42"})
+    assert any(s.value == "Inside the trained networks" for s in at.subheader)
+    # the page's verdicts are the stored networks' own argmax on test image 42
+    x, _ = inside.sample_input(data, 42)
+    want = _stored_verdicts(store, configs, x)
     assert _says(at) == want and len(want) == 4
     assert any("**Confusion matrices** on the 10,000 test images, and the first 8" in m.value for m in at.markdown)
     assert len(at.get("vega_lite_chart")) >= 1 + 4  # the probabilities, and one confusion matrix per run
@@ -619,7 +627,6 @@ def test_inside_the_trained_nets_from_a_stored_link(stored_practicum):
 
 def test_a_drawn_digit_goes_through_every_net(stored_practicum, monkeypatch):
     import numpy as np
-    import torch
 
     from core import inside
     from dashboard import inside as view
@@ -631,13 +638,7 @@ def test_a_drawn_digit_goes_through_every_net(stored_practicum, monkeypatch):
     monkeypatch.setattr(view, "drawing", lambda: drawn)  # what the canvas component returns after a drawing
     at = run_page("practicum", {"pp_n": "500", "pp_seed": "7", "in_src": "your drawing"})
     x = inside.drawn_input(data, inside.preprocess_drawing(drawn))
-    want = {}
-    for c in configs:
-        r = store.get(c.key())
-        with torch.no_grad():
-            want[inside.run_name(r)] = int(inside.load_model(r, store.get_weights(c.key()))(
-                inside.as_seen(r, x[None])).argmax())
-    assert _says(at) == want
+    assert _says(at) == _stored_verdicts(store, configs, x)
     monkeypatch.setattr(view, "drawing", lambda: None)  # an empty canvas: a message, nothing else
     at.run()
     assert any("Nothing drawn yet" in i.value for i in at.info) and not at.exception

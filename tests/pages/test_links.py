@@ -107,7 +107,7 @@ def malformed(kind: str, raw, w) -> bool:
     if isinstance(raw, list):
         return True
     if kind == "toggle":
-        return raw not in ("true", "false")
+        return raw.lower() not in ("true", "false")  # TRUE and False are read as written, without a notice
     if kind in ("selectbox", "button_group"):
         return raw not in list(w.options)
     try:
