@@ -68,6 +68,35 @@ def start_server(folder):
     pytest.fail("streamlit did not start:\n" + log.read())
 
 
+# Streamlit 1.67's websocket endpoint (on Starlette) logs this pair when a tab closes while its socket is still
+# opening: receive_bytes() before accept, then close() after the close. It is the server's own race on a browser
+# going away, not the lab's; any other traceback still fails.
+_UPSTREAM_DISCONNECT = "starlette.websockets.WebSocketDisconnected"
+
+
+def lab_tracebacks(text: str) -> list[str]:
+    """The tracebacks in a server log, less the upstream websocket-disconnect race (``_UPSTREAM_DISCONNECT``)."""
+    blocks = text.split("Traceback (most recent call last):")[1:]
+    found = []
+    for block in blocks:
+        last = next((line for line in block.splitlines() if line and not line.startswith((" ", "\t"))), "")
+        chained = "During handling of the above exception" in block.split("\n\n")[-1]
+        if not (last.startswith(_UPSTREAM_DISCONNECT) or chained and _UPSTREAM_DISCONNECT in block):
+            found.append(block[:2000])
+    return found
+
+
+def test_lab_tracebacks_keeps_all_but_the_upstream_disconnect():
+    race = ("Traceback (most recent call last):\n  File \"x\", line 1\n"
+            "starlette.websockets.WebSocketDisconnected: WebSocket is not connected.\n\n"
+            "During handling of the above exception, another exception occurred:\n\n"
+            "Traceback (most recent call last):\n  File \"y\", line 2\n"
+            "starlette.websockets.WebSocketDisconnected: Cannot call \"send\" once a close message has been sent.\n")
+    ours = "Traceback (most recent call last):\n  File \"pages/stepper.py\", line 3\nValueError: boom\n"
+    assert lab_tracebacks(race) == []
+    assert len(lab_tracebacks(race + ours)) == 1 and "ValueError: boom" in lab_tracebacks(race + ours)[0]
+
+
 @pytest.fixture(scope="module")
 def server(server_files):
     proc, base, log = start_server(server_files)
@@ -75,7 +104,8 @@ def server(server_files):
     proc.terminate()
     proc.wait(10)
     log.seek(0)
-    assert "Traceback" not in log.read(), "the server logged a traceback"
+    found = lab_tracebacks(log.read())
+    assert not found, "the server logged a traceback:\n" + "\n".join(found)
 
 
 @pytest.fixture(scope="module")
@@ -336,4 +366,4 @@ def test_sigterm_during_a_training_stops_the_server_within_5_s(browser, tmp_path
         proc.kill()
     assert not list((tmp_path / "results").glob(".*.tmp"))  # no temporary file left behind
     log.seek(0)
-    assert "Traceback" not in log.read()
+    assert not lab_tracebacks(log.read())
