@@ -82,6 +82,9 @@ def stored_practicum(repeat: int) -> dict:
             for r in train_runs(pair_of(c) or (c,), data):
                 store.put(r)
                 done.add(r.key)
+    from dashboard import shell
+
+    shell.trainer.clear()  # the server's trainer, made anew on this results folder
     row = bench_page("practicum.py", repeat, {"pp_n": "2000", "pp_seed": "9"}, slider="in_idx")
     row["page"] = "practicum (stored)"
     return row

@@ -32,9 +32,41 @@ def _model(key: str, _result, _weights: bytes):
 
 @st.cache_data(show_spinner="Classifying the test set…", max_entries=32)
 def _confusion(key: str, _result, _weights: bytes, dataset: str, directory):
+    """The run's confusion matrix as a chart spec (built and validated once), and its first mistakes."""
     from core.data import load_dataset
 
-    return inside.confusion(_result, _model(key, _result, _weights), load_dataset(dataset, directory))
+    matrix, wrong = inside.confusion(_result, _model(key, _result, _weights), load_dataset(dataset, directory))
+    return confusion_chart(matrix, inside.run_name(_result)), wrong
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _verdicts(keys: tuple, x: np.ndarray, label, _models) -> tuple[dict, str]:
+    """The probability chart's spec and the sentence of verdicts for one input (per input, not per rerun)."""
+    import torch
+
+    probs = inside.probabilities(_models, torch.as_tensor(x), label)
+    said = []
+    for run, part in probs.groupby("run", sort=False):
+        top = part.iloc[0]["predicted"]
+        p = float(part.loc[part["class"] == top, "probability"].iloc[0])
+        verdict = "" if label is None else (" (right)" if part.iloc[0]["right"] else " (wrong)")
+        said.append(f"{run} says {top} ({p:.0%}){verdict}")
+    return probability_chart(probs), "; ".join(said) + "."
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _maps(key: str, x: np.ndarray, _result, _model) -> list[tuple[str, str, list[bytes]]]:
+    """(layer name, shape text, PNGs) of a ConvNet's feature maps for one input, and its kernels last."""
+    import torch
+
+    seen = inside.as_seen(_result, torch.as_tensor(x)[None])[0]
+    out = []
+    for name, fmap in inside.feature_maps(_model, seen):
+        pictures = [_png(ch, 72) for ch in fmap[:MAX_CHANNELS]] if fmap.ndim == 3 else [_png(fmap, 300)]
+        out.append((name, " × ".join(map(str, fmap.shape)), pictures))
+    kernels = inside.first_kernels(_model)
+    out.append(("kernels", str(kernels.shape[0]), [_png(k[0] if k.ndim == 3 else k, 60) for k in kernels]))
+    return out
 
 
 def drawing():
@@ -110,18 +142,12 @@ def show(done, weights_of, dataset: str, directory) -> None:
         note = f"test image {index}, a {label}"
     url.show_notices()
 
-    probs = inside.probabilities(models, x, label)
+    x_np = x.numpy()
+    spec_, sentence = _verdicts(tuple(r.key for r, _ in models), x_np, label, models)
     left, right = st.columns([1, 4])
-    shown = x[0] if x.dim() == 3 else x
-    left.image(_png(shown.numpy(), 112), caption=note)
-    right.vega_lite_chart(probability_chart(probs), width="content")
-    said = []
-    for run, part in probs.groupby("run", sort=False):
-        top = part.iloc[0]["predicted"]
-        p = float(part.loc[part["class"] == top, "probability"].iloc[0])
-        verdict = "" if label is None else (" (right)" if part.iloc[0]["right"] else " (wrong)")
-        said.append(f"{run} says {top} ({p:.0%}){verdict}")
-    right.caption("; ".join(said) + ".")
+    left.image(_png(x_np[0] if x.dim() == 3 else x_np, 112), caption=note)
+    right.vega_lite_chart(spec_, width="content")
+    right.caption(sentence)
 
     convs = [(r, m) for r, m in models if r.model == "cnn"]
     if convs:
@@ -129,17 +155,12 @@ def show(done, weights_of, dataset: str, directory) -> None:
                     f"permuted), the first {MAX_CHANNELS} channels, and the **learned first-layer kernels**.")
         for r, m in convs:
             with st.expander(f"{inside.run_name(r)}: feature maps and kernels", expanded=not r.permuted):
-                seen = inside.as_seen(r, x[None])[0]
-                for name, fmap in inside.feature_maps(m, seen):
-                    st.caption(f"{md(name)}: {' × '.join(map(str, fmap.shape))}")
-                    if fmap.ndim == 3:
-                        st.image([_png(ch, 72) for ch in fmap[:MAX_CHANNELS]], width=72)
-                    else:
-                        st.image(_png(fmap, 300), width=300)
-                kernels = inside.first_kernels(m)
-                st.caption(f"First-layer kernels ({kernels.shape[0]}), dark negative to light positive, each on "
-                           "its own range")
-                st.image([_png(k[0] if k.ndim == 3 else k, 60) for k in kernels], width=60)
+                *layers, (_, count, kernel_pngs) = _maps(r.key, x_np, r, m)
+                for name, shape, pictures in layers:
+                    st.caption(f"{md(name)}: {shape}")
+                    st.image(pictures, width=72 if len(pictures) > 1 else 300)
+                st.caption(f"First-layer kernels ({count}), dark negative to light positive, each on its own range")
+                st.image(kernel_pngs, width=60)
         st.caption("Trained on original pixels, the kernels become small edge and blob detectors; trained on "
                    "permuted pixels, a kernel's neighbours are strangers and it has nothing local to learn.")
     fcs = [(r, m) for r, m in models if r.model == "fc"]
@@ -156,9 +177,9 @@ def show(done, weights_of, dataset: str, directory) -> None:
                 f"{inside.MISTAKES} each run gets wrong.")
     cols = st.columns(min(len(runs), 2))
     for i, (r, w) in enumerate(runs):
-        matrix, wrong = _confusion(r.key, r, w, dataset, directory)
+        chart, wrong = _confusion(r.key, r, w, dataset, directory)
         col = cols[i % len(cols)]
-        col.vega_lite_chart(confusion_chart(matrix, inside.run_name(r)), width="content")
+        col.vega_lite_chart(chart, width="content")
         if image_like and wrong:
             col.image([_png(data.test.x[j, 0].numpy(), 56) for j, _, _ in wrong], width=56,
                       caption=[f"{t} → {p}" for _, t, p in wrong])

@@ -62,6 +62,58 @@ def budget_chart(dataset, widths, models) -> dict:
         tooltip=["name", "parameters"]).properties(height=40 * len(models) + 60, title="Parameter budgets").to_dict()
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def result_charts(keys, _done, dataset, models) -> dict:
+    """The results' chart specs, built (and validated by Altair) once per set of finished runs, not per rerun."""
+    table = results_table(_done)
+    marks = reference_marks(dataset, list(models))
+    bars = alt.Chart(table).mark_bar().encode(
+        x=alt.X("input:N", title=None), xOffset="model:N",
+        y=alt.Y("accuracy %:Q", scale=alt.Scale(domain=[0, 100])), color="model:N", tooltip=list(table.columns))
+    chart = bars
+    if len(marks):
+        chart = alt.layer(bars, alt.Chart(marks).mark_tick(thickness=3, size=18).encode(
+            x="input:N", xOffset="model:N", y="accuracy %:Q",
+            color=alt.Color("reference:N", scale=alt.Scale(range=["black", RED]),
+                            legend=alt.Legend(orient="bottom", title=None, labelLimit=600, columns=1)),
+            tooltip=["reference", "model", "input", "published"])).resolve_scale(color="independent")
+    out = {"bars": chart.properties(height=300).to_dict(),
+           "loss": alt.Chart(loss_curves(_done)).mark_line(point=True).encode(
+               x=alt.X("step:Q", title="training step"), y=alt.Y("loss:Q", title="training loss"), color="run:N")
+           .properties(height=260, title="Training loss").to_dict(),
+           "per_class": alt.Chart(per_class(_done)).mark_line(point=True).encode(
+               x="class:O", y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)), color="run:N")
+           .properties(height=260, title="Accuracy per class").to_dict()}
+    conv = next((r for r in _done if r.model == "cnn" and r.filters), None)
+    if conv is not None:
+        df = filters(conv)
+        out["filters"] = alt.Chart(df).mark_rect().encode(
+            x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None),
+            color=alt.Color("weight:Q", scale=alt.Scale(scheme="redblue", domainMid=0), legend=None),
+        ).properties(width=70, height=70 if df["row"].max() > 0 else 20).facet(
+            facet=alt.Facet("kernel:N", title=None), columns=8).to_dict()
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def field_view(key, _result):
+    """A ConvNet run's effective fields as ((spec, is_image) before, after), summary, sentence; or None."""
+    found = effective_fields(_result)
+    if found is None:
+        return None
+    pixels, summary, sentence = found
+    stages = []
+    for stage, title in (("random", "at initialisation"), ("trained", "after training")):
+        part = pixels[pixels["stage"] == stage]
+        if part["row"].max() > 0:
+            stages.append((raster(part, "gradient", "inferno", side=200).properties(title=title).to_dict(), True))
+        else:
+            stages.append((alt.Chart(part).mark_area().encode(
+                x=alt.X("col:Q", title="position"), y=alt.Y("gradient:Q", title="|gradient|, max 1"))
+                .properties(title=title, height=160).to_dict(), False))
+    return stages, summary, sentence
+
+
 def use_mnist1d():
     st.session_state["pp_data"] = "mnist1d"
     url.reset(PER_DATASET)
@@ -243,18 +295,9 @@ if missing and not active:
 st.subheader("Results")
 table = results_table(done)
 marks = reference_marks(dataset, models)
-bars = alt.Chart(table).mark_bar().encode(
-    x=alt.X("input:N", title=None), xOffset="model:N", y=alt.Y("accuracy %:Q", scale=alt.Scale(domain=[0, 100])),
-    color="model:N", tooltip=list(table.columns))
-chart = bars
-if len(marks):
-    chart = alt.layer(bars, alt.Chart(marks).mark_tick(thickness=3, size=18).encode(
-        x="input:N", xOffset="model:N", y="accuracy %:Q",
-        color=alt.Color("reference:N", scale=alt.Scale(range=["black", RED]),
-                        legend=alt.Legend(orient="bottom", title=None, labelLimit=600, columns=1)),
-        tooltip=["reference", "model", "input", "published"])).resolve_scale(color="independent")
+specs = result_charts(tuple(r.key for r in done), done, dataset, tuple(models))
 a, b = st.columns([2, 3])
-a.altair_chart(chart.properties(height=300), width="stretch")
+a.vega_lite_chart(specs["bars"], width="stretch")
 if len(marks):
     a.caption("Ticks: " + "; ".join(sorted(set(marks["reference"]))) + ". A range (85-87) is drawn at its middle.")
 else:
@@ -278,40 +321,23 @@ b.caption("The lecture's lesson: with the same budget the ConvNet wins on real i
           "whether your data is stationary, local and compositional.")
 
 c1, c2 = st.columns(2)
-c1.altair_chart(alt.Chart(loss_curves(done)).mark_line(point=True).encode(
-    x=alt.X("step:Q", title="training step"), y=alt.Y("loss:Q", title="training loss"), color="run:N")
-    .properties(height=260, title="Training loss"), width="stretch")
-c2.altair_chart(alt.Chart(per_class(done)).mark_line(point=True).encode(
-    x="class:O", y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)), color="run:N")
-    .properties(height=260, title="Accuracy per class"), width="stretch")
+c1.vega_lite_chart(specs["loss"], width="stretch")
+c2.vega_lite_chart(specs["per_class"], width="stretch")
 
 conv = next((r for r in done if r.model == "cnn" and r.filters), None)
 if conv is not None:
-    df = filters(conv)
-    chart = alt.Chart(df).mark_rect().encode(
-        x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None),
-        color=alt.Color("weight:Q", scale=alt.Scale(scheme="redblue", domainMid=0), legend=None),
-    ).properties(width=70, height=70 if df["row"].max() > 0 else 20).facet(
-        facet=alt.Facet("kernel:N", title=None), columns=8)
     st.caption(f"The ConvNet's learned first-layer kernels ({'permuted' if conv.permuted else 'original'} input)")
-    st.altair_chart(chart)
-fields = [(r, effective_fields(r)) for r in done if r.model == "cnn"]
+    st.vega_lite_chart(specs["filters"])
+fields = [(r, field_view(r.key, r)) for r in done if r.model == "cnn"]
 fields = [(r, f) for r, f in fields if f is not None]
 if fields:
     st.subheader("The ConvNet's effective receptive field, before and after training")
-    for r, (pixels, summary, sentence) in fields:
+    for r, (stage_specs, summary, sentence) in fields:
         where = "permuted" if r.permuted else "original"
         st.markdown(f"**ConvNet, {where} input.** {sentence}")
         cols = st.columns([1, 1, 1])
-        for col, stage, title in ((cols[0], "random", "at initialisation"), (cols[1], "trained", "after training")):
-            part = pixels[pixels["stage"] == stage]
-            if part["row"].max() > 0:
-                col.vega_lite_chart(raster(part, "gradient", "inferno", side=200).properties(title=title).to_dict(),
-                                    width="content")
-            else:
-                col.vega_lite_chart(alt.Chart(part).mark_area().encode(
-                    x=alt.X("col:Q", title="position"), y=alt.Y("gradient:Q", title="|gradient|, max 1"))
-                    .properties(title=title, height=160).to_dict(), width="stretch")
+        for col, (spec_, image) in zip(cols, stage_specs):
+            col.vega_lite_chart(spec_, width="content" if image else "stretch")
         cols[2].dataframe(summary, hide_index=True)
     st.caption("Luo et al. (2016): the gradient of one output unit with respect to the input is roughly Gaussian and "
                "covers only part of the theoretical field; in their deep networks it grows with training. Inputs "
