@@ -154,6 +154,27 @@ def accumulate(s: Setting):
         yield out.copy()
 
 
+def _rc(s: Setting, index: tuple[int, ...]) -> tuple[int, int]:
+    """(row, col) of a 1D or 2D index, as the grids draw it (a 1D signal is row 0)."""
+    return (0, index[0]) if s.nd == 1 else index
+
+
+def _lit(s: Setting, cell: tuple[int, ...], pairs) -> tuple[list, list]:
+    """The (row, col) cells of this step on the input grid and on the output grid."""
+    targets = [_rc(s, pos) for _, pos in pairs]
+    return ([_rc(s, cell)], targets) if s.transposed else (targets, [_rc(s, cell)])
+
+
+def _border(s: Setting) -> np.ndarray:
+    """Which cells of the input grid (2D, a 1D signal as one row) are invented by padding."""
+    side = s.size if s.transposed else s.size + 2 * s.padding
+    border = np.zeros((side,) * s.nd, dtype=bool)
+    if not s.transposed and s.padding:
+        border[:] = True
+        border[(slice(s.padding, s.padding + s.size),) * s.nd] = False
+    return np.atleast_2d(border)
+
+
 def _grid(a: np.ndarray, **columns) -> pd.DataFrame:
     """A 1D or 2D array as rows ``row, col, value`` (1D: row 0), plus constant ``columns``."""
     b = np.atleast_2d(a)
@@ -188,16 +209,9 @@ def _frame(s: Setting, step: int, out: np.ndarray) -> dict:
     cell = _cells(s.size if s.transposed else s.out_size, s.nd)[step - 1]
     pairs = taps(s, cell)
 
-    def rc(index):  # (row, col) of a 1D or 2D index
-        return (0, index[0]) if s.nd == 1 else index
-
-    inp = _grid(xp, padded=False, active=False)
-    if not s.transposed and s.padding:
-        border = np.ones(xp.shape, dtype=bool)
-        border[(slice(s.padding, s.padding + s.size),) * s.nd] = False
-        inp["padded"] = np.atleast_2d(border).ravel()
+    inp = _grid(xp, padded=_border(s).ravel(), active=False)
     width = np.atleast_2d(xp).shape[1]
-    read = [rc(cell)] if s.transposed else [rc(pos) for _, pos in pairs]
+    read, hit = _lit(s, cell, pairs)
     inp.loc[[r * width + c for r, c in read], "active"] = True
     # padded coordinates start at -padding, so a cell's label matches the input's own numbering
     shift = 0 if s.transposed else s.padding
@@ -207,14 +221,13 @@ def _frame(s: Setting, step: int, out: np.ndarray) -> dict:
     prods = []
     for t, pos in pairs:
         value = x[cell] if s.transposed else xp[pos]
-        target = rc(pos) if s.transposed else rc(cell)
-        prods.append({"row": rc(t)[0], "col": rc(t)[1], "input": value, "weight": w[t], "product": value * w[t],
+        target = _rc(s, pos) if s.transposed else _rc(s, cell)
+        prods.append({"row": _rc(s, t)[0], "col": _rc(s, t)[1], "input": value, "weight": w[t], "product": value * w[t],
                       "target_row": target[0], "target_col": target[1]})
     products = pd.DataFrame(prods, columns=["row", "col", "input", "weight", "product", "target_row", "target_col"])
 
     output = _grid(out, active=False)
     owidth = np.atleast_2d(out).shape[1]
-    hit = [rc(pos) for _, pos in pairs] if s.transposed else [rc(cell)]
     output.loc[[r * owidth + c for r, c in hit], "active"] = True
     output["done"] = output["value"].notna()
 
@@ -276,11 +289,7 @@ def gif(s: Setting, cell_px: int = 28, ms: int = 600) -> bytes:
     titles = ["input" if s.transposed else "padded input", "kernel", "output"]
     width = sum(g.shape[1] for g in grids) * cell_px + cell_px * (len(grids) + 1)
     height = max(g.shape[0] for g in grids) * cell_px + 2 * cell_px
-    border = np.zeros(grids[0].shape, dtype=bool)
-    if not s.transposed and s.padding:
-        border[:] = True
-        border[(slice(s.padding, s.padding + s.size),) * s.nd if s.nd == 2 else
-               (slice(None), slice(s.padding, s.padding + s.size))] = False
+    border = _border(s)
     background = np.zeros((height, width), dtype=np.uint8)
     lefts, left = [], cell_px
     for g, title in zip(grids, titles):
@@ -288,15 +297,11 @@ def gif(s: Setting, cell_px: int = 28, ms: int = 600) -> bytes:
         background[ink(title, (width, height), (left, 4))] = 1
         left += g.shape[1] * cell_px + cell_px
 
-    def rc(index):
-        return (0, index[0]) if s.nd == 1 else index
-
     frames = []
     cells = _cells(s.size if s.transposed else s.out_size, s.nd)
     for cell, out in zip(cells[:MAX_GIF_FRAMES], accumulate(s)):
-        pairs = taps(s, cell)
-        active = [{rc(cell)} if s.transposed else {rc(pos) for _, pos in pairs}, set(),
-                  {rc(pos) for _, pos in pairs} if s.transposed else {rc(cell)}]
+        read, hit = _lit(s, cell, taps(s, cell))
+        active = [set(read), set(), set(hit)]
         canvas = background.copy()
         for k, (g, hot, values) in enumerate(zip(grids, active, (xp, w, out))):
             v = np.atleast_2d(values)
