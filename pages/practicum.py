@@ -63,10 +63,10 @@ def budget_chart(dataset, widths, models) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def result_charts(keys, _done, dataset, models) -> dict:
-    """The results' chart specs, built (and validated by Altair) once per set of finished runs, not per rerun."""
-    table = results_table(_done)
-    marks = reference_marks(dataset, list(models))
+def result_charts(keys, dataset, models, _done, _table, _marks) -> dict:
+    """The results' chart specs, built (and validated by Altair) once per set of finished runs, not per rerun.
+    ``_table`` and ``_marks``: the page's ``results_table`` and ``reference_marks`` for these runs."""
+    table, marks = _table, _marks
     bars = alt.Chart(table).mark_bar().encode(
         x=alt.X("input:N", title=None), xOffset="model:N",
         y=alt.Y("accuracy %:Q", scale=alt.Scale(domain=[0, 100])), color="model:N", tooltip=list(table.columns))
@@ -295,7 +295,7 @@ if missing and not active:
 st.subheader("Results")
 table = results_table(done)
 marks = reference_marks(dataset, models)
-specs = result_charts(tuple(r.key for r in done), done, dataset, tuple(models))
+specs = result_charts(tuple(r.key for r in done), dataset, tuple(models), done, table, marks)
 a, b = st.columns([2, 3])
 a.vega_lite_chart(specs["bars"], width="stretch")
 if len(marks):
