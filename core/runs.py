@@ -9,6 +9,7 @@ and reads the results stored before the format had a name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -76,7 +77,13 @@ class RunConfig:
 
     def key(self) -> str:
         """A stable name for this configuration (results are stored and shared under it)."""
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        return _key_of(self)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_of(config: RunConfig) -> str:
+    """``RunConfig.key``, worked out once per distinct configuration (a page rerun asks for dozens)."""
+    return hashlib.sha1(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from core.datadir import cache_dir
@@ -20,6 +22,8 @@ from core.runs import RunResult
 RESULTS_ENV = "CONVLAB_RESULTS_DIR"
 RESULTS_MB_ENV = "CONVLAB_RESULTS_MAX_MB"
 RESULTS_MB = 256.0  # the folder's default cap
+TOUCH_EVERY = 60.0  # seconds: a result read again sooner is not marked as used again (a write per rerun, else)
+PARSED = 256  # parsed results kept in memory, per store
 log = logging.getLogger("convlab.worker")
 
 
@@ -43,6 +47,9 @@ class ResultStore:
         self.root = Path(root or os.environ.get(RESULTS_ENV) or cache_dir() / "results")
         self.max_bytes = max_bytes if max_bytes is not None else env_number(RESULTS_MB_ENV, RESULTS_MB) * 1e6
         self.problem: str | None = None
+        # key -> (the file's identity, parsed result): a page rerun reads its results without parsing JSON
+        self._parsed: OrderedDict[str, tuple[tuple, RunResult]] = OrderedDict()
+        self._parsed_lock = threading.Lock()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -74,22 +81,38 @@ class ResultStore:
         return self.root / f"{key}{suffix}"
 
     def get(self, key: str) -> RunResult | None:
-        """The stored result, or None; a damaged or foreign file is ignored (and logged), never raised."""
+        """The stored result, or None; a damaged or foreign file is ignored (and logged), never raised.
+
+        A file already read and not replaced since (same inode and size: every write is a rename) is not parsed
+        again; callers share that result and must not change it."""
         path = self._path(key)
         try:
-            text = path.read_text()
+            stat = path.stat()
         except OSError:
             return None
-        try:
-            result = RunResult.from_json(text, key)
-        except (ValueError, TypeError) as exc:
-            log.warning("ignoring %s: not a training result of this lab (%s)", path, exc)
-            return None
-        for used in (path, self._path(key, ".pt")):
+        identity = (stat.st_dev, stat.st_ino, stat.st_size)
+        with self._parsed_lock:
+            seen = self._parsed.get(key)
+        if seen is not None and seen[0] == identity:
+            result = seen[1]
+        else:
             try:
-                os.utime(used)  # recently used: kept longest when the folder is trimmed
+                result = RunResult.from_json(path.read_text(), key)
             except OSError:
-                pass
+                return None
+            except (ValueError, TypeError) as exc:
+                log.warning("ignoring %s: not a training result of this lab (%s)", path, exc)
+                return None
+            with self._parsed_lock:
+                self._parsed[key] = (identity, result)
+                while len(self._parsed) > PARSED:
+                    self._parsed.popitem(last=False)
+        if time.time() - stat.st_mtime >= TOUCH_EVERY:
+            for used in (path, self._path(key, ".pt")):
+                try:
+                    os.utime(used)  # recently used: kept longest when the folder is trimmed
+                except OSError:
+                    pass
         return result
 
     def put(self, result: RunResult) -> None:

@@ -210,6 +210,37 @@ def test_the_results_folder_keeps_the_recently_used_under_its_cap(tmp_path):
     assert kept == {configs[0].key(), configs[2].key(), configs[3].key()}  # the least recently used went
 
 
+def test_a_result_read_again_is_the_file_as_it_is_now(tmp_path):
+    config = RunConfig(model="fc", seed=3)
+    store, other = ResultStore(tmp_path), ResultStore(tmp_path)  # two replicas on one shared folder
+    store.put(fake_result(config, accuracy=91.0))
+    assert store.get(config.key()).accuracy == 91.0
+    assert store.get(config.key()) is store.get(config.key())  # unchanged: not parsed again
+    other.put(fake_result(config, accuracy=97.5))  # retrained elsewhere, written over it
+    assert store.get(config.key()).accuracy == 97.5
+    (tmp_path / f"{config.key()}.json").unlink()  # trimmed by another replica
+    assert store.get(config.key()) is None
+    (tmp_path / f"{config.key()}.json").write_text("not json")
+    assert store.get(config.key()) is None
+
+
+def test_a_result_read_often_is_marked_used_once_a_minute(tmp_path):
+    from core.store import TOUCH_EVERY
+
+    config = RunConfig(model="fc", seed=4)
+    store = ResultStore(tmp_path)
+    store.put(fake_result(config))
+    path = tmp_path / f"{config.key()}.json"
+    old = time.time() - 2 * TOUCH_EVERY
+    os.utime(path, (old, old))
+    store.get(config.key())
+    touched = path.stat().st_mtime
+    assert touched > old + TOUCH_EVERY  # an old file read again: marked as used
+    os.utime(path, (touched - 1, touched - 1))
+    store.get(config.key())
+    assert path.stat().st_mtime == touched - 1  # read again within the minute: no write
+
+
 def test_a_full_queue_refuses_and_queues_nothing(tmp_path, gate):
     trainer = Trainer(ResultStore(tmp_path), limits=Limits(max_waiting=2, per_viewer=8))
     running = trainer.submit(RunConfig(model="fc", seed=0), viewer="a")
