@@ -9,6 +9,23 @@ import pandas as pd
 from dashboard.colours import BLUE, COPIES, ORANGE, RED
 
 
+def as_spec(chart: alt.TopLevelMixin | dict) -> dict:
+    """A chart's Vega-Lite spec with its datasets already in Arrow IPC bytes, the form Streamlit ships them in.
+
+    ``st.vega_lite_chart`` converts a spec's list-of-records datasets to Arrow on every call (a cached spec too,
+    on every rerun: a pandas frame and an Arrow table per dataset) and passes bytes through untouched, so a spec
+    built here once, where it is cached, costs no conversion on a rerun. Tests read it back with
+    ``tests.vega.table``."""
+    from streamlit.dataframe_util import convert_anything_to_arrow_bytes
+
+    spec = chart if isinstance(chart, dict) else chart.to_dict()
+    if "datasets" in spec:
+        spec["datasets"] = {name: rows if isinstance(rows, bytes) else
+                            convert_anything_to_arrow_bytes(pd.DataFrame.from_records(rows))
+                            for name, rows in spec["datasets"].items()}
+    return spec
+
+
 def heatmap(df: pd.DataFrame, value: str, *, x: str = "col", y: str = "row", x_title="input",
             y_title="output") -> alt.Chart:
     """A matrix as coloured cells, diverging around zero."""

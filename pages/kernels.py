@@ -10,6 +10,7 @@ from core.images import as_png, photo
 from core.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
 from dashboard import urlstate as url
+from dashboard.charts import as_spec
 from dashboard.colours import BLUE, PALE, RED
 from dashboard.safe import md
 
@@ -21,10 +22,10 @@ def outputs_1d(names):
     frames = [pd.DataFrame({"i": np.arange(len(x)), "value": x, "channel": "input"})]
     frames += [pd.DataFrame({"i": np.arange(len(x)), "value": y, "channel": n}) for n, y in out.items()]
     df = pd.concat(frames, ignore_index=True)
-    return alt.Chart(df).mark_line().encode(
+    return as_spec(alt.Chart(df).mark_line().encode(
         x=alt.X("i:Q", title="position"), y=alt.Y("value:Q", title=None),
         color=alt.Color("channel:N", legend=None),
-    ).properties(height=90, width=700).facet(row=alt.Row("channel:N", title=None)).resolve_scale(y="independent").to_dict()
+    ).properties(height=90, width=700).facet(row=alt.Row("channel:N", title=None)).resolve_scale(y="independent"))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -36,8 +37,8 @@ def outputs_2d(image_name, names):
 @st.cache_data(show_spinner=False, max_entries=8)
 def odd_even(size):
     """(impulse-response chart spec, centre-shift table) for box kernels around ``size``."""
-    spec = alt.Chart(impulse_responses(size)).mark_line(point=True).encode(
-        x="position:Q", y="value:Q", color="kernel:N").properties(height=220).to_dict()
+    spec = as_spec(alt.Chart(impulse_responses(size)).mark_line(point=True).encode(
+        x="position:Q", y="value:Q", color="kernel:N").properties(height=220))
     return spec, centre_shift(size)
 
 
@@ -64,16 +65,16 @@ def heard(sound, names, width, typed):
             row["audio"] = wav_bytes(row["audio"])  # encoded here, once, not by every rerun's player
         if "spectra" in row:
             alone = row["name"] == "input"  # the input's own row draws it in the data's colour; the others grey
-            row["spectra_chart"] = alt.Chart(row.pop("spectra")).mark_line(strokeWidth=1).encode(
+            row["spectra_chart"] = as_spec(alt.Chart(row.pop("spectra")).mark_line(strokeWidth=1).encode(
                 x=alt.X("frequency Hz:Q"), y=alt.Y("dB:Q", scale=alt.Scale(domain=[-80, 0])),
                 color=alt.Color("sound:N", scale=alt.Scale(domain=["input", "output"],
                                                            range=[BLUE if alone else PALE, RED]),
                                 legend=alt.Legend(orient="bottom", title=None)),
-            ).properties(height=160, title="Spectrum", autosize=FIT_X).to_dict()
+            ).properties(height=160, title="Spectrum", autosize=FIT_X))
         if "response" in row:
-            row["response_chart"] = alt.Chart(row.pop("response")).mark_line(color=BLUE).encode(
+            row["response_chart"] = as_spec(alt.Chart(row.pop("response")).mark_line(color=BLUE).encode(
                 x="frequency Hz:Q", y=alt.Y("gain:Q", title="|H(f)|")).properties(
-                height=160, title="The kernel's gain", autosize=FIT_X).to_dict()
+                height=160, title="The kernel's gain", autosize=FIT_X))
     return rows
 
 
@@ -113,7 +114,7 @@ else:
     image = url.choice("Image", "ker_img", ["camera", "coins", "chelsea", "brick"], "camera")
     cols = st.columns(len(chosen) + 1)
     for col, (name, picture) in zip(cols, outputs_2d(image, tuple(chosen))):
-        col.image(picture, caption=name, width="stretch")
+        col.image(picture, caption=name, width="stretch", output_format="PNG")
 url.show_notices()
 
 st.subheader("Odd vs even kernels")
@@ -138,10 +139,10 @@ mix = url.choice("1×1 mix", "ker_mix", list(MIXES), list(MIXES)[0])
 url.show_notices()
 image, channels, mixed = mixing(mix)
 cols = st.columns(4)
-cols[0].image(image, caption="input (RGB)", width="stretch")
+cols[0].image(image, caption="input (RGB)", width="stretch", output_format="PNG")  # as encoded: no JPEG per rerun
 names = [n.strip() for n in mix.split(",")] if mix.count(",") == 2 else ["channel 1", "channel 2", "channel 3"]
 for col, channel, name in zip(cols[1:], channels, names):
-    col.image(channel, caption=name, width="stretch")
+    col.image(channel, caption=name, width="stretch", output_format="PNG")
 st.caption(f"A 1×1 convolution is a 3×3 matrix ({mixed['parameters']} weights) applied at every pixel: its output "
            f"equals that matrix times each pixel's colour (max |difference| = {mixed['max_diff']:.1e}), and an output "
            f"pixel reads {mixed['neighbours_read']} neighbours. The same weights take inputs of any size: "

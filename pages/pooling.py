@@ -59,7 +59,7 @@ st.caption(f"Lp is applied to |x|. Output sizes: a 1 × 64 signal becomes {' × 
 
 st.subheader("On an image")
 for col, (name, image) in zip(st.columns(4), pooled_images(p, k)):
-    col.image(image, caption=name, width=200)
+    col.image(image, caption=name, width=200, output_format="PNG")
 
 st.subheader("Is pooling shift invariant?")
 st.vega_lite_chart(consistency_chart(k, p), width="stretch")

@@ -26,7 +26,7 @@ def panel(x: np.ndarray, seed: int):
     m = compare(x, seed)
     scrambled = permute(x, seed)
     pictures = (as_png(x, 320), as_png(scrambled, 320)) if x.ndim == 2 else None  # encoded once, not per rerun
-    return m["summary"], m["notes"], [c.to_dict() for c in charts.signal_charts(m, x.ndim)], scrambled, pictures
+    return m["summary"], m["notes"], [charts.as_spec(c) for c in charts.signal_charts(m, x.ndim)], scrambled, pictures
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -73,7 +73,7 @@ def show(x: np.ndarray, kind: str, rate, seed: int):
                                                                     scrambled))):
         col.caption(title)
         if pictures is not None:
-            col.image(pictures[i], width=320)
+            col.image(pictures[i], width=320, output_format="PNG")  # sent as encoded: no JPEG per rerun
         else:
             n = min(len(v), 4096)  # the generator's whole default signal: its coarse levels need the room
             col.vega_lite_chart(alt.Chart(pd.DataFrame({"i": np.arange(n), "value": v[:n]})).mark_line(

@@ -5,12 +5,22 @@ from __future__ import annotations
 import pandas as pd
 
 
+def table(rows) -> pd.DataFrame:
+    """A spec's dataset as a frame: a list of records (``chart.to_dict()``), or the Arrow IPC bytes that
+    ``dashboard.charts.as_spec`` and Streamlit ship."""
+    if isinstance(rows, bytes):
+        import pyarrow as pa
+
+        return pa.ipc.open_stream(rows).read_all().to_pandas()
+    return pd.DataFrame(rows)
+
+
 def _table(spec: dict, data: dict | None) -> pd.DataFrame | None:
     if data is None:
         return None
     if "values" in data:
         return pd.DataFrame(data["values"])
-    return pd.DataFrame(spec["datasets"][data["name"]])
+    return table(spec["datasets"][data["name"]])
 
 
 def facet_rows(spec: dict) -> dict[str, list[pd.DataFrame]]:

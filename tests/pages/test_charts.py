@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from core.padding import MODES, padded_views
 from core.signals import compare, melody
 from dashboard import charts
-from tests.vega import facet_rows
+from tests.vega import facet_rows, table
 
 TORCH_MODE = {"zeros": "constant", "constant": "constant", "reflect": "reflect", "replicate": "replicate",
               "circular": "circular"}
@@ -112,3 +112,18 @@ def test_the_stepper_grids_draw_torchs_window_and_output():
     assert len(written) == 5 and list(out.loc[out["state"] == "this step", ["row", "col"]].iloc[0]) == [1, 1]
     for r in written.itertuples():
         assert r.value == want[r.row, r.col] and r.label == f"{want[r.row, r.col]:g}"
+
+
+def test_a_spec_made_ready_to_ship_carries_the_same_rows_as_altairs_own():
+    import altair as alt
+
+    df = pd.DataFrame({"x": [0, 1, 2], "name": ["a", "b", "<c>"], "v": [0.5, -1.25, 3.0]})
+    chart = alt.layer(alt.Chart(df).mark_bar().encode(x="x:O", y="v:Q"),
+                      alt.Chart(df.head(1)).mark_text().encode(x="x:O", text="name:N"))
+    plain, ready = chart.to_dict(), charts.as_spec(chart)
+    assert set(ready["datasets"]) == set(plain["datasets"]) and len(ready["datasets"]) == 2
+    for name, rows in plain["datasets"].items():
+        assert isinstance(ready["datasets"][name], bytes)
+        pd.testing.assert_frame_equal(table(ready["datasets"][name]), pd.DataFrame(rows))
+    assert {k: v for k, v in ready.items() if k != "datasets"} == {k: v for k, v in plain.items() if k != "datasets"}
+    assert charts.as_spec({"mark": "bar"}) == {"mark": "bar"}  # a spec without datasets passes as it is
