@@ -8,8 +8,9 @@ import numpy as np
 import streamlit as st
 
 from core import inside
-from core.images import as_png
+from core.images import as_png, data_url
 from dashboard import urlstate as url
+from dashboard.charts import as_spec
 from dashboard.colours import BLUE, RED
 from dashboard.safe import md
 
@@ -18,30 +19,49 @@ MAX_CHANNELS = 8  # feature maps drawn per layer
 MAX_UNITS = 16  # first-layer weight images drawn per FC net
 
 
-def _png(a: np.ndarray, side: int = 84) -> bytes:
-    """A small image enlarged with square pixels (no blur), as PNG bytes."""
+def _png(a: np.ndarray, side: int = 84) -> str:
+    """A small image enlarged with square pixels (no blur), as a PNG ``data:`` URL (a few hundred bytes)."""
     a = np.atleast_2d(a)
     k = max(1, side // max(a.shape))
-    return as_png(np.kron(a, np.ones((k, k))))
+    return data_url(as_png(np.kron(a, np.ones((k, k)))))
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _model(key: str, _result, _weights: bytes):
-    return inside.load_model(_result, _weights)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _models(keys: tuple, _runs) -> list:
+    """The trained networks of ``_runs`` ((result, weights) pairs, keys ``keys``), rebuilt once."""
+    return [(r, inside.load_model(r, w)) for r, w in _runs]
 
 
-@st.cache_data(show_spinner="Classifying the test set…", max_entries=32)
-def _confusion(key: str, _result, _weights: bytes, dataset: str, directory):
-    """The run's confusion matrix as a chart spec (built and validated once), and its first mistakes."""
+@st.cache_data(show_spinner="Classifying the test set…", max_entries=16)
+def _per_runs(keys: tuple, dataset: str, directory, _models) -> dict:
+    """What does not depend on the input, per run key: its confusion matrix as a chart spec (built and validated
+    once), its first mistakes and their pictures, and its weights as pictures (a ConvNet's first-layer kernels,
+    an FC net's first-layer units in pixel order)."""
     from core.data import load_dataset
+    from core.datasets import spec
 
-    matrix, wrong = inside.confusion(_result, _model(key, _result, _weights), load_dataset(dataset, directory))
-    return confusion_chart(matrix, inside.run_name(_result)), wrong
+    data = load_dataset(dataset, directory)
+    image_like = data.test.x.dim() == 4
+    out = {}
+    for r, m in _models:
+        matrix, wrong = inside.confusion(r, m, data)
+        if r.model == "cnn":
+            kernels = inside.first_kernels(m)
+            weights = [] if kernels is None else [_png(k[0] if k.ndim == 3 else k, 60) for k in kernels]
+        elif r.model == "fc" and image_like:
+            weights = [_png(w, 56) for w in inside.first_layer_images(m, r, spec(dataset).input_shape[1:])[:MAX_UNITS]]
+        else:
+            weights = []
+        mistakes = [_png(data.test.x[j, 0].numpy(), 56) for j, _, _ in wrong] if image_like else []
+        out[r.key] = {"confusion": confusion_chart(matrix, inside.run_name(r)), "wrong": wrong,
+                      "mistakes": mistakes, "weights": weights}
+    return out
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _verdicts(keys: tuple, x: np.ndarray, label, _models) -> tuple[dict, str]:
-    """The probability chart's spec and the sentence of verdicts for one input (per input, not per rerun)."""
+def _per_input(keys: tuple, x: np.ndarray, label, _models) -> dict:
+    """For one input (not per rerun): the probability chart's spec, the sentence of verdicts, the input's picture
+    and each ConvNet's feature maps ((layer name, shape text, pictures) per layer, by run key)."""
     import torch
 
     probs = inside.probabilities(_models, torch.as_tensor(x), label)
@@ -51,22 +71,15 @@ def _verdicts(keys: tuple, x: np.ndarray, label, _models) -> tuple[dict, str]:
         p = float(part.loc[part["class"] == top, "probability"].iloc[0])
         verdict = "" if label is None else (" (right)" if part.iloc[0]["right"] else " (wrong)")
         said.append(f"{run} says {top} ({p:.0%}){verdict}")
-    return probability_chart(probs), "; ".join(said) + "."
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _maps(key: str, x: np.ndarray, _result, _model) -> list[tuple[str, str, list[bytes]]]:
-    """(layer name, shape text, PNGs) of a ConvNet's feature maps for one input, and its kernels last."""
-    import torch
-
-    seen = inside.as_seen(_result, torch.as_tensor(x)[None])[0]
-    out = []
-    for name, fmap in inside.feature_maps(_model, seen):
-        pictures = [_png(ch, 72) for ch in fmap[:MAX_CHANNELS]] if fmap.ndim == 3 else [_png(fmap, 300)]
-        out.append((name, " × ".join(map(str, fmap.shape)), pictures))
-    kernels = inside.first_kernels(_model)
-    out.append(("kernels", str(kernels.shape[0]), [_png(k[0] if k.ndim == 3 else k, 60) for k in kernels]))
-    return out
+    maps = {}
+    for r, m in _models:
+        if r.model == "cnn":
+            seen = inside.as_seen(r, torch.as_tensor(x)[None])[0]
+            maps[r.key] = [(name, " × ".join(map(str, fmap.shape)),
+                            [_png(ch, 72) for ch in fmap[:MAX_CHANNELS]] if fmap.ndim == 3 else [_png(fmap, 300)])
+                           for name, fmap in inside.feature_maps(m, seen)]
+    return {"chart": probability_chart(probs), "sentence": "; ".join(said) + ".",
+            "picture": _png(x[0] if x.ndim == 3 else x, 112), "maps": maps}
 
 
 def drawing():
@@ -81,11 +94,11 @@ def drawing():
 
 def probability_chart(df) -> dict:
     """One small bar chart per run: its probability for each class, the top class in red."""
-    return alt.Chart(df).mark_bar().encode(
+    return as_spec(alt.Chart(df).mark_bar().encode(
         x=alt.X("class:O", title=None), y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), title=None),
         color=alt.condition("datum.class == datum.predicted", alt.value(RED), alt.value(BLUE)),
         tooltip=["run", "class", alt.Tooltip("probability:Q", format=".3f")],
-    ).properties(width=150, height=110).facet(facet=alt.Facet("run:N", title=None), columns=4).to_dict()
+    ).properties(width=150, height=110).facet(facet=alt.Facet("run:N", title=None), columns=4))
 
 
 def confusion_chart(matrix: np.ndarray, title: str) -> dict:
@@ -98,7 +111,7 @@ def confusion_chart(matrix: np.ndarray, title: str) -> dict:
                                                     legend=None), tooltip=["true", "predicted", "count"])
     text = base.mark_text(fontSize=9).encode(text="count:Q", color=alt.condition(
         "datum.count > 300", alt.value("white"), alt.value("black")))
-    return alt.layer(cells, text).properties(width=260, height=260, title=title).to_dict()
+    return as_spec(alt.layer(cells, text).properties(width=260, height=260, title=title))
 
 
 def show(done, weights_of, dataset: str, directory) -> None:
@@ -116,7 +129,8 @@ def show(done, weights_of, dataset: str, directory) -> None:
     if not runs:
         return
     data = load_dataset(dataset, directory)
-    models = [(r, _model(r.key, r, w)) for r, w in runs]
+    keys = tuple(r.key for r, _ in runs)
+    models = _models(keys, runs)
     image_like = len(spec(dataset).input_shape) == 3
     c = st.columns([1, 3])
     sources = ["test image", "your drawing"] if image_like else ["test image"]
@@ -143,11 +157,11 @@ def show(done, weights_of, dataset: str, directory) -> None:
     url.show_notices()
 
     x_np = x.numpy()
-    spec_, sentence = _verdicts(tuple(r.key for r, _ in models), x_np, label, models)
+    seen, fixed = _per_input(keys, x_np, label, models), _per_runs(keys, dataset, directory, models)
     left, right = st.columns([1, 4])
-    left.image(_png(x_np[0] if x.dim() == 3 else x_np, 112), caption=note)
-    right.vega_lite_chart(spec_, width="content")
-    right.caption(sentence)
+    left.image(seen["picture"], caption=note)
+    right.vega_lite_chart(seen["chart"], width="content")
+    right.caption(seen["sentence"])
 
     convs = [(r, m) for r, m in models if r.model == "cnn"]
     if convs:
@@ -155,12 +169,13 @@ def show(done, weights_of, dataset: str, directory) -> None:
                     f"permuted), the first {MAX_CHANNELS} channels, and the **learned first-layer kernels**.")
         for r, m in convs:
             with st.expander(f"{inside.run_name(r)}: feature maps and kernels", expanded=not r.permuted):
-                *layers, (_, count, kernel_pngs) = _maps(r.key, x_np, r, m)
-                for name, shape, pictures in layers:
+                for name, shape, pictures in seen["maps"][r.key]:
                     st.caption(f"{md(name)}: {shape}")
                     st.image(pictures, width=72 if len(pictures) > 1 else 300)
-                st.caption(f"First-layer kernels ({count}), dark negative to light positive, each on its own range")
-                st.image(kernel_pngs, width=60)
+                kernels = fixed[r.key]["weights"]
+                st.caption(f"First-layer kernels ({len(kernels)}), dark negative to light positive, each on its "
+                           "own range")
+                st.image(kernels, width=60)
         st.caption("Trained on original pixels, the kernels become small edge and blob detectors; trained on "
                    "permuted pixels, a kernel's neighbours are strangers and it has nothing local to learn.")
     fcs = [(r, m) for r, m in models if r.model == "fc"]
@@ -169,17 +184,14 @@ def show(done, weights_of, dataset: str, directory) -> None:
                     f"{MAX_UNITS}); the permuted run's put back in the original pixel order.")
         cols = st.columns(len(fcs))
         for col, (r, m) in zip(cols, fcs):
-            images = inside.first_layer_images(m, r, spec(dataset).input_shape[1:])
             col.caption(inside.run_name(r))
-            col.image([_png(w, 56) for w in images[:MAX_UNITS]], width=56)
+            col.image(fixed[r.key]["weights"], width=56)
 
     st.markdown(f"**Confusion matrices** on the {len(data.test.y):,} test images, and the first "
                 f"{inside.MISTAKES} each run gets wrong.")
     cols = st.columns(min(len(runs), 2))
-    for i, (r, w) in enumerate(runs):
-        chart, wrong = _confusion(r.key, r, w, dataset, directory)
-        col = cols[i % len(cols)]
-        col.vega_lite_chart(chart, width="content")
-        if image_like and wrong:
-            col.image([_png(data.test.x[j, 0].numpy(), 56) for j, _, _ in wrong], width=56,
-                      caption=[f"{t} → {p}" for _, t, p in wrong])
+    for i, (r, _) in enumerate(runs):
+        col, run = cols[i % len(cols)], fixed[r.key]
+        col.vega_lite_chart(run["confusion"], width="content")
+        if run["mistakes"]:
+            col.image(run["mistakes"], width=56, caption=[f"{t} → {p}" for _, t, p in run["wrong"]])

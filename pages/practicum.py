@@ -2,24 +2,20 @@
 
 from dataclasses import replace
 
-import altair as alt
 import streamlit as st
 
-from core.data import DATA_ENV, DataUnavailable, available, load_dataset
+from core.data import DATA_ENV, DataUnavailable, available
 from core.datasets import SPECS, spec
 from core.device import describe_device
-from core.images import as_png
 from core.networks import PRACTICUM_MODELS
-from core.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, practicum_configs,
-                            reference_marks, results_table, sample_pairs, time_estimate, training_budget,
-                            training_cost)
+from core.practicum import practicum_configs, reference_marks, results_table, time_estimate, training_budget
 from core.verdict import verdict
 from core.store import RESULTS_ENV
 from core.worker import Busy
 from dashboard import urlstate as url
-from dashboard.charts import raster, sequence_pairs
-from dashboard.colours import RED
 from dashboard import inside as inside_view
+from dashboard.practicum_view import (budget_chart, field_view, link_cost, parameters, result_charts, samples,
+                                      sequence_chart)
 from dashboard.progress import watch
 from dashboard.safe import md
 from dashboard.shell import data_setting, trainer, viewer_id
@@ -28,90 +24,6 @@ DATASETS = {name: s.label for name, s in SPECS.items()}
 # widgets whose defaults belong to the data set: a switch of data set starts them again from its defaults
 PER_DATASET = ("pp_epochs", "pp_hidden", "pp_features", "pp_lr", "pp_mom", "pp_n")
 SEEDS = range(10)
-
-
-@st.cache_data(show_spinner="Loading the data…", max_entries=8)
-def samples(dataset, directory):
-    """(label, original, permuted) test samples; images as PNG bytes, encoded once (sequences stay arrays)."""
-    return [(label, *((as_png(a), as_png(b)) if a.ndim == 2 else (a, b)))
-            for label, a, b in sample_pairs(load_dataset(dataset, directory))]
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def sequence_chart(dataset, directory) -> dict:
-    return sequence_pairs(samples(dataset, directory)).to_dict()
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def link_cost(configs) -> int:
-    return training_cost(configs)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def parameters(dataset, widths) -> dict:
-    """Parameters per model at these widths (built once per setting, not per rerun)."""
-    return model_sizes(dataset, dict(widths)).set_index("model")["parameters"].to_dict()
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def budget_chart(dataset, widths, models) -> dict:
-    """The parameter budgets as a chart spec: built (and validated by Altair) once per setting, not per rerun."""
-    sizes = model_sizes(dataset, dict(widths))
-    return alt.Chart(sizes[sizes["model"].isin(models)]).mark_bar().encode(
-        x=alt.X("parameters:Q", title="parameters"), y=alt.Y("name:N", title=None),
-        tooltip=["name", "parameters"]).properties(height=40 * len(models) + 60, title="Parameter budgets").to_dict()
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def result_charts(keys, dataset, models, _done, _table, _marks) -> dict:
-    """The results' chart specs, built (and validated by Altair) once per set of finished runs, not per rerun.
-    ``_table`` and ``_marks``: the page's ``results_table`` and ``reference_marks`` for these runs."""
-    table, marks = _table, _marks
-    bars = alt.Chart(table).mark_bar().encode(
-        x=alt.X("input:N", title=None), xOffset="model:N",
-        y=alt.Y("accuracy %:Q", scale=alt.Scale(domain=[0, 100])), color="model:N", tooltip=list(table.columns))
-    chart = bars
-    if len(marks):
-        chart = alt.layer(bars, alt.Chart(marks).mark_tick(thickness=3, size=18).encode(
-            x="input:N", xOffset="model:N", y="accuracy %:Q",
-            color=alt.Color("reference:N", scale=alt.Scale(range=["black", RED]),
-                            legend=alt.Legend(orient="bottom", title=None, labelLimit=600, columns=1)),
-            tooltip=["reference", "model", "input", "published"])).resolve_scale(color="independent")
-    out = {"bars": chart.properties(height=300).to_dict(),
-           "loss": alt.Chart(loss_curves(_done)).mark_line(point=True).encode(
-               x=alt.X("step:Q", title="training step"), y=alt.Y("loss:Q", title="training loss"), color="run:N")
-           .properties(height=260, title="Training loss").to_dict(),
-           "per_class": alt.Chart(per_class(_done)).mark_line(point=True).encode(
-               x="class:O", y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)), color="run:N")
-           .properties(height=260, title="Accuracy per class").to_dict()}
-    conv = next((r for r in _done if r.model == "cnn" and r.filters), None)
-    if conv is not None:
-        df = filters(conv)
-        out["filters"] = alt.Chart(df).mark_rect().encode(
-            x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None),
-            color=alt.Color("weight:Q", scale=alt.Scale(scheme="redblue", domainMid=0), legend=None),
-        ).properties(width=70, height=70 if df["row"].max() > 0 else 20).facet(
-            facet=alt.Facet("kernel:N", title=None), columns=8).to_dict()
-    return out
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def field_view(key, _result):
-    """A ConvNet run's effective fields as ((spec, is_image) before, after), summary, sentence; or None."""
-    found = effective_fields(_result)
-    if found is None:
-        return None
-    pixels, summary, sentence = found
-    stages = []
-    for stage, title in (("random", "at initialisation"), ("trained", "after training")):
-        part = pixels[pixels["stage"] == stage]
-        if part["row"].max() > 0:
-            stages.append((raster(part, "gradient", "inferno", side=200).properties(title=title).to_dict(), True))
-        else:
-            stages.append((alt.Chart(part).mark_area().encode(
-                x=alt.X("col:Q", title="position"), y=alt.Y("gradient:Q", title="|gradient|, max 1"))
-                .properties(title=title, height=160).to_dict(), False))
-    return stages, summary, sentence
 
 
 def use_mnist1d():
@@ -190,7 +102,7 @@ except DataUnavailable as exc:
     st.stop()
 with left:
     st.caption("Test samples, original (top) and with the fixed permutation (bottom)")
-    if isinstance(pairs[0][1], bytes):
+    if isinstance(pairs[0][1], str):
         for col, (label, original, scrambled) in zip(st.columns(len(pairs)), pairs):
             col.image(original, caption=str(label), width="stretch")
             col.image(scrambled, width="stretch")

@@ -623,6 +623,23 @@ def test_inside_the_trained_nets_from_a_stored_link(stored_practicum):
     assert _says(at) == want and len(want) == 4
     assert any("**Confusion matrices** on the 10,000 test images, and the first 8" in m.value for m in at.markdown)
     assert len(at.get("vega_lite_chart")) >= 1 + 4  # the probabilities, and one confusion matrix per run
+    # each confusion matrix, as the browser receives it, counts the 10,000 test images once, and its diagonal is
+    # the run's stored test accuracy
+    import json
+
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    matrices = {}
+    for chart in at.get("vega_lite_chart"):
+        title = json.loads(chart.proto.spec).get("title")
+        if title in want:
+            cells = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+            matrices[title] = cells
+    assert set(matrices) == set(want)
+    for c in configs:
+        cells, stored = matrices[inside.run_name(store.get(c.key()))], store.get(c.key())
+        assert cells["count"].sum() == 10000 and len(cells) == 100
+        assert cells.loc[cells["true"] == cells["predicted"], "count"].sum() == round(stored.accuracy * 100)
 
 
 def test_a_drawn_digit_goes_through_every_net(stored_practicum, monkeypatch):

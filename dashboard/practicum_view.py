@@ -1,0 +1,102 @@
+"""The practicum page's cached views: test samples, parameter budgets, the results' charts and the effective
+fields, each built once per setting or set of runs. A module of its own: a cached function defined in the page
+would be decorated anew on every rerun (Streamlit reads its source again each time, about 2 ms apiece)."""
+
+from __future__ import annotations
+
+import functools
+
+import altair as alt
+import streamlit as st
+
+from core.data import load_dataset
+from core.images import as_png, data_url
+from core.practicum import effective_fields, filters, loss_curves, model_sizes, per_class, sample_pairs, training_cost
+from dashboard.charts import as_spec, raster, sequence_pairs
+from dashboard.colours import RED
+
+
+@st.cache_data(show_spinner="Loading the data…", max_entries=8)
+def samples(dataset, directory):
+    """(label, original, permuted) test samples; images as PNG data URLs, encoded once (sequences stay arrays)."""
+    return [(label, *((data_url(as_png(a)), data_url(as_png(b))) if a.ndim == 2 else (a, b)))
+            for label, a, b in sample_pairs(load_dataset(dataset, directory))]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def sequence_chart(dataset, directory) -> dict:
+    return as_spec(sequence_pairs(samples(dataset, directory)))
+
+
+@functools.lru_cache(maxsize=256)
+def link_cost(configs: tuple) -> int:
+    """The training cost of these (hashable, frozen) configurations, worked out once per link."""
+    return training_cost(configs)
+
+
+@functools.lru_cache(maxsize=256)
+def parameters(dataset, widths) -> dict:
+    """Parameters per model at these widths (built once per setting, not per rerun; the caller must not change
+    the dict)."""
+    return model_sizes(dataset, dict(widths)).set_index("model")["parameters"].to_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def budget_chart(dataset, widths, models) -> dict:
+    """The parameter budgets as a chart spec: built (and validated by Altair) once per setting, not per rerun."""
+    sizes = model_sizes(dataset, dict(widths))
+    return as_spec(alt.Chart(sizes[sizes["model"].isin(models)]).mark_bar().encode(
+        x=alt.X("parameters:Q", title="parameters"), y=alt.Y("name:N", title=None),
+        tooltip=["name", "parameters"]).properties(height=40 * len(models) + 60, title="Parameter budgets"))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def result_charts(keys, dataset, models, _done, _table, _marks) -> dict:
+    """The results' chart specs, built (and validated by Altair) once per set of finished runs, not per rerun.
+    ``_table`` and ``_marks``: the page's ``results_table`` and ``reference_marks`` for these runs."""
+    table, marks = _table, _marks
+    bars = alt.Chart(table).mark_bar().encode(
+        x=alt.X("input:N", title=None), xOffset="model:N",
+        y=alt.Y("accuracy %:Q", scale=alt.Scale(domain=[0, 100])), color="model:N", tooltip=list(table.columns))
+    chart = bars
+    if len(marks):
+        chart = alt.layer(bars, alt.Chart(marks).mark_tick(thickness=3, size=18).encode(
+            x="input:N", xOffset="model:N", y="accuracy %:Q",
+            color=alt.Color("reference:N", scale=alt.Scale(range=["black", RED]),
+                            legend=alt.Legend(orient="bottom", title=None, labelLimit=600, columns=1)),
+            tooltip=["reference", "model", "input", "published"])).resolve_scale(color="independent")
+    out = {"bars": as_spec(chart.properties(height=300)),
+           "loss": as_spec(alt.Chart(loss_curves(_done)).mark_line(point=True).encode(
+               x=alt.X("step:Q", title="training step"), y=alt.Y("loss:Q", title="training loss"), color="run:N")
+               .properties(height=260, title="Training loss")),
+           "per_class": as_spec(alt.Chart(per_class(_done)).mark_line(point=True).encode(
+               x="class:O", y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)), color="run:N")
+               .properties(height=260, title="Accuracy per class"))}
+    conv = next((r for r in _done if r.model == "cnn" and r.filters), None)
+    if conv is not None:
+        df = filters(conv)
+        out["filters"] = as_spec(alt.Chart(df).mark_rect().encode(
+            x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None),
+            color=alt.Color("weight:Q", scale=alt.Scale(scheme="redblue", domainMid=0), legend=None),
+        ).properties(width=70, height=70 if df["row"].max() > 0 else 20).facet(
+            facet=alt.Facet("kernel:N", title=None), columns=8))
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def field_view(key, _result):
+    """A ConvNet run's effective fields as ((spec, is_image) before, after), summary, sentence; or None."""
+    found = effective_fields(_result)
+    if found is None:
+        return None
+    pixels, summary, sentence = found
+    stages = []
+    for stage, title in (("random", "at initialisation"), ("trained", "after training")):
+        part = pixels[pixels["stage"] == stage]
+        if part["row"].max() > 0:
+            stages.append((as_spec(raster(part, "gradient", "inferno", side=200).properties(title=title)), True))
+        else:
+            stages.append((as_spec(alt.Chart(part).mark_area().encode(
+                x=alt.X("col:Q", title="position"), y=alt.Y("gradient:Q", title="|gradient|, max 1"))
+                .properties(title=title, height=160)), False))
+    return stages, summary, sentence
