@@ -12,7 +12,7 @@ from core.receptive_field import receptive_field, recursion_table
 from core.tables import long_table
 from dashboard import urlstate as url
 from dashboard.safe import md
-from dashboard.charts import heatmap
+from dashboard.charts import as_spec, heatmap
 
 SPEC_KEY = "an_spec"
 
@@ -42,7 +42,7 @@ def analyse(text: str):
     except ValueError as exc:
         recursion, why = None, str(exc)
     shown = table.assign(**{"output shape": [" × ".join(map(str, d)) for d in dims]})  # formatted only to show
-    return shown, count_parameters(model), chart.to_dict(), recursion, why
+    return shown, count_parameters(model), as_spec(chart), recursion, why
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -52,8 +52,8 @@ def composition(k1: int, k2: int):
     specs = []
     for key, title in zip(("w1", "w2", "composed"), ("first kernel", "second kernel", "composed kernel")):
         m = demo[key]
-        specs.append(heatmap(long_table(m, "weight"), "weight", x_title=None, y_title=None).properties(
-            title=f"{title} {m.shape[0]}×{m.shape[1]}", width=180, height=180).to_dict())
+        specs.append(as_spec(heatmap(long_table(m, "weight"), "weight", x_title=None, y_title=None).properties(
+            title=f"{title} {m.shape[0]}×{m.shape[1]}", width=180, height=180)))
     return demo, specs
 
 

@@ -6,6 +6,7 @@ import streamlit as st
 from core.famous import (ARCHITECTURES, INPUT, PUBLISHED_FIELDS, build, centre_box, effective_summary, first,
                          gradient_field, layer_table, overlay, photo, published)
 from dashboard import urlstate as url
+from dashboard.charts import as_spec
 from dashboard.colours import BLUE, INK, RED
 from dashboard.safe import md
 
@@ -36,7 +37,7 @@ def growth_chart(name, depth) -> dict:
         align="left", dx=4, dy=-6, color=INK).encode(y="y:Q", x=alt.value(0), text="t:N")
     here = alt.Chart(data[data["depth"] == depth]).mark_point(size=160, color=RED, filled=True).encode(
         x="depth:Q", y="field:Q")
-    return alt.layer(line, points, rule, label, here).properties(height=300, title="Field against depth").to_dict()
+    return as_spec(alt.layer(line, points, rule, label, here).properties(height=300, title="Field against depth"))
 
 
 @st.cache_data(show_spinner="Back-propagating from the centre unit…", max_entries=32)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.linear import SQUASHES, decompose, matrix_from, point_cloud, stages
 from dashboard import urlstate as url
+from dashboard.charts import as_spec
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -17,7 +18,7 @@ def stage_chart(kind, angle, sx, sy, shear, bx, by, squash):
         y=alt.Y("y:Q", scale=alt.Scale(domain=[-3, 3], clamp=True), title=None),
         color=alt.Color("t:Q", scale=alt.Scale(scheme="turbo"), legend=None),
     ).properties(width=210, height=210).facet(facet=alt.Facet("stage:N", title=None), columns=3)
-    return chart.to_dict(), w, decompose(w).describe()
+    return as_spec(chart), w, decompose(w).describe()
 
 
 st.markdown("A fully connected layer computes **y = f(W x + b)**. By the singular value decomposition, "

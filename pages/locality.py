@@ -9,7 +9,7 @@ from core.receptive_field import receptive_field, recursion_table
 from core.sparsity import Stack1d, connection_diagram, field_on_image, matrix_view
 from core.tables import long_table
 from dashboard import urlstate as url
-from dashboard.charts import heatmap, raster
+from dashboard.charts import as_spec, heatmap, raster
 from dashboard.colours import PALE, RED, WHITE
 from dashboard.safe import md
 from dashboard.shell import data_setting
@@ -31,7 +31,7 @@ def diagram(stack: Stack1d, unit: int):
                         legend=alt.Legend(title="seen by the unit")),
         tooltip=["layer", "position", "seen"])
     chart = (lines + dots).properties(height=70 * (stack.layers + 1) + 40)
-    return chart.to_dict(), table
+    return as_spec(chart), table
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -44,7 +44,7 @@ def matrices(stack: Stack1d):
     mv = matrix_view(stack)
     fc = heatmap(mv.fc, "weight").properties(title=f"Fully connected: {mv.fc_nonzeros} non-zeros")
     conv = heatmap(mv.conv, "weight").properties(title=f"Convolution: {mv.conv_nonzeros} non-zeros")
-    return fc.to_dict(), conv.to_dict(), mv.fc_nonzeros, mv.conv_nonzeros, mv.max_abs_diff
+    return as_spec(fc), as_spec(conv), mv.fc_nonzeros, mv.conv_nonzeros, mv.max_abs_diff
 
 
 @st.cache_data(show_spinner="Measuring the gradient field…", max_entries=32)
@@ -63,7 +63,7 @@ def fields_2d(source: str, directory, layers: int, pool: bool):
     text = (f"{caption}. Central output unit of a random {layers}-layer stack. Gradient support: rows {s0}–{s1}, "
             f"columns {t0}–{t1} (analytic box: rows {r0}–{r1}, columns {c0}–{c1}). The effective field is "
             "brightest at the centre and fades well inside the analytic one (Luo et al. 2016).")
-    return left.to_dict(), right.to_dict(), text
+    return as_spec(left), as_spec(right), text
 
 
 st.markdown("Far-away inputs hardly matter, so each unit keeps only a small window of the layer below. "

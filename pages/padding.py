@@ -15,27 +15,27 @@ SIGNAL = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 5.0, 7.0])
 @st.cache_data(show_spinner=False, max_entries=32)
 def signal_chart(amount, value):
     df = padded_views(SIGNAL, amount, value)
-    return alt.Chart(df).mark_bar(stroke=INK).encode(
+    return charts.as_spec(alt.Chart(df).mark_bar(stroke=INK).encode(
         x=alt.X("col:O", title="position"), y=alt.Y("value:Q", title=None),
         color=alt.Color("padded:N", scale=alt.Scale(domain=[False, True], range=[BLUE, ORANGE]),
                         legend=alt.Legend(title="padded cell", orient="bottom")),
         tooltip=["mode", "col", "value", "source"],
-    ).properties(width=150, height=120).facet(column=alt.Column("mode:N", title=None, sort=list(MODES))).to_dict()
+    ).properties(width=150, height=120).facet(column=alt.Column("mode:N", title=None, sort=list(MODES))))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def image_chart(amount, value):
     img = photo("camera", 64)[8:20, 26:38]  # a 12 x 12 crop with an edge in it
-    return charts.padded_images(padded_views(img, amount, value), MODES).to_dict()
+    return charts.as_spec(charts.padded_images(padded_views(img, amount, value), MODES))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def border_chart(kernel_size):
     ramp = np.linspace(1.0, 2.0, 16)
     df = border_effect(ramp, np.ones(kernel_size) / kernel_size)
-    return alt.Chart(df).mark_line(point=True).encode(
+    return charts.as_spec(alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("position:Q"), y=alt.Y("value:Q", scale=alt.Scale(zero=False), title="blurred ramp"),
-        color="mode:N").properties(height=240).to_dict()
+        color="mode:N").properties(height=240))
 
 
 st.markdown("A kernel of size k removes k − 1 outputs. Padding (k − 1)/2 on each side keeps the size (64 → 64, "

@@ -6,7 +6,7 @@ import streamlit as st
 from core.conv import layer_costs
 from core.sharing import apply_to_sizes, costs_vs_size, lecture_examples, sharing_matrices
 from dashboard import urlstate as url
-from dashboard.charts import heatmap
+from dashboard.charts import as_spec, heatmap
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -25,13 +25,13 @@ def growth_charts(c_in, c_out, k, nd, sizes):
         title="Parameters: the convolution stays flat")
     mults = base.encode(y=alt.Y("multiplies:Q", scale=alt.Scale(type="log"), title="multiplies per sample")
                         ).properties(title="Multiplies")
-    return params.to_dict(), mults.to_dict()
+    return as_spec(params), as_spec(mults)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def matrices_chart(n, k):
-    return heatmap(sharing_matrices(n, k), "weight").properties(width=260, height=220).facet(
-        column=alt.Column("layer:N", title=None)).to_dict()
+    return as_spec(heatmap(sharing_matrices(n, k), "weight").properties(width=260, height=220).facet(
+        column=alt.Column("layer:N", title=None)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

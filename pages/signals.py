@@ -76,8 +76,8 @@ def show(x: np.ndarray, kind: str, rate, seed: int):
             col.image(pictures[i], width=320, output_format="PNG")  # sent as encoded: no JPEG per rerun
         else:
             n = min(len(v), 4096)  # the generator's whole default signal: its coarse levels need the room
-            col.vega_lite_chart(alt.Chart(pd.DataFrame({"i": np.arange(n), "value": v[:n]})).mark_line(
-                strokeWidth=1).encode(x="i:Q", y="value:Q").properties(height=140).to_dict(), width="stretch")
+            col.vega_lite_chart(charts.as_spec(alt.Chart(pd.DataFrame({"i": np.arange(n), "value": v[:n]})).mark_line(
+                strokeWidth=1).encode(x="i:Q", y="value:Q").properties(height=140)), width="stretch")
         if kind == "audio" and rate:
             col.audio(np.clip(v / (np.abs(v).max() + 1e-12), -1, 1), sample_rate=rate)
     st.dataframe(summary, hide_index=True)
@@ -192,8 +192,8 @@ if failed:
     st.error(f"Training failed: {md(failed[0].error, 300)}", icon=":material/error:")
 elif all(j is not None and j.state == "done" for j in jobs):
     lead = prior_advantage([j.result for j in jobs], knob)
-    st.vega_lite_chart(alt.Chart(lead).mark_line(point=True).encode(
+    st.vega_lite_chart(charts.as_spec(alt.Chart(lead).mark_line(point=True).encode(
         x=alt.X(f"{knob}:Q", title=KNOBS[knob][2]),
         y=alt.Y("advantage:Q", title="ConvNet − MLP accuracy (points)"),
-        tooltip=[knob, "ConvNet", "MLP", "advantage"]).properties(height=260).to_dict(), width="stretch")
+        tooltip=[knob, "ConvNet", "MLP", "advantage"]).properties(height=260)), width="stretch")
     st.dataframe(lead, hide_index=True)

@@ -15,7 +15,7 @@ def step_view(setting: Setting, step: int) -> dict:
     side = max(len(f["input"]["col"].unique()), len(f["output"]["col"].unique()))
     cell = max(12, min(34, 300 // side))  # a column is about 320 px wide
     first = "input" if setting.transposed else "padded input"
-    specs = {name: charts.cell_grid(f[name], title, cell).to_dict()
+    specs = {name: charts.as_spec(charts.cell_grid(f[name], title, cell))
              for name, title in (("input", first), ("kernel", "kernel"), ("output", "output"))}
     table = f["products"].rename(columns={"row": "kernel row", "col": "kernel col",
                                           "target_row": "output row", "target_col": "output col"})
