@@ -22,15 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.datadir import (_CLASSES, CACHE_ENV, DATA_ENV, DATASETS, IDX_FILES, SPLIT_SIZES, _idx_file,  # noqa: F401
-                          available, cache_dir, data_dir)
+from core.datadir import (_CLASSES, CACHE_ENV, DATA_ENV, DATASETS, IDX_FILES, SPLIT_SIZES,  # noqa: F401
+                          DataUnavailable, _idx_file, available, cache_dir, data_dir)
 from core.files import atomic_write
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-
-
-class DataUnavailable(RuntimeError):
-    """No copy of the dataset on disk and no network to download it."""
 
 
 def read_idx(path: Path, magic: int, item: tuple[int, ...], count: int) -> torch.Tensor:

@@ -22,6 +22,11 @@ IDX_FILES = {("train", "images"): ("train-images-idx3-ubyte", 0x803, (28, 28)),
 SPLIT_SIZES = {"train": 60000, "test": 10000}
 
 
+class DataUnavailable(RuntimeError):
+    """No copy of the dataset on disk and no network to download it (raised by ``core.data``; defined here so
+    that a page can catch it without importing torch)."""
+
+
 def _idx_file(raw: Path, name: str) -> Path | None:
     """``name`` in ``raw``, extracted or as ``.gz`` (the extracted copy first), or None."""
     return next((p for p in (raw / name, raw / f"{name}.gz") if p.exists()), None)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-from skimage import data as skdata
-from skimage.color import rgb2gray
-from skimage.transform import resize
 
-from core import data
+# scikit-image and ``core.data`` (torch) are imported where a picture is made: ``as_png`` and ``data_url`` serve
+# pages that must show results before anything heavy is loaded
 
 PHOTOS = ("camera", "chelsea", "coins", "coffee", "brick", "grass", "gravel", "text")
 
 
 def photo(name: str, size: int | None = None) -> np.ndarray:
     """A bundled scikit-image photograph as float grayscale in [0, 1], optionally resized to size x size."""
+    from skimage import data as skdata
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+
     if name not in PHOTOS:
         raise ValueError(f"photo must be one of {', '.join(PHOTOS)}, got {name!r}")
     img = getattr(skdata, name)()
@@ -29,6 +31,10 @@ def sample_image(name: str, size: int | None = None, directory: str | None = Non
     ``size``: the side in pixels; by default an MNIST digit keeps its own 28 and a photo is 48. A missing MNIST
     falls back to the camera man, and the caption says so.
     """
+    from skimage.transform import resize
+
+    from core import data
+
     if name == "mnist digit":
         side = size or 28
         if data.available("mnist", directory):

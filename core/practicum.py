@@ -7,17 +7,20 @@ MNIST-1D (Greydanus and Kobak, ICML 2024).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from core.data import Dataset, permute_pixels, pixel_permutation
 from core.datasets import spec
-from core.layers import build_model
-from core.models import count_parameters
 from core.networks import PRACTICUM_MODELS, practicum_rows
 from core.tables import long_table
 from core.runs import RunConfig, RunResult, comparison, default_config
+
+if TYPE_CHECKING:
+    from core.data import Dataset
+# torch (``core.data``, ``core.layers``) is imported by the functions that need it: a link to stored results shows
+# them from this module's tables before a fresh server has loaded torch
 
 
 def practicum_configs(dataset: str = "mnist", models=("fc", "cnn"), *, epochs: int | None = None, seed: int = 0,
@@ -57,6 +60,8 @@ def curated_configs() -> list[tuple[str, list[RunConfig]]]:
 
 def sample_pairs(ds: Dataset, n: int = 8, perm_seed: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """``n`` test samples as (label, original, permuted), the permutation the training uses."""
+    from core.data import permute_pixels, pixel_permutation
+
     x = ds.test.batch(slice(0, n))
     perm = pixel_permutation(x[0, 0].numel(), perm_seed)
     scrambled = permute_pixels(x, perm)
@@ -65,6 +70,9 @@ def sample_pairs(ds: Dataset, n: int = 8, perm_seed: int = 0) -> list[tuple[int,
 
 def model_sizes(dataset: str, widths: dict[str, int | None]) -> pd.DataFrame:
     """Parameters of each practicum model at the given widths."""
+    from core.layers import build_model
+    from core.models import count_parameters
+
     rows = []
     for model, title in PRACTICUM_MODELS.items():
         shape, layers = practicum_rows(model, dataset, widths.get(model))

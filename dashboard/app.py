@@ -33,6 +33,8 @@ page = st.navigation([*pages, st.Page(_home_alias, title="Home", url_path="home"
 if page.url_path in HEADINGS or page.url_path in ("", "index"):
     st.title(HEADINGS.get(page.url_path, HEADINGS["home"]))  # at once, before the page imports what it needs
 home = page.url_path in ("", "index", "home")
-sidebar(name_device=not home)  # every page but home imports torch anyway; home must not wait for it
+# Every page but these two imports torch at once anyway. Home must not wait for it, nor a link to stored practicum
+# results, which are drawn before the page loads torch (the page names the device itself, in its training line).
+sidebar(name_device=not home and page.url_path != "practicum")
 page.run()
 warm_up()  # after the page: torch's import in the background must not hold up the first one

@@ -9,7 +9,6 @@ import functools
 import altair as alt
 import streamlit as st
 
-from core.data import load_dataset
 from core.images import as_png, data_url
 from core.practicum import effective_fields, filters, loss_curves, model_sizes, per_class, sample_pairs, training_cost
 from dashboard.charts import as_spec, raster, sequence_pairs
@@ -19,6 +18,8 @@ from dashboard.colours import RED
 @st.cache_data(show_spinner="Loading the data…", max_entries=8)
 def samples(dataset, directory):
     """(label, original, permuted) test samples; images as PNG data URLs, encoded once (sequences stay arrays)."""
+    from core.data import load_dataset
+
     return [(label, *((data_url(as_png(a)), data_url(as_png(b))) if a.ndim == 2 else (a, b)))
             for label, a, b in sample_pairs(load_dataset(dataset, directory))]
 

@@ -1,19 +1,23 @@
-"""The practicum: fully connected net vs ConvNet, original vs permuted pixels (lecture section 10)."""
+"""The practicum: fully connected net vs ConvNet, original vs permuted pixels (lecture section 10).
+
+
+A shared link to finished runs shows their results first: the page lays out its places in reading order, fills
+the results from the stored runs (pandas and Altair, no torch), and only then loads torch and the data for the
+samples, the parameter budgets, the training controls, the effective fields and the section inside the nets.
+"""
 
 from dataclasses import replace
 
 import streamlit as st
 
-from core.data import DATA_ENV, DataUnavailable, available
+from core.datadir import DATA_ENV, DataUnavailable, available
 from core.datasets import SPECS, spec
-from core.device import describe_device
 from core.networks import PRACTICUM_MODELS
 from core.practicum import practicum_configs, reference_marks, results_table, time_estimate, training_budget
 from core.verdict import verdict
 from core.store import RESULTS_ENV
 from core.worker import Busy
 from dashboard import urlstate as url
-from dashboard import inside as inside_view
 from dashboard.practicum_view import (budget_chart, field_view, link_cost, parameters, result_charts, samples,
                                       sequence_chart)
 from dashboard.progress import watch
@@ -71,6 +75,73 @@ with st.expander("Widths and optimiser"):
                             help=f"Fewer samples train faster; the default is all {ds.train_size:,}.")
 url.show_notices()
 widths = {"fc": fc_width, "cnn": cnn_width, "lc": cnn_width}
+# the page's places, in reading order; the results are filled first (see the module's docstring)
+notices = st.container()
+left, right = st.columns([3, 2])
+status = st.container()
+b1, b2 = st.columns([1, 5])
+progress_place, messages, results = st.container(), st.container(), st.container()
+
+configs, notes = practicum_configs(dataset, models, epochs=epochs, seed=seed, widths=widths, lr=lr,
+                                   momentum=momentum, train_size=train_size)
+for note in sorted(notes):
+    notices.info(f"This link asks for more than the server allows: {note}.", icon=":material/speed:")
+work = trainer(directory)
+viewer = viewer_id()
+jobs = [work.lookup(c, viewer) for c in configs]
+done = [j.result for j in jobs if j is not None and j.state == "done"]
+
+
+def label(config):
+    return f"{PRACTICUM_MODELS[config.model]}, {'permuted' if config.permuted else 'original'}"
+
+
+def show_results() -> None:
+    """The finished runs' results: table, bars, verdict, curves and kernels (stored numbers only: no torch)."""
+    st.subheader("Results")
+    table = results_table(done)
+    marks = reference_marks(dataset, models)
+    specs = result_charts(tuple(r.key for r in done), dataset, tuple(models), done, table, marks)
+    a, b = st.columns([2, 3])
+    a.vega_lite_chart(specs["bars"], width="stretch")
+    if len(marks):
+        a.caption("Ticks: " + "; ".join(sorted(set(marks["reference"]))) + ". A range (85-87) is drawn at its "
+                  "middle.")
+    else:
+        a.caption(f"No published numbers for {ds.label}: the bars are these runs alone.")
+    b.dataframe(table, hide_index=True)
+    if (table["trained"] == "as a pair").any():
+        b.caption("The two ConvNets train in lockstep as one grouped network (same batches, separate weights): "
+                  "their seconds are the pair's.")
+
+    # every seed trained with these settings counts in the verdict
+    others = [work.lookup(replace(c, seed=s)) for c in configs for s in SEEDS if s != seed]
+    seeded = done + [j.result for j in others if j is not None and j.state == "done"]
+    found = verdict(seeded)
+    b.markdown("**What these runs show.** " + " ".join(found.sentences))
+    for i, w in enumerate(found.what_ifs):  # each what-if is one click away, and lands in the link
+        b.button(f"Try {w.text}", key=f"pp_whatif_{i}", on_click=try_what_if, args=(w.changes,),
+                 icon=":material/science:")
+    b.caption("The lecture's lesson: with the same budget the ConvNet wins on real images, because its kernels look "
+              "at neighbouring pixels, which are related; scramble the pixels and neighbours are strangers, so its "
+              "prior becomes a handicap while the fully connected net barely notices. Before you reach for a "
+              "ConvNet, ask whether your data is stationary, local and compositional.")
+
+    c1, c2 = st.columns(2)
+    c1.vega_lite_chart(specs["loss"], width="stretch")
+    c2.vega_lite_chart(specs["per_class"], width="stretch")
+    conv = next((r for r in done if r.model == "cnn" and r.filters), None)
+    if conv is not None:
+        st.caption(f"The ConvNet's learned first-layer kernels ({'permuted' if conv.permuted else 'original'} "
+                   "input)")
+        st.vega_lite_chart(specs["filters"])
+
+
+if done:
+    with results:
+        show_results()
+
+# ---- the rest loads torch and the data ----
 sizes = parameters(dataset, tuple(sorted(widths.items())))
 budget_text = " and ".join(f"{PRACTICUM_MODELS[m]} {sizes[m]:,}" for m in models)
 counts = [sizes[m] for m in models]
@@ -83,28 +154,22 @@ intro.markdown(
     "train and test alike: locality is gone. Which prior still pays?")
 
 if not ds.generated and not available(dataset, directory):
-    st.warning(f"{ds.label} is not on this machine and there may be no network to download it. Point "
-               f"`{DATA_ENV}` (or `data_dir` in `.streamlit/secrets.toml`) at a folder holding "
-               f"`{ds.folder}/raw/`, or try MNIST-1D, which is generated on the spot.",
-               icon=":material/cloud_off:")
-    st.button("Use MNIST-1D", on_click=use_mnist1d, type="primary")
+    notices.warning(f"{ds.label} is not on this machine and there may be no network to download it. Point "
+                    f"`{DATA_ENV}` (or `data_dir` in `.streamlit/secrets.toml`) at a folder holding "
+                    f"`{ds.folder}/raw/`, or try MNIST-1D, which is generated on the spot.",
+                    icon=":material/cloud_off:")
+    notices.button("Use MNIST-1D", on_click=use_mnist1d, type="primary")
 
-configs, notes = practicum_configs(dataset, models, epochs=epochs, seed=seed, widths=widths, lr=lr,
-                                   momentum=momentum, train_size=train_size)
-for note in sorted(notes):
-    st.info(f"This link asks for more than the server allows: {note}.", icon=":material/speed:")
-
-left, right = st.columns([3, 2])
 try:
     pairs = samples(dataset, directory)
 except DataUnavailable as exc:
-    st.error(md(exc, 400), icon=":material/cloud_off:")
+    left.error(md(exc, 400), icon=":material/cloud_off:")
     st.stop()
 with left:
     st.caption("Test samples, original (top) and with the fixed permutation (bottom)")
     if isinstance(pairs[0][1], str):
-        for col, (label, original, scrambled) in zip(st.columns(len(pairs)), pairs):
-            col.image(original, caption=str(label), width="stretch")
+        for col, (digit, original, scrambled) in zip(st.columns(len(pairs)), pairs):
+            col.image(original, caption=str(digit), width="stretch")
             col.image(scrambled, width="stretch")
     else:  # MNIST-1D: sequences, in one chart
         st.vega_lite_chart(sequence_chart(dataset, directory), width="content")
@@ -112,47 +177,42 @@ with right:
     st.vega_lite_chart(budget_chart(dataset, tuple(sorted(widths.items())), tuple(models)), width="stretch")
 
 cost, budget = link_cost(tuple(configs)), training_budget()
-work = trainer(directory)
-viewer = viewer_id()
 speed = work.speed()
 too_costly = cost > budget  # checked from the models' shapes before anything is queued; stored results still show
-if too_costly:
-    st.error(f"This link asks for about {cost:.2g} multiply-adds of training ({time_estimate(cost, speed)}), more "
-             f"than this server allows for one link ({budget:.2g}). Lower the epochs, the widths or the training "
-             "samples, or drop the locally connected net.", icon=":material/speed:")
-if work.engine_problem:
-    st.warning(md(work.engine_problem, 300), icon=":material/lan:")
-if work.dask:
-    st.caption(f"Training runs on **{md(work.engine)}**: each run once, however many viewers and servers ask for "
-               "it; each result's device and seconds show in the results table.")
-else:
-    device = describe_device(work.device if work.device != "auto" else None)
-    gpu_note = ("" if device.startswith(("CUDA", "Apple")) else
-                " No GPU is present on this server: the nets train on its CPU. With one, the lab picks it by "
-                "itself (CUDA, then Apple MPS), and each result's device and seconds show in the results table: "
-                "no GPU figure is claimed here until one has been measured.")
-    st.caption(f"Training runs on **{device}**, one training at a time.{gpu_note}")
-if work.store.problem:
-    st.warning(f"Finished trainings cannot be stored: {md(work.store.problem, 300)}. Results are kept in memory "
-               "until the server restarts.", icon=":material/save:")
-jobs = [work.lookup(c, viewer) for c in configs]
-b1, b2 = st.columns([1, 5])
+with status:
+    if too_costly:
+        st.error(f"This link asks for about {cost:.2g} multiply-adds of training ({time_estimate(cost, speed)}), "
+                 f"more than this server allows for one link ({budget:.2g}). Lower the epochs, the widths or the "
+                 "training samples, or drop the locally connected net.", icon=":material/speed:")
+    if work.engine_problem:
+        st.warning(md(work.engine_problem, 300), icon=":material/lan:")
+    if work.dask:
+        st.caption(f"Training runs on **{md(work.engine)}**: each run once, however many viewers and servers ask "
+                   "for it; each result's device and seconds show in the results table.")
+    else:
+        from core.device import describe_device
+
+        device = describe_device(work.device if work.device != "auto" else None)
+        gpu_note = ("" if device.startswith(("CUDA", "Apple")) else
+                    " No GPU is present on this server: the nets train on its CPU. With one, the lab picks it by "
+                    "itself (CUDA, then Apple MPS), and each result's device and seconds show in the results table: "
+                    "no GPU figure is claimed here until one has been measured.")
+        st.caption(f"Training runs on **{device}**, one training at a time.{gpu_note}")
+    if work.store.problem:
+        st.warning(f"Finished trainings cannot be stored: {md(work.store.problem, 300)}. Results are kept in "
+                   "memory until the server restarts.", icon=":material/save:")
 if b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=too_costly,
              help="Runs in the server's background worker; other viewers of this link share the run."):
     try:
         jobs = work.submit_all(configs, viewer)
     except Busy as exc:
-        st.warning(str(exc), icon=":material/hourglass_top:")
+        status.warning(str(exc), icon=":material/hourglass_top:")
 pending = [j for j in jobs if j is not None and not j.finished]
 if pending and b2.button("Cancel", icon=":material/stop:",
                          help="Stops your runs; a run that other viewers also wait for goes on for them."):
     stopped = sum(work.cancel(j.key, viewer) for j in pending)
     st.toast(f"Cancelled {stopped} run(s)" + ("" if stopped == len(pending) else "; the rest have other viewers"))
     jobs = [work.lookup(c) for c in configs]
-
-
-def label(config):
-    return f"{PRACTICUM_MODELS[config.model]}, {'permuted' if config.permuted else 'original'}"
 
 
 def show_progress(current):
@@ -184,79 +244,47 @@ def show_progress(current):
                "train together).")
 
 
-active = watch(lambda: [work.lookup(c, viewer) for c in configs], show_progress)
+with progress_place:
+    active = watch(lambda: [work.lookup(c, viewer) for c in configs], show_progress)
 
-done = [j.result for j in jobs if j is not None and j.state == "done"]
-for job in jobs:
-    if job is not None and job.state == "failed":
-        st.error(f"{label(job.config)} failed: {md(job.error, 300)}", icon=":material/error:")
-unsaved = sorted({j.unsaved for j in jobs if j is not None and j.state == "done" and j.unsaved})
-if unsaved:
-    st.warning(f"These results were not saved ({md('; '.join(unsaved), 300)}): they stay on this server until it "
-               f"restarts. Check the results folder (`{RESULTS_ENV}`).", icon=":material/save:")
-if not done:
-    if not active:
-        st.info(f"Press **Train** to run these models: {md(time_estimate(cost, speed))} for all of them.",
-                icon=":material/info:")
-    st.stop()
-missing = [label(c) for c, j in zip(configs, jobs) if j is None or j.state in ("cancelled", "failed")]
-if missing and not active:
-    st.info(f"Results for {len(done)} of {len(configs)} runs. Not trained yet (or stopped): {', '.join(missing)}. "
-            "Press **Train** to run them.", icon=":material/info:")
+with messages:
+    for job in jobs:
+        if job is not None and job.state == "failed":
+            st.error(f"{label(job.config)} failed: {md(job.error, 300)}", icon=":material/error:")
+    unsaved = sorted({j.unsaved for j in jobs if j is not None and j.state == "done" and j.unsaved})
+    if unsaved:
+        st.warning(f"These results were not saved ({md('; '.join(unsaved), 300)}): they stay on this server until "
+                   f"it restarts. Check the results folder (`{RESULTS_ENV}`).", icon=":material/save:")
+    if not done:
+        if not active:
+            st.info(f"Press **Train** to run these models: {md(time_estimate(cost, speed))} for all of them.",
+                    icon=":material/info:")
+        st.stop()
+    missing = [label(c) for c, j in zip(configs, jobs) if j is None or j.state in ("cancelled", "failed")]
+    if missing and not active:
+        st.info(f"Results for {len(done)} of {len(configs)} runs. Not trained yet (or stopped): "
+                f"{', '.join(missing)}. Press **Train** to run them.", icon=":material/info:")
 
-st.subheader("Results")
-table = results_table(done)
-marks = reference_marks(dataset, models)
-specs = result_charts(tuple(r.key for r in done), dataset, tuple(models), done, table, marks)
-a, b = st.columns([2, 3])
-a.vega_lite_chart(specs["bars"], width="stretch")
-if len(marks):
-    a.caption("Ticks: " + "; ".join(sorted(set(marks["reference"]))) + ". A range (85-87) is drawn at its middle.")
-else:
-    a.caption(f"No published numbers for {ds.label}: the bars are these runs alone.")
-b.dataframe(table, hide_index=True)
-if (table["trained"] == "as a pair").any():
-    b.caption("The two ConvNets train in lockstep as one grouped network (same batches, separate weights): "
-              "their seconds are the pair's.")
+with results:
+    fields = [(r, field_view(r.key, r)) for r in done if r.model == "cnn"]
+    fields = [(r, f) for r, f in fields if f is not None]
+    if fields:
+        st.subheader("The ConvNet's effective receptive field, before and after training")
+        for r, (stage_specs, summary, sentence) in fields:
+            where = "permuted" if r.permuted else "original"
+            st.markdown(f"**ConvNet, {where} input.** {sentence}")
+            cols = st.columns([1, 1, 1])
+            for col, (spec_, image) in zip(cols, stage_specs):
+                col.vega_lite_chart(spec_, width="content" if image else "stretch")
+            cols[2].dataframe(summary, hide_index=True)
+        st.caption("Luo et al. (2016): the gradient of one output unit with respect to the input is roughly Gaussian "
+                   "and covers only part of the theoretical field; in their deep networks it grows with training. "
+                   "Inputs are shown as the network saw them (a permuted run: in permuted order).")
 
-# every seed trained with these settings counts in the verdict
-others = [work.lookup(replace(c, seed=s)) for c in configs for s in SEEDS if s != seed]
-seeded = done + [j.result for j in others if j is not None and j.state == "done"]
-found = verdict(seeded)
-b.markdown("**What these runs show.** " + " ".join(found.sentences))
-for i, w in enumerate(found.what_ifs):  # each what-if is one click away, and lands in the link
-    b.button(f"Try {w.text}", key=f"pp_whatif_{i}", on_click=try_what_if, args=(w.changes,),
-             icon=":material/science:")
-b.caption("The lecture's lesson: with the same budget the ConvNet wins on real images, because its kernels look at "
-          "neighbouring pixels, which are related; scramble the pixels and neighbours are strangers, so its prior "
-          "becomes a handicap while the fully connected net barely notices. Before you reach for a ConvNet, ask "
-          "whether your data is stationary, local and compositional.")
+    devices = sorted({r.device_name for r in done})
+    st.caption(f"Trained on {', '.join(devices)}. Seconds are training time per run" +
+               ("" if any(d.startswith("CUDA") for d in devices) else "; no result here was trained on a GPU") + ".")
 
-c1, c2 = st.columns(2)
-c1.vega_lite_chart(specs["loss"], width="stretch")
-c2.vega_lite_chart(specs["per_class"], width="stretch")
-
-conv = next((r for r in done if r.model == "cnn" and r.filters), None)
-if conv is not None:
-    st.caption(f"The ConvNet's learned first-layer kernels ({'permuted' if conv.permuted else 'original'} input)")
-    st.vega_lite_chart(specs["filters"])
-fields = [(r, field_view(r.key, r)) for r in done if r.model == "cnn"]
-fields = [(r, f) for r, f in fields if f is not None]
-if fields:
-    st.subheader("The ConvNet's effective receptive field, before and after training")
-    for r, (stage_specs, summary, sentence) in fields:
-        where = "permuted" if r.permuted else "original"
-        st.markdown(f"**ConvNet, {where} input.** {sentence}")
-        cols = st.columns([1, 1, 1])
-        for col, (spec_, image) in zip(cols, stage_specs):
-            col.vega_lite_chart(spec_, width="content" if image else "stretch")
-        cols[2].dataframe(summary, hide_index=True)
-    st.caption("Luo et al. (2016): the gradient of one output unit with respect to the input is roughly Gaussian and "
-               "covers only part of the theoretical field; in their deep networks it grows with training. Inputs "
-               "are shown as the network saw them (a permuted run: in permuted order).")
-
-devices = sorted({r.device_name for r in done})
-st.caption(f"Trained on {', '.join(devices)}. Seconds are training time per run" +
-           ("" if any(d.startswith("CUDA") for d in devices) else "; no result here was trained on a GPU") + ".")
+from dashboard import inside as inside_view  # noqa: E402  (torch: loaded after the results are on the page)
 
 inside_view.show(done, lambda r: r.weights or work.store.get_weights(r.key), dataset, directory)

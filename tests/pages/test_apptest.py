@@ -642,6 +642,50 @@ def test_inside_the_trained_nets_from_a_stored_link(stored_practicum):
         assert cells.loc[cells["true"] == cells["predicted"], "count"].sum() == round(stored.accuracy * 100)
 
 
+RESULTS_BEFORE_TORCH = """
+import sys
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+seen, subheader = [], st.subheader
+def spy(body, *args, **kwargs):
+    seen.append((body, "torch" in sys.modules))
+    return subheader(body, *args, **kwargs)
+st.subheader = spy
+sys.path.insert(0, ".")
+import dashboard.shell
+dashboard.shell._describe_later = lambda delay: "-"  # the background import of torch 3 s on keeps its own clock
+at = AppTest.from_file(sys.argv[1], default_timeout=300)
+at.query_params["pp_n"], at.query_params["pp_seed"] = "500", "7"
+at.run()
+print("home", "torch" in sys.modules)
+at.switch_page(sys.argv[2]).run()
+assert not at.exception, [e.value for e in at.exception]
+print(seen)
+"""
+
+
+def test_a_stored_link_shows_its_results_before_torch_is_loaded(stored_practicum, tmp_path):
+    """On a fresh server the results come from the stored runs alone; torch (seconds to import) comes after."""
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    store, _, _ = stored_practicum
+    script = tmp_path / "probe.py"
+    script.write_text(RESULTS_BEFORE_TORCH)
+    out = subprocess.run([sys.executable, str(script), APP, str(ROOT / "pages" / "practicum.py")], cwd=ROOT,
+                         env={**os.environ, "CONVLAB_RESULTS_DIR": str(store.root)}, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.strip().splitlines()
+    assert "home False" in lines  # the shell and the home page do not load torch either
+    seen = ast.literal_eval(lines[-1])
+    assert ("Results", False) in seen  # the results heading went out before torch was imported
+    assert any(torch for _, torch in seen)  # and the page did load it afterwards (the sections inside the nets)
+
+
 def test_a_drawn_digit_goes_through_every_net(stored_practicum, monkeypatch):
     import numpy as np
 
