@@ -9,6 +9,11 @@ import pandas as pd
 from dashboard.colours import BLUE, COPIES, ORANGE, RED
 
 
+# The column's width, and ``height`` for the plot alone. Streamlit's default "fit" squeezes the title, legend and
+# axes into ``height``: a short chart with a title in a column then draws a plot a dozen pixels tall, title unseen.
+FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
 def as_spec(chart: alt.TopLevelMixin | dict) -> dict:
     """A chart's Vega-Lite spec with its datasets already in Arrow IPC bytes, the form Streamlit ships them in.
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core.images import as_png, data_url
 from core.practicum import effective_fields, filters, loss_curves, model_sizes, per_class, sample_pairs, training_cost
-from dashboard.charts import as_spec, raster, sequence_pairs
+from dashboard.charts import FIT_X, as_spec, raster, sequence_pairs
 from dashboard.colours import RED
 
 
@@ -48,7 +48,8 @@ def budget_chart(dataset, widths, models) -> dict:
     sizes = model_sizes(dataset, dict(widths))
     return as_spec(alt.Chart(sizes[sizes["model"].isin(models)]).mark_bar().encode(
         x=alt.X("parameters:Q", title="parameters"), y=alt.Y("name:N", title=None),
-        tooltip=["name", "parameters"]).properties(height=40 * len(models) + 60, title="Parameter budgets"))
+        tooltip=["name", "parameters"]).properties(height=32 * len(models), title="Parameter budgets",
+                                                  autosize=FIT_X))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -99,5 +100,5 @@ def field_view(key, _result):
         else:
             stages.append((as_spec(alt.Chart(part).mark_area().encode(
                 x=alt.X("col:Q", title="position"), y=alt.Y("gradient:Q", title="|gradient|, max 1"))
-                .properties(title=title, height=160)), False))
+                .properties(title=title, height=120, autosize=FIT_X)), False))
     return stages, summary, sentence

@@ -10,7 +10,7 @@ from core.images import as_png, photo
 from core.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
 from dashboard import urlstate as url
-from dashboard.charts import as_spec
+from dashboard.charts import FIT_X, as_spec
 from dashboard.colours import BLUE, PALE, RED
 from dashboard.safe import md
 
@@ -42,8 +42,6 @@ def odd_even(size):
     return spec, centre_shift(size)
 
 
-# the column's width, and ``height`` for the plot alone (Streamlit's default "fit" squeezes legend and axes into it)
-FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -127,3 +127,14 @@ def test_a_spec_made_ready_to_ship_carries_the_same_rows_as_altairs_own():
         pd.testing.assert_frame_equal(table(ready["datasets"][name]), pd.DataFrame(rows))
     assert {k: v for k, v in ready.items() if k != "datasets"} == {k: v for k, v in plain.items() if k != "datasets"}
     assert charts.as_spec({"mark": "bar"}) == {"mark": "bar"}  # a spec without datasets passes as it is
+
+
+def test_a_short_chart_with_a_title_sizes_its_plot_not_its_frame():
+    """Streamlit's default "fit" squeezes title and axes into a stretched chart's height: a 140 px budget chart drew
+    its two bars on top of each other. These charts give the plot's own height and fit only the width."""
+    from dashboard.practicum_view import budget_chart
+
+    spec = budget_chart("mnist1d", (("cnn", 25), ("fc", 100), ("lc", 25)), ("fc", "cnn"))
+    assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+    assert spec["height"] == 2 * 32 and spec["title"] == "Parameter budgets"
+    assert sorted(table(spec["datasets"][spec["data"]["name"]])["name"]) == ["ConvNet", "fully connected"]
