@@ -137,8 +137,9 @@ def warm_up(delay: float = WARM_DELAY) -> Future:
 
 
 def sidebar(name_device: bool = True) -> None:
-    """The shared sidebar: the compute device and where MNIST was found. ``name_device=False`` (the home
-    page) names the device only if torch is imported already: its import takes seconds on a fresh server."""
+    """The shared sidebar: the compute device and where MNIST was found. ``name_device=False`` (home, and the
+    practicum, which shows stored results before it loads torch) names the device only if torch is imported
+    already: its import takes seconds on a fresh server."""
     with st.sidebar:
         line = _warm
         if line is not None and line.done():
@@ -146,7 +147,7 @@ def sidebar(name_device: bool = True) -> None:
         elif name_device or "torch" in sys.modules:
             device = _describe_device()
         else:
-            device = "found once a page needs PyTorch"
+            device = "named once PyTorch is loaded"
         st.caption(f"Compute: **{device}**")
         directory = data_setting()
         if data.available("mnist", directory):
