@@ -36,16 +36,23 @@ def link_cost(configs: tuple) -> int:
 
 
 @functools.lru_cache(maxsize=256)
+def _sizes(dataset, widths):
+    """``model_sizes`` at these widths (each model built once per setting, for the counts and the chart alike;
+    callers must not change the frame)."""
+    return model_sizes(dataset, dict(widths))
+
+
+@functools.lru_cache(maxsize=256)
 def parameters(dataset, widths) -> dict:
     """Parameters per model at these widths (built once per setting, not per rerun; the caller must not change
     the dict)."""
-    return model_sizes(dataset, dict(widths)).set_index("model")["parameters"].to_dict()
+    return _sizes(dataset, widths).set_index("model")["parameters"].to_dict()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def budget_chart(dataset, widths, models) -> dict:
     """The parameter budgets as a chart spec: built (and validated by Altair) once per setting, not per rerun."""
-    sizes = model_sizes(dataset, dict(widths))
+    sizes = _sizes(dataset, widths)
     return as_spec(alt.Chart(sizes[sizes["model"].isin(models)]).mark_bar().encode(
         x=alt.X("parameters:Q", title="parameters"), y=alt.Y("name:N", title=None),
         tooltip=["name", "parameters"]).properties(height=32 * len(models), title="Parameter budgets",
