@@ -4,6 +4,7 @@ The entry lives in ``dashboard/`` on purpose: a ``pages/`` folder next to the
 entry script would put Streamlit into its legacy multipage mode.
 """
 
+import logging
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ if str(ROOT) not in sys.path:  # so that `core` and `pages` import under `stream
 import streamlit as st  # noqa: E402
 
 from dashboard import urlstate as url  # noqa: E402
-from dashboard.shell import HEADINGS, PAGES, sidebar, warm_up  # noqa: E402
+from dashboard.shell import PAGES, heading, intended_url_path, sidebar, warm_up  # noqa: E402
 
 url.new_run()
 st.set_page_config(page_title="Convolution lab · NYU DL 04.1", page_icon=":material/blur_on:", layout="wide")
@@ -29,9 +30,17 @@ def _home_alias():
     st.switch_page(pages[0])
 
 
-page = st.navigation([*pages, st.Page(_home_alias, title="Home", url_path="home", visibility="hidden")])
-if page.url_path in HEADINGS or page.url_path in ("", "index"):
-    st.title(HEADINGS.get(page.url_path, HEADINGS["home"]))  # at once, before the page imports what it needs
+every = [*pages, st.Page(_home_alias, title="Home", url_path="home", visibility="hidden")]
+# The heading goes out at once, before the page imports what it needs (torch, on a fresh server, takes seconds),
+# and before the navigation menu when the page can be told in advance (the browser draws it sooner).
+guess, title = intended_url_path(every), st.empty()
+if guess is not None:
+    title.title(heading(guess))
+page = st.navigation(every)
+if guess != page.url_path:
+    title.title(heading(page.url_path))
+    if guess is not None:  # right, it spares the visitor a quarter second; wrong, it is mended but said
+        logging.getLogger("convlab").warning("heading guessed for %r, but the page is %r", guess, page.url_path)
 home = page.url_path in ("", "index", "home")
 # Every page but these two imports torch at once anyway. Home must not wait for it, nor a link to stored practicum
 # results, which are drawn before the page loads torch (the page names the device itself, in its training line).

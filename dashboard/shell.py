@@ -62,6 +62,37 @@ HEADINGS = {"home": "Natural signals and the convolution",
             "practicum": "Permuted pixels: fully connected net vs ConvNet"}
 
 
+def heading(url_path: str) -> str:
+    """The heading of the page at ``url_path`` ("" is the default page, home; "home" its alias)."""
+    return HEADINGS.get(url_path or "home", HEADINGS["home"])
+
+
+def intended_url_path(pages) -> str | None:
+    """The url path of the page that ``st.navigation(pages)`` is about to choose for this run, read before it is
+    called, or None where this Streamlit does not say. It follows Streamlit's own choice (``PagesManager``): the
+    page whose hash a click in the app asked for, else the page named by the link's path, else the default.
+
+    Why: the navigation message goes out first and the browser draws the menu before anything after it, so the
+    heading sent before it shows about a quarter of a second sooner on a fresh tab (measured on home). The shell
+    checks the guess against ``st.navigation``'s answer and corrects the heading if they differ."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        manager = get_script_run_ctx().pages_manager
+        wanted_hash, wanted_name = manager.intended_page_script_hash, manager.intended_page_name
+        by_hash = {p._script_hash: p for p in pages}
+    except Exception:  # noqa: BLE001 - a Streamlit without these internals: the heading waits for st.navigation
+        return None
+    default = next((p for p in pages if p._default), pages[0])
+    if wanted_hash:
+        page = by_hash.get(wanted_hash, default)
+    elif wanted_name:
+        page = next((p for p in pages if p.url_path == wanted_name), default)
+    else:
+        page = default
+    return page.url_path
+
+
 def _setting(secret: str, env: str) -> str | None:
     """``secret`` in ``.streamlit/secrets.toml``, else the environment variable ``env``."""
     try:

@@ -4,7 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.safe import md
-from dashboard.shell import PAGES, ROOT
+from dashboard.shell import HEADINGS, PAGES, ROOT
 
 APP = str(ROOT / "dashboard" / "app.py")
 
@@ -53,6 +53,24 @@ def run_page(url_path, params=None):
 
 def test_every_page_has_links_under_test():
     assert set(LINKS) == {u for *_, u in PAGES}
+
+
+def test_each_heading_goes_out_before_the_menu_and_is_the_pages_own(caplog):
+    """The shell reads which page a run is for before ``st.navigation`` answers (so the heading can go out before
+    the menu); Streamlit's own answer is the oracle: a wrong reading is logged, and the heading mended."""
+    import logging
+
+    log = logging.getLogger("convlab")
+    log.addHandler(caplog.handler)  # the lab's logger does not propagate
+    try:
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        for file, _, _, url_path in PAGES:
+            at.switch_page(str(ROOT / "pages" / file)).run()
+            assert [t.value for t in at.title] == [HEADINGS[url_path]]
+    finally:
+        log.removeHandler(caplog.handler)
+    assert "heading guessed" not in caplog.text
 
 
 @pytest.mark.parametrize("url_path", [u for *_, u in PAGES])

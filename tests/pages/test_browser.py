@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.shell import PAGES, ROOT
+from dashboard.shell import HEADINGS, PAGES, ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a real server and Chromium: minutes
 DONE = "[data-testid=stApp][data-test-script-state=notRunning]"
@@ -156,14 +156,13 @@ def test_deep_link_first_then_every_page(server, browser):
     first = next(u for *_, u in PAGES if u != "home")
     page = open_page(browser, f"{server}/{first}")
     assert_healthy(page, first)
-    assert page.locator("h1").first.inner_text().startswith(next(t for _, t, _, u in PAGES if u == first)[:8])
+    assert page.locator("h1").first.inner_text() == HEADINGS[first]
     page.context.close()
 
     for _, title, _, url_path in PAGES:
         page = open_page(browser, f"{server}/{url_path}")
         assert_healthy(page, url_path)
-        if url_path != "home":
-            assert page.locator("h1").first.inner_text().startswith(title[:8])
+        assert page.locator("h1").all_inner_texts() == [HEADINGS[url_path]]  # the one heading, the page's own
         sliders = page.locator("[data-testid=stSlider] input[type=range]")
         if sliders.count() == 0:
             page.context.close()
@@ -186,6 +185,26 @@ def test_deep_link_first_then_every_page(server, browser):
         assert_healthy(other, url_path)
         assert _widget_values(other) == shown, shared
         other.context.close()
+
+
+def test_moving_around_inside_the_app_shows_each_pages_own_heading(server, browser, server_log):
+    """The shell sends the heading before the navigation menu, from its own reading of which page this run is
+    for: a click in the menu or on home's map (a page asked for by its hash, not by the address) must still get
+    the right one, and only one."""
+    before = len(server_log())
+    page = open_page(browser, f"{server}/home")  # the alias of /
+    assert page.locator("h1").all_inner_texts() == [HEADINGS["home"]]
+    page.locator("[data-testid=stPageLink] a", has_text="Padding").click()
+    expect(page.locator("h1")).to_have_text([HEADINGS["padding"]], timeout=60_000)
+    page.wait_for_selector(DONE, timeout=60_000)
+    for url_path in ("kernels", "home", "pooling"):
+        title = next(t for _, t, _, u in PAGES if u == url_path)
+        page.locator("[data-testid=stSidebarNav] a", has_text=title).first.click()
+        expect(page.locator("h1")).to_have_text([HEADINGS[url_path]], timeout=60_000)
+        page.wait_for_selector(DONE, timeout=60_000)
+        assert page.locator("[data-testid=stException]").count() == 0
+    page.context.close()
+    assert "heading guessed" not in server_log()[before:]  # each heading went out before the menu, and was right
 
 
 def test_practicum_trains_from_the_browser(server, browser):
