@@ -118,13 +118,18 @@ with st.expander("How the receptive field grows: the recursion, worked (Distill 
         st.caption(f"No single chain to work through: {md(no_recursion, 300)}.")
 st.vega_lite_chart(shape_spec, width="stretch")
 
-st.subheader("Without a non-linearity, two convolutions are one")
-c = st.columns(2)
-k1 = url.slider("First kernel", "an_k1", 1, 7, 3, where=c[0])
-k2 = url.slider("Second kernel", "an_k2", 1, 7, 3, where=c[1])
-url.show_notices()
-demo, specs = composition(k1, k2)
-for col, spec in zip(st.columns(3), specs):
-    col.vega_lite_chart(spec)
-st.markdown(f"conv(conv(x, w₁), w₂) vs conv(x, composed): max |difference| = **{demo['diff_linear']:.1e}**. "
-            f"With a ReLU between them: **{demo['diff_relu']:.2f}**: the squashing is what makes depth worth it.")
+@st.fragment  # its sliders rerun this section alone: the network above is not rebuilt nor redrawn
+def composition_section():
+    st.subheader("Without a non-linearity, two convolutions are one")
+    c = st.columns(2)
+    k1 = url.slider("First kernel", "an_k1", 1, 7, 3, where=c[0])
+    k2 = url.slider("Second kernel", "an_k2", 1, 7, 3, where=c[1])
+    url.show_notices()
+    demo, specs = composition(k1, k2)
+    for col, spec in zip(st.columns(3), specs):
+        col.vega_lite_chart(spec)
+    st.markdown(f"conv(conv(x, w₁), w₂) vs conv(x, composed): max |difference| = **{demo['diff_linear']:.1e}**. "
+                f"With a ReLU between them: **{demo['diff_relu']:.2f}**: the squashing is what makes depth worth it.")
+
+
+composition_section()

@@ -94,13 +94,20 @@ st.markdown("A layer applies several kernels; each spans the full thickness (all
 
 c = st.columns(4)
 nd = url.dims("Data", "ker_nd", 1, where=c[0])
-kernels = url.slider("Kernels", "ker_k", 1, 16, 2, where=c[1])
-channels = url.slider("Input channels", "ker_c", 1, 16, 7, where=c[2])
-size = url.slider("Kernel size", "ker_s", 1, 7, 3, where=c[3])
-url.show_notices()
-st.dataframe(collection(kernels, channels, size, nd), hide_index=True)
-st.caption("Shapes read off a real `torch.nn.Conv%dd(%d, %d, %d)`. The lecture's figure: 2 kernels × 7 channels "
-           "× length 3." % (nd, channels, kernels, size))
+
+
+@st.fragment
+def shapes(c, nd):
+    kernels = url.slider("Kernels", "ker_k", 1, 16, 2, where=c[1])
+    channels = url.slider("Input channels", "ker_c", 1, 16, 7, where=c[2])
+    size = url.slider("Kernel size", "ker_s", 1, 7, 3, where=c[3])
+    url.show_notices()
+    st.dataframe(collection(kernels, channels, size, nd), hide_index=True)
+    st.caption("Shapes read off a real `torch.nn.Conv%dd(%d, %d, %d)`. The lecture's figure: 2 kernels × 7 channels "
+               "× length 3." % (nd, channels, kernels, size))
+
+
+shapes(c, nd)
 
 st.subheader("Classic kernels at work")
 names = list(KERNELS_1D if nd == 1 else KERNELS_2D) + ["random"]

@@ -69,63 +69,73 @@ def fields_2d(source: str, directory, layers: int, pool: bool):
 st.markdown("Far-away inputs hardly matter, so each unit keeps only a small window of the layer below. "
             "The weight matrix is then mostly zeros, and stacking layers grows what a unit sees.")
 
-c = st.columns(6)
-n = url.slider("Input length", "loc_n", 3, 32, 5, where=c[0])
-k = url.slider("Kernel size", "loc_k", 1, 7, 3, where=c[1])
-stride = url.slider("Stride", "loc_s", 1, 3, 1, where=c[2])
-padding = url.slider("Padding", "loc_p", 0, 3, 0, where=c[3])
-dilation = url.slider("Dilation", "loc_d", 1, 3, 1, where=c[4])
-layers = url.slider("Layers", "loc_l", 1, 4, 2, where=c[5])
-stack = Stack1d(n, k, stride, padding, dilation, layers)
-try:
-    sizes = stack.sizes()
-except ValueError as exc:
+# Each section is a fragment: its widgets rerun it alone, so the browser redraws only its own charts
+@st.fragment
+def in_one_dimension():
+    c = st.columns(6)
+    n = url.slider("Input length", "loc_n", 3, 32, 5, where=c[0])
+    k = url.slider("Kernel size", "loc_k", 1, 7, 3, where=c[1])
+    stride = url.slider("Stride", "loc_s", 1, 3, 1, where=c[2])
+    padding = url.slider("Padding", "loc_p", 0, 3, 0, where=c[3])
+    dilation = url.slider("Dilation", "loc_d", 1, 3, 1, where=c[4])
+    layers = url.slider("Layers", "loc_l", 1, 4, 2, where=c[5])
+    stack = Stack1d(n, k, stride, padding, dilation, layers)
+    try:
+        sizes = stack.sizes()
+    except ValueError as exc:
+        url.show_notices()
+        st.error(md(exc, 300), icon=":material/error:")
+        return
+    # a fixed default: one that moved with the other sliders would drop out of the link and reopen elsewhere
+    unit = url.slider("Output unit to follow", "loc_u", 0, max(sizes[-1] - 1, 1), 0,
+                      disabled=sizes[-1] == 1, help="Which unit of the last layer to trace back to the input.")
+    unit = min(unit, sizes[-1] - 1)
     url.show_notices()
-    st.error(md(exc, 300), icon=":material/error:")
-    st.stop()
-# a fixed default: one that moved with the other sliders would drop out of the link and reopen elsewhere
-unit = url.slider("Output unit to follow", "loc_u", 0, max(sizes[-1] - 1, 1), 0,
-                  disabled=sizes[-1] == 1, help="Which unit of the last layer to trace back to the input.")
-unit = min(unit, sizes[-1] - 1)
-url.show_notices()
 
-st.subheader("What one unit sees")
-spec, table = diagram(stack, unit)
-left, right = st.columns([3, 2])
-left.vega_lite_chart(spec, width="stretch")
-right.dataframe(table.rename(columns={"rf_previous": "field w.r.t. layer below", "rf_input": "field w.r.t. input",
-                                     "seen": "units seen"}), hide_index=True)
-with right.expander("The recursion, worked (Distill 2019)"):
-    st.dataframe(recursion(stack), hide_index=True)
-    st.caption("From the input (r = 1, j = 1, start = 0), each layer of kernel k, stride s, padding p and dilation d "
-               "(k_eff = d(k − 1) + 1) gives r = r + (k_eff − 1)·j, j = j·s, start = start + ((k_eff − 1)/2 − p)·j; "
-               "the closed form r = 1 + Σ (k_eff − 1)·(product of the strides below) agrees.")
-if len(sizes) == 3:
-    right.caption(f"The lecture's questions: Q1 output w.r.t. hidden = **{table['rf_previous'][2]}**, "
-                  f"Q2 hidden w.r.t. input = **{table['rf_input'][1]}**, "
-                  f"Q3 output w.r.t. input = **{table['rf_input'][2]}**.")
+    st.subheader("What one unit sees")
+    spec, table = diagram(stack, unit)
+    left, right = st.columns([3, 2])
+    left.vega_lite_chart(spec, width="stretch")
+    right.dataframe(table.rename(columns={"rf_previous": "field w.r.t. layer below", "rf_input": "field w.r.t. input",
+                                         "seen": "units seen"}), hide_index=True)
+    with right.expander("The recursion, worked (Distill 2019)"):
+        st.dataframe(recursion(stack), hide_index=True)
+        st.caption("From the input (r = 1, j = 1, start = 0), each layer of kernel k, stride s, padding p and dilation d "
+                   "(k_eff = d(k − 1) + 1) gives r = r + (k_eff − 1)·j, j = j·s, start = start + ((k_eff − 1)/2 − p)·j; "
+                   "the closed form r = 1 + Σ (k_eff − 1)·(product of the strides below) agrees.")
+    if len(sizes) == 3:
+        right.caption(f"The lecture's questions: Q1 output w.r.t. hidden = **{table['rf_previous'][2]}**, "
+                      f"Q2 hidden w.r.t. input = **{table['rf_input'][1]}**, "
+                      f"Q3 output w.r.t. input = **{table['rf_input'][2]}**.")
 
-st.subheader("The same layer as a matrix")
-fc_spec, conv_spec, fc_nz, conv_nz, diff = matrices(stack)
-m1, m2 = st.columns(2)
-m1.vega_lite_chart(fc_spec, width="stretch")
-m2.vega_lite_chart(conv_spec, width="stretch")
-st.markdown(f"M · x equals torch `conv1d(x)`: max |difference| = **{diff:.2e}**. Zeros need no multiply: "
-            f"{fc_nz - conv_nz} of {fc_nz} products are skipped. Sparse connectivity only means zeros in the "
-            "matrix, not fewer layers.")
+    st.subheader("The same layer as a matrix")
+    fc_spec, conv_spec, fc_nz, conv_nz, diff = matrices(stack)
+    m1, m2 = st.columns(2)
+    m1.vega_lite_chart(fc_spec, width="stretch")
+    m2.vega_lite_chart(conv_spec, width="stretch")
+    st.markdown(f"M · x equals torch `conv1d(x)`: max |difference| = **{diff:.2e}**. Zeros need no multiply: "
+                f"{fc_nz - conv_nz} of {fc_nz} products are skipped. Sparse connectivity only means zeros in the "
+                "matrix, not fewer layers.")
 
-st.subheader("In two dimensions")
-d = st.columns(3)
-source = url.choice("Image", "loc_img", ["mnist digit", "camera", "chelsea", "coins"], "mnist digit", where=d[0])
-layers2 = url.slider("3×3 conv layers", "loc_l2", 1, 5, 2, where=d[1])
-pool = url.toggle("2×2 max-pool after each", "loc_pool", False, where=d[2])
-url.show_notices()
-try:
-    image_spec, erf_spec, caption = fields_2d(source, data_setting(), layers2, pool)
-except ValueError as exc:
-    st.error(md(exc, 300), icon=":material/error:")
-    st.stop()
-p1, p2 = st.columns(2)
-p1.vega_lite_chart(image_spec, width="content")
-p2.vega_lite_chart(erf_spec, width="content")
-st.caption(caption)
+
+@st.fragment
+def in_two_dimensions():
+    st.subheader("In two dimensions")
+    d = st.columns(3)
+    source = url.choice("Image", "loc_img", ["mnist digit", "camera", "chelsea", "coins"], "mnist digit", where=d[0])
+    layers2 = url.slider("3×3 conv layers", "loc_l2", 1, 5, 2, where=d[1])
+    pool = url.toggle("2×2 max-pool after each", "loc_pool", False, where=d[2])
+    url.show_notices()
+    try:
+        image_spec, erf_spec, caption = fields_2d(source, data_setting(), layers2, pool)
+    except ValueError as exc:
+        st.error(md(exc, 300), icon=":material/error:")
+        return
+    p1, p2 = st.columns(2)
+    p1.vega_lite_chart(image_spec, width="content")
+    p2.vega_lite_chart(erf_spec, width="content")
+    st.caption(caption)
+
+
+in_one_dimension()
+in_two_dimensions()

@@ -42,32 +42,45 @@ st.markdown("A kernel of size k removes k − 1 outputs. Padding (k − 1)/2 on 
             "then pooling by 2 → 32). Zero padding is the usual choice because inputs and activations are roughly "
             "zero-mean, so 0 means *nothing*; it rarely changes results.")
 
-c = st.columns(2)
-amount = url.slider("Padding per side", "pad_a", 0, 4, 2, where=c[0])
-value = url.slider("Constant value", "pad_v", -2.0, 8.0, 4.0, 0.5, where=c[1])
-url.show_notices()
-st.subheader("A signal, padded in each mode")
-st.vega_lite_chart(signal_chart(amount, value))
-st.subheader("An image, padded in each mode")
-st.vega_lite_chart(image_chart(amount, value))
-st.caption("Orange marks the invented cells. Reflection mirrors without repeating the edge, replication repeats "
-           "it, circular wraps around; modes that cannot pad this much (reflect needs padding < size) are left out.")
+@st.fragment
+def modes():
+    c = st.columns(2)
+    amount = url.slider("Padding per side", "pad_a", 0, 4, 2, where=c[0])
+    value = url.slider("Constant value", "pad_v", -2.0, 8.0, 4.0, 0.5, where=c[1])
+    url.show_notices()
+    st.subheader("A signal, padded in each mode")
+    st.vega_lite_chart(signal_chart(amount, value))
+    st.subheader("An image, padded in each mode")
+    st.vega_lite_chart(image_chart(amount, value))
+    st.caption("Orange marks the invented cells. Reflection mirrors without repeating the edge, replication repeats "
+               "it, circular wraps around; modes that cannot pad this much (reflect needs padding < size) are left out.")
 
-st.subheader("Output size calculator")
-c = st.columns(4)
-n = url.slider("Input size", "pad_n", 1, 128, 64, where=c[0])
-k = url.slider("Kernel size", "pad_k", 1, 11, 3, where=c[1])
-stride = url.slider("Stride", "pad_s", 1, 4, 1, where=c[2])
-dilation = url.slider("Dilation", "pad_d", 1, 4, 1, where=c[3])
-url.show_notices()
-before, after = same_padding(k, dilation)
-st.markdown(f"Output size = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1. 'Same' padding for this kernel: **{before}** "
-            f"before and **{after}** after{' (uneven: the span is even)' if before != after else ''}.")
-st.dataframe(size_table(n, k, stride, dilation), hide_index=True)
 
-st.subheader("What the modes do at a convolution's border")
-bk = url.slider("Blur kernel size", "pad_bk", 2, 7, 3)
-url.show_notices()
-st.vega_lite_chart(border_chart(bk), width="stretch")
-st.caption("A box blur of a ramp from 1 to 2: zero padding drags the border towards 0, replication and reflection "
-           "keep it near the data, circular padding mixes the two ends.")
+@st.fragment
+def sizes():
+    st.subheader("Output size calculator")
+    c = st.columns(4)
+    n = url.slider("Input size", "pad_n", 1, 128, 64, where=c[0])
+    k = url.slider("Kernel size", "pad_k", 1, 11, 3, where=c[1])
+    stride = url.slider("Stride", "pad_s", 1, 4, 1, where=c[2])
+    dilation = url.slider("Dilation", "pad_d", 1, 4, 1, where=c[3])
+    url.show_notices()
+    before, after = same_padding(k, dilation)
+    st.markdown(f"Output size = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1. 'Same' padding for this kernel: **{before}** "
+                f"before and **{after}** after{' (uneven: the span is even)' if before != after else ''}.")
+    st.dataframe(size_table(n, k, stride, dilation), hide_index=True)
+
+
+@st.fragment
+def border():
+    st.subheader("What the modes do at a convolution's border")
+    bk = url.slider("Blur kernel size", "pad_bk", 2, 7, 3)
+    url.show_notices()
+    st.vega_lite_chart(border_chart(bk), width="stretch")
+    st.caption("A box blur of a ramp from 1 to 2: zero padding drags the border towards 0, replication and reflection "
+               "keep it near the data, circular padding mixes the two ends.")
+
+
+modes()
+sizes()
+border()

@@ -1,5 +1,7 @@
 """Every page through the real app shell with AppTest: defaults, seeded links, bad links."""
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -77,6 +79,10 @@ def test_each_heading_goes_out_before_the_menu_and_is_the_pages_own(caplog):
 def test_defaults(url_path):
     at = run_page(url_path)
     assert at.title and not at.warning
+    # every chart is drawn on a canvas: Streamlit's default, SVG, made the browser style, lay out and paint a DOM
+    # node per mark on every rerun (the browser test checks that vega-embed obeyed)
+    for chart in at.get("vega_lite_chart"):
+        assert json.loads(chart.proto.spec).get("usermeta", {}).get("embedOptions", {}).get("renderer") == "canvas"
 
 
 @pytest.mark.parametrize("url_path", [u for *_, u in PAGES])

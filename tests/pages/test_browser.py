@@ -135,6 +135,10 @@ def assert_healthy(page, url_path):
     assert page.get_by_text("Page not found").count() == 0, url_path
     if url_path != "home":
         page.wait_for_selector("[data-testid=stVegaLiteChart]", timeout=60_000)
+        # each chart drawn on a canvas, as its spec asks (Streamlit's own default is an SVG node per mark)
+        frames = page.locator("[data-testid=stVegaLiteChart]")
+        expect(page.locator("[data-testid=stVegaLiteChart] canvas")).to_have_count(frames.count(), timeout=30_000)
+        assert page.locator("[data-testid=stVegaLiteChart] svg.marks").count() == 0
 
 
 def _nudge(page, thumb, value: str) -> None:

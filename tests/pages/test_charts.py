@@ -125,8 +125,11 @@ def test_a_spec_made_ready_to_ship_carries_the_same_rows_as_altairs_own():
     for name, rows in plain["datasets"].items():
         assert isinstance(ready["datasets"][name], bytes)
         pd.testing.assert_frame_equal(table(ready["datasets"][name]), pd.DataFrame(rows))
-    assert {k: v for k, v in ready.items() if k != "datasets"} == {k: v for k, v in plain.items() if k != "datasets"}
-    assert charts.as_spec({"mark": "bar"}) == {"mark": "bar"}  # a spec without datasets passes as it is
+    others = ("datasets", "usermeta")
+    assert {k: v for k, v in ready.items() if k not in others} == {k: v for k, v in plain.items() if k not in others}
+    # drawn on a canvas (vega-embed reads its options from the spec's usermeta); a spec without datasets passes
+    assert ready["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
+    assert charts.as_spec({"mark": "bar"}) == {"mark": "bar", "usermeta": {"embedOptions": {"renderer": "canvas"}}}
 
 
 def test_a_short_chart_with_a_title_sizes_its_plot_not_its_frame():
