@@ -1,6 +1,6 @@
 """A fresh server per page, as after a deploy or a restart: how long the first visitor waits.
 
-    python benchmarks/coldstart.py [--pages home,signals,...] [--no-results-link]
+    python benchmarks/coldstart.py [--pages home,signals,...] [--repeat 3] [--no-results-link]
 
 For each page: start ``streamlit run dashboard/app.py`` (waiting for its health check), open the page in
 Chromium (the tests' Debian build) and time, from the navigation: *first content* (the page's title shown)
@@ -11,13 +11,15 @@ font files: about 1 s here before any script runs), and *returning* with Streaml
 restart. A one-line Streamlit app, measured the same two ways, is the floor. Then a shared link to a stored
 training (trained here first, into a fresh results folder): its results heading on a cold server, and again
 on the same, now warm, server. Goals: home's first content under 1.5 s; the stored link's results under 3 s
-cold and 1 s warm.
+cold and 1 s warm. ``--repeat N`` measures the one-line app and each page N times, each on a fresh server, and
+prints the medians: on this machine one fresh start differs from the next by a few tenths of a second.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import shutil
 import sys
 import tempfile
@@ -70,6 +72,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", default=",".join(u for *_, u in PAGES))
+    ap.add_argument("--repeat", type=int, default=1, help="fresh servers per measure; medians are printed")
     ap.add_argument("--no-results-link", action="store_true")
     args = ap.parse_args()
     chromium = os.environ.get("CHROMIUM") or shutil.which("chromium")
@@ -84,13 +87,18 @@ def main() -> None:
         port = free_port()
         cached = browser.new_context(viewport=VIEWPORT)
         fresh(browser, env, "home", floor, port, cached)  # fills the cache with Streamlit's static files
-        first = fresh(browser, env, "home", floor, port)
-        again = fresh(browser, env, "home", floor, port, cached)
+
+        def median_of(url_path, script, context=None):
+            times = [fresh(browser, env, url_path, script, port, context) for _ in range(max(1, args.repeat))]
+            return tuple(statistics.median(t[i] for t in times) for i in range(2))
+
+        first = median_of("home", floor)
+        again = median_of("home", floor, cached)
         print(f"{'(one-line app)':<14}{first[0]:>24.2f}{first[1]:>12.2f}{again[0]:>22.2f}{again[1]:>12.2f}"
               "   <- Streamlit's own floor here", flush=True)
         for url_path in args.pages.split(","):
-            shown, done = fresh(browser, env, url_path, None, port)
-            back, back_done = fresh(browser, env, url_path, None, port, cached)
+            shown, done = median_of(url_path, None)
+            back, back_done = median_of(url_path, None, cached)
             print(f"{url_path:<14}{shown:>24.2f}{done:>12.2f}{back:>22.2f}{back_done:>12.2f}   first content "
                   f"{shown / first[0]:.2f}x and {back / again[0]:.2f}x the floor", flush=True)
         if not args.no_results_link:

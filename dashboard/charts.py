@@ -21,7 +21,9 @@ def as_spec(chart: alt.TopLevelMixin | dict) -> dict:
     ``st.vega_lite_chart`` converts a spec's list-of-records datasets to Arrow on every call (a cached spec too,
     on every rerun: a pandas frame and an Arrow table per dataset) and passes bytes through untouched, so a spec
     built here once, where it is cached, costs no conversion on a rerun. Tests read it back with
-    ``tests.vega.table``."""
+    ``tests.vega.table``. A dataset may also be given as a DataFrame, under a fixed name: with a spec that does
+    not change either, Streamlit then swaps the new rows into the chart already on the page.
+    """
     from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 
     spec = chart if isinstance(chart, dict) else chart.to_dict()
@@ -30,8 +32,8 @@ def as_spec(chart: alt.TopLevelMixin | dict) -> dict:
     # 359 ms on a canvas). vega-embed reads this from the spec and lays it over Streamlit's own options.
     spec.setdefault("usermeta", {}).setdefault("embedOptions", {})["renderer"] = "canvas"
     if "datasets" in spec:
-        spec["datasets"] = {name: rows if isinstance(rows, bytes) else
-                            convert_anything_to_arrow_bytes(pd.DataFrame.from_records(rows))
+        spec["datasets"] = {name: rows if isinstance(rows, bytes) else convert_anything_to_arrow_bytes(
+                            rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows))
                             for name, rows in spec["datasets"].items()}
     return spec
 

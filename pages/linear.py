@@ -13,12 +13,16 @@ from dashboard.charts import as_spec
 def stage_chart(kind, angle, sx, sy, shear, bx, by, squash):
     w = matrix_from(angle, sx, sy, shear)
     df = stages(point_cloud(kind), w, np.array([bx, by]), squash)
-    chart = alt.Chart(df).mark_circle(size=14, opacity=0.85).encode(
+    # a fixed dataset name and an otherwise fixed spec: a new setting swaps the rows into the chart on the page
+    # instead of building a new one
+    chart = alt.Chart(alt.NamedData("stages")).mark_circle(size=14, opacity=0.85).encode(
         x=alt.X("x:Q", scale=alt.Scale(domain=[-3, 3], clamp=True), title=None),
         y=alt.Y("y:Q", scale=alt.Scale(domain=[-3, 3], clamp=True), title=None),
         color=alt.Color("t:Q", scale=alt.Scale(scheme="turbo"), legend=None),
     ).properties(width=210, height=210).facet(facet=alt.Facet("stage:N", title=None), columns=3)
-    return as_spec(chart), w, decompose(w).describe()
+    spec = chart.to_dict()
+    spec["datasets"] = {"stages": df}
+    return as_spec(spec), w, decompose(w).describe()
 
 
 st.markdown("A fully connected layer computes **y = f(W x + b)**. By the singular value decomposition, "

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from core.images import as_png, photo
+from core.images import as_png, data_url, photo
 from core.pooling import output_shape, pool, random_signals, shift_consistency
 from dashboard import urlstate as url
 from dashboard.charts import as_spec
@@ -32,7 +32,7 @@ def pooled_images(p, k):
     out = [("input", img[0, 0].numpy())]
     for name, method in (("max", "max"), ("average", "average"), (f"L{p:g}", "lp")):
         out.append((name, pool(img, method, k, p=p)[0, 0].numpy()))
-    return [(f"{name}: {y.shape[0]}×{y.shape[1]}", as_png(y)) for name, y in out]
+    return [(f"{name}: {y.shape[0]}×{y.shape[1]}", data_url(as_png(y))) for name, y in out]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -59,8 +59,8 @@ st.caption(f"Lp is applied to |x|. Output sizes: a 1 × 64 signal becomes {' × 
            f"a 6 × 28 × 28 map becomes {' × '.join(map(str, output_shape((6, 28, 28), k)))}.")
 
 st.subheader("On an image")
-for col, (name, image) in zip(st.columns(4), pooled_images(p, k)):
-    col.image(image, caption=name, width=200, output_format="PNG")
+pictures = pooled_images(p, k)  # one element, data URLs: no media file per picture for the browser to fetch
+st.image([image for _, image in pictures], caption=[name for name, _ in pictures], width=200)
 
 st.subheader("Is pooling shift invariant?")
 st.vega_lite_chart(consistency_chart(k, p), width="stretch")
