@@ -211,6 +211,28 @@ def test_moving_around_inside_the_app_shows_each_pages_own_heading(server, brows
     assert "heading guessed" not in server_log()[before:]  # each heading went out before the menu, and was right
 
 
+def test_a_chart_on_a_canvas_still_answers_a_hover(server, browser):
+    """Charts are drawn on a canvas (no DOM node per mark): hovering a padded signal's bar must still show its
+    tooltip, with the cell's mode, position, value and source."""
+    page = open_page(browser, f"{server}/padding")
+    canvas = page.locator("[data-testid=stVegaLiteChart] canvas").first
+    box = canvas.bounding_box()
+    shown = None
+    for fy in (0.3, 0.45, 0.6):  # somewhere over the first facet's bars
+        for fx in (0.05, 0.08, 0.11, 0.14):
+            page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=2)
+            page.wait_for_timeout(300)
+            tip = page.locator("[id^=vg-tooltip-element].visible")
+            if tip.count():
+                shown = tip.first.inner_text()
+                break
+        if shown:
+            break
+    assert shown is not None, "no tooltip over the chart"
+    assert all(field in shown for field in ("mode", "col", "value", "source")), shown
+    page.context.close()
+
+
 def test_practicum_trains_from_the_browser(server, browser):
     page = open_page(browser, f"{server}/practicum?pp_n=1000&pp_seed=5")
     page.get_by_role("button", name="Train").click()
