@@ -63,13 +63,18 @@ def press_and_time(page, thumb) -> tuple[float, int, int]:
 
 
 def measure(browser, url: str, presses: int) -> tuple[list[float], list[int], int] | None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.goto(url)
+    page.locator("h1").first.wait_for(timeout=180_000)  # the app has connected: "notRunning" is also its state before
     page.wait_for_selector(DONE, timeout=180_000)
     page.wait_for_timeout(500)
     page.wait_for_selector(DONE, timeout=180_000)
     sliders = page.locator("[data-testid=stSlider] input[type=range]")
-    if sliders.count() == 0:
+    try:
+        sliders.first.wait_for(timeout=30_000)  # drawn after the run's end now and then, on a busy machine
+    except PlaywrightTimeout:
         page.context.close()
         return None
     page.evaluate(OBSERVE)
