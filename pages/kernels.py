@@ -96,7 +96,7 @@ c = st.columns(4)
 nd = url.dims("Data", "ker_nd", 1, where=c[0])
 
 
-@st.fragment
+@st.fragment  # its sliders rerun the shape table alone; the data's dimension (above) reruns the page
 def shapes(c, nd):
     kernels = url.slider("Kernels", "ker_k", 1, 16, 2, where=c[1])
     channels = url.slider("Input channels", "ker_c", 1, 16, 7, where=c[2])

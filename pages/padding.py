@@ -42,6 +42,7 @@ st.markdown("A kernel of size k removes k − 1 outputs. Padding (k − 1)/2 on 
             "then pooling by 2 → 32). Zero padding is the usual choice because inputs and activations are roughly "
             "zero-mean, so 0 means *nothing*; it rarely changes results.")
 
+# Each section is a fragment: its widgets rerun it alone, so the browser redraws only its own charts
 @st.fragment
 def modes():
     c = st.columns(2)

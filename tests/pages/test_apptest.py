@@ -1,6 +1,7 @@
 """Every page through the real app shell with AppTest: defaults, seeded links, bad links."""
 
 import json
+import logging
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -57,28 +58,20 @@ def test_every_page_has_links_under_test():
     assert set(LINKS) == {u for *_, u in PAGES}
 
 
-def test_each_heading_goes_out_before_the_menu_and_is_the_pages_own(caplog):
-    """The shell reads which page a run is for before ``st.navigation`` answers (so the heading can go out before
-    the menu); Streamlit's own answer is the oracle: a wrong reading is logged, and the heading mended."""
-    import logging
-
+@pytest.mark.parametrize("url_path", [u for *_, u in PAGES])
+def test_defaults(url_path, caplog):
     log = logging.getLogger("convlab")
     log.addHandler(caplog.handler)  # the lab's logger does not propagate
     try:
-        at = AppTest.from_file(APP, default_timeout=120)
-        at.run()
-        for file, _, _, url_path in PAGES:
-            at.switch_page(str(ROOT / "pages" / file)).run()
-            assert [t.value for t in at.title] == [HEADINGS[url_path]]
+        at = run_page(url_path)
     finally:
         log.removeHandler(caplog.handler)
+    assert not at.warning
+    # the page's own heading, once. The shell sends it before the navigation menu, from its own reading of which
+    # page the run is for (here: asked for by hash, as a click in the app does); Streamlit's answer is the oracle,
+    # and a wrong reading is mended and logged
+    assert [t.value for t in at.title] == [HEADINGS[url_path]]
     assert "heading guessed" not in caplog.text
-
-
-@pytest.mark.parametrize("url_path", [u for *_, u in PAGES])
-def test_defaults(url_path):
-    at = run_page(url_path)
-    assert at.title and not at.warning
     # every chart is drawn on a canvas: Streamlit's default, SVG, made the browser style, lay out and paint a DOM
     # node per mark on every rerun (the browser test checks that vega-embed obeyed)
     for chart in at.get("vega_lite_chart"):
