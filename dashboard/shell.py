@@ -81,9 +81,9 @@ def intended_url_path(pages) -> str | None:
         manager = get_script_run_ctx().pages_manager
         wanted_hash, wanted_name = manager.intended_page_script_hash, manager.intended_page_name
         by_hash = {p._script_hash: p for p in pages}
+        default = next((p for p in pages if p._default), pages[0])
     except Exception:  # noqa: BLE001 - a Streamlit without these internals: the heading waits for st.navigation
         return None
-    default = next((p for p in pages if p._default), pages[0])
     if wanted_hash:
         page = by_hash.get(wanted_hash, default)
     elif wanted_name:

@@ -720,3 +720,17 @@ def test_a_drawn_digit_goes_through_every_net(stored_practicum, monkeypatch):
     monkeypatch.setattr(view, "drawing", lambda: None)  # an empty canvas: a message, nothing else
     at.run()
     assert any("Nothing drawn yet" in i.value for i in at.info) and not at.exception
+
+
+def test_without_streamlits_internals_the_heading_waits_for_the_navigation(monkeypatch):
+    """Outside a script run (no run context), or with pages lacking the attributes the shell reads, the shell
+    cannot tell the page in advance: it says so (None) and the heading then follows ``st.navigation``."""
+    from types import SimpleNamespace
+
+    import streamlit.runtime.scriptrunner as runner
+    from dashboard.shell import intended_url_path
+
+    assert intended_url_path([object(), object()]) is None  # no run context
+    manager = SimpleNamespace(intended_page_script_hash="", intended_page_name="padding")
+    monkeypatch.setattr(runner, "get_script_run_ctx", lambda: SimpleNamespace(pages_manager=manager))
+    assert intended_url_path([SimpleNamespace(_script_hash="h", url_path="padding")]) is None  # no `_default`
