@@ -102,7 +102,7 @@ def types_table():
 st.dataframe(types_table(), hide_index=True)
 
 # Each section is a fragment: its widgets rerun it alone, and the browser redraws only its charts (a whole-page
-# rerun redraws every element: about 2-3 ms each on a slow laptop, and 50 ms for each chart it rebuilds)
+# rerun redraws every element: about 2-3 ms each on the 2-core test machine, and 50 ms for each chart it rebuilds)
 st.subheader("Dial the properties")
 c = st.columns(5)
 # the seed permutes the real signals below too: it reruns the whole page, the other dials only their section
