@@ -13,10 +13,16 @@ if str(ROOT) not in sys.path:  # so that `core` and `pages` import under `stream
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+from streamlit import delta_generator, runtime  # noqa: E402
 
 from dashboard import urlstate as url  # noqa: E402
 from dashboard.shell import PAGES, heading, intended_url_path, sidebar, warm_up  # noqa: E402
 
+# Streamlit asks, at the first element a process draws, whether it runs in a Python REPL (to suggest `streamlit run`):
+# inspect.stack() looks up the module of every frame, 60-90 ms on the 2-core test machine, in front of a fresh
+# server's first heading. Under Streamlit's runtime that suggestion is never printed, so the answer is not needed.
+if runtime.exists():
+    delta_generator._use_warning_has_been_displayed = True
 url.new_run()
 st.set_page_config(page_title="Convolution lab · NYU DL 04.1", page_icon=":material/blur_on:", layout="wide")
 pages = [st.Page(str(ROOT / "pages" / f), title=t, icon=i, default=(u == "home"),
