@@ -31,6 +31,7 @@ def as_spec(chart: alt.TopLevelMixin | dict) -> dict:
     # layout and paint of those nodes was most of a rerun's time (padding's image chart: 522 ms a key press,
     # 359 ms on a canvas). vega-embed reads this from the spec and lays it over Streamlit's own options.
     spec.setdefault("usermeta", {}).setdefault("embedOptions", {})["renderer"] = "canvas"
+    spec.setdefault("config", {})["aria"] = False
     if "datasets" in spec:
         spec["datasets"] = {name: rows if isinstance(rows, bytes) else convert_anything_to_arrow_bytes(
                             rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows))
