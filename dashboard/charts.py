@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
+
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from dashboard.colours import BLUE, COPIES, ORANGE, RED
+from dashboard.colours import BLUE, COPIES, ORANGE, PALE, RED, WHITE
 
 
 # The column's width, and ``height`` for the plot alone. Streamlit's default "fit" squeezes the title, legend and
@@ -39,13 +42,66 @@ def as_spec(chart: alt.TopLevelMixin | dict) -> dict:
     return spec
 
 
-def heatmap(df: pd.DataFrame, value: str, *, x: str = "col", y: str = "row", x_title="input",
-            y_title="output") -> alt.Chart:
-    """A matrix as coloured cells, diverging around zero."""
-    return alt.Chart(df).mark_rect().encode(
+@functools.lru_cache(maxsize=1024)
+def _template(build, *args) -> str:
+    return json.dumps(build(*args).to_dict())
+
+
+def from_template(build, *args, **datasets: pd.DataFrame) -> dict:
+    """The Vega-Lite spec of ``build(*args)``, built once per distinct ``args`` and copied after, with ``datasets``
+    (a name -> rows) for the ``alt.NamedData`` it draws.
+
+    Altair's construction of a chart (channel wrapping, deep copies, schema validation) costs 30-50 ms a chart on
+    the 2-core test machine, paid on each new setting: the stepper's three grids took 140 ms of a key press. A
+    copy costs well under a millisecond. And with the spec unchanged, Streamlit swaps the new rows into the chart
+    already drawn instead of building a new one. ``build`` must take hashable arguments that fix the spec's
+    shape; everything that changes with the data is a dataset.
+    """
+    spec = json.loads(_template(build, *args))
+    if datasets:
+        spec["datasets"] = {**spec.get("datasets", {}), **datasets}
+    return spec
+
+
+def _heatmap(value: str, x: str, y: str, x_title, y_title, data=None) -> alt.Chart:
+    return alt.Chart(alt.NamedData("cells") if data is None else data).mark_rect().encode(
         x=alt.X(f"{x}:O", title=x_title), y=alt.Y(f"{y}:O", title=y_title),
         color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme="redblue", domainMid=0), legend=None),
-        tooltip=[y, x, alt.Tooltip(f"{value}:Q", format=".3f")])
+        tooltip=[f"{y}:Q", f"{x}:Q", alt.Tooltip(f"{value}:Q", format=".3f")])
+
+
+def heatmap(df: pd.DataFrame, value: str, *, x: str = "col", y: str = "row", x_title="input",
+            y_title="output") -> alt.Chart:
+    """A matrix as coloured cells, diverging around zero (integer ``x`` and ``y`` columns)."""
+    return _heatmap(value, x, y, x_title, y_title, df)
+
+
+def heatmap_spec(df: pd.DataFrame, value: str, title: str, *, x: str = "col", y: str = "row", x_title="input",
+                 y_title="output") -> dict:
+    """``heatmap`` as a spec with a title, from a template (its rows: the ``cells`` dataset)."""
+    spec = from_template(_heatmap, value, x, y, x_title, y_title, cells=df)
+    spec["title"] = title
+    return spec
+
+
+def _connections(layers: int) -> alt.LayerChart:
+    lines = alt.Chart(alt.NamedData("edges")).mark_rule().encode(
+        x=alt.X("x1:Q", title="input coordinate", axis=alt.Axis(tickMinStep=1, format="d")), x2="x2:Q",
+        y=alt.Y("y1:Q", scale=alt.Scale(reverse=True), axis=None), y2="y2:Q",
+        color=alt.Color("active:N", scale=alt.Scale(domain=[False, True], range=[PALE, RED]), legend=None),
+        strokeWidth=alt.condition("datum.active", alt.value(2.5), alt.value(1)))
+    dots = alt.Chart(alt.NamedData("nodes")).mark_circle(size=220, stroke="#333", strokeWidth=0.6).encode(
+        x="x:Q", y=alt.Y("layer:Q", scale=alt.Scale(reverse=True)),
+        color=alt.Color("seen:N", scale=alt.Scale(domain=[False, True], range=[WHITE, RED]),
+                        legend=alt.Legend(title="seen by the unit")),
+        tooltip=["layer:Q", "position:Q", "seen:N"])
+    return (lines + dots).properties(height=70 * (layers + 1) + 40)
+
+
+def connections(nodes: pd.DataFrame, edges: pd.DataFrame, layers: int) -> dict:
+    """A stack's connection diagram from ``core.sparsity.connection_diagram``: the wires into the picked unit in
+    red, the inputs it sees filled. A spec, its rows the ``nodes`` and ``edges`` datasets."""
+    return from_template(_connections, layers, nodes=nodes, edges=edges)
 
 
 def raster(pixels: pd.DataFrame, column: str, scheme: str, box=None, *, reverse=False, side: int = 320) -> alt.Chart:
@@ -83,30 +139,43 @@ def padded_images(df: pd.DataFrame, modes) -> alt.FacetChart:
         column=alt.Column("mode:N", title=None, sort=list(modes)))
 
 
-def signal_charts(m: dict, nd: int) -> list[alt.Chart]:
-    """The signals page's four measures from ``core.signals.compare``: autocorrelation, spectrum, squint, local std."""
+SIGNAL_MEASURES = ("autocorrelation", "spectrum", "squint", "local")
+
+
+def _signal_chart(measure: str, nd: int) -> alt.TopLevelMixin:
     colour = alt.Color("copy:N", scale=alt.Scale(**COPIES))
-    ac = alt.Chart(m["autocorrelation"]).mark_line().encode(
-        x=alt.X("lag:Q", title="lag (samples)" if nd == 1 else "distance (pixels)"), y="autocorrelation:Q",
-        color=colour).properties(height=220, title="Locality: autocorrelation")
-    rule = alt.Chart(pd.DataFrame({"y": [1 / np.e]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-    sp = alt.Chart(m["spectrum"]).mark_line().encode(
-        x=alt.X("frequency:Q", scale=alt.Scale(type="log"), title="cycles per sample"),
-        y=alt.Y("power:Q", scale=alt.Scale(type="log")), color=colour).properties(
-        height=220, title="Power spectrum (log-log)")
-    sq = alt.Chart(m["squint"]).mark_line(point=True).encode(
-        x=alt.X("scale:O", title="squint: shrink by"), y=alt.Y("correlation:Q", scale=alt.Scale(domain=[0, 1])),
-        color=colour).properties(height=220, title="Compositionality: the squint test")
-    tooltip = ["row", "col", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("std:Q", format=".2f")]
+    data = alt.NamedData(measure)
+    if measure == "autocorrelation":
+        ac = alt.Chart(data).mark_line().encode(
+            x=alt.X("lag:Q", title="lag (samples)" if nd == 1 else "distance (pixels)"), y="autocorrelation:Q",
+            color=colour).properties(height=220, title="Locality: autocorrelation")
+        rule = alt.Chart(pd.DataFrame({"y": [1 / np.e]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
+        return ac + rule
+    if measure == "spectrum":
+        return alt.Chart(data).mark_line().encode(
+            x=alt.X("frequency:Q", scale=alt.Scale(type="log"), title="cycles per sample"),
+            y=alt.Y("power:Q", scale=alt.Scale(type="log")), color=colour).properties(
+            height=220, title="Power spectrum (log-log)")
+    if measure == "squint":
+        return alt.Chart(data).mark_line(point=True).encode(
+            x=alt.X("scale:O", title="squint: shrink by"), y=alt.Y("correlation:Q", scale=alt.Scale(domain=[0, 1])),
+            color=colour).properties(height=220, title="Compositionality: the squint test")
+    tooltip = ["row:Q", "col:Q", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("std:Q", format=".2f")]
     if nd == 2:
-        loc = alt.Chart(m["local"]).mark_rect().encode(
+        loc = alt.Chart(data).mark_rect().encode(
             x=alt.X("col:O", title=None), y=alt.Y("row:O", title=None),
             color=alt.Color("std:Q", scale=alt.Scale(scheme="viridis"), title="local std"), tooltip=tooltip)
     else:  # one row of tiles was a strip a pixel high: along a line, bars of the local std read better
-        loc = alt.Chart(m["local"]).mark_bar(color=BLUE).encode(
+        loc = alt.Chart(data).mark_bar(color=BLUE).encode(
             x=alt.X("col:O", title="window along the signal"),
             y=alt.Y("std:Q", title="local std (global = 1)", scale=alt.Scale(domainMin=0)), tooltip=tooltip)
-    return [ac + rule, sp, sq, loc.properties(height=220, title="Stationarity: local statistics by position")]
+    return loc.properties(height=220, title="Stationarity: local statistics by position")
+
+
+def signal_charts(m: dict, nd: int) -> list[dict]:
+    """The signals page's four measures from ``core.signals.compare`` as specs: autocorrelation, spectrum, squint,
+    local std."""
+    return [from_template(_signal_chart, measure, nd, **{measure: m[measure]}) for measure in SIGNAL_MEASURES]
 
 
 def sequence_pairs(pairs) -> alt.FacetChart:
@@ -122,22 +191,28 @@ def sequence_pairs(pairs) -> alt.FacetChart:
         row=alt.Row("input:N", title=None, sort=["original", "permuted"]), spacing=6)
 
 
-def cell_grid(df: pd.DataFrame, title: str, cell: int = 34) -> alt.LayerChart:
-    """Numbered cells from ``core.stepper.frame`` (``row, col, value`` and optional ``active``/``padded``): this
-    step's cells in red, invented border cells in orange, cells not written yet blank."""
-    d = df.assign(state=np.where(df.get("active", False), "this step",
-                                 np.where(df.get("padded", False), "padding", "cell")),
-                  label=[("" if pd.isna(v) else f"{v:g}") for v in df["value"]])
-    rows, cols = int(d["row"].nunique()), int(d["col"].nunique())
-    base = alt.Chart(d).encode(x=alt.X("col:O", title=None, axis=alt.Axis(orient="top", labelAngle=0)),
-                               y=alt.Y("row:O", title=None, axis=alt.Axis(labels=rows > 1, ticks=rows > 1)))
+def _cell_grid(title: str, cell: int, rows: int, cols: int) -> alt.LayerChart:
+    base = alt.Chart(alt.NamedData("cells")).encode(
+        x=alt.X("col:O", title=None, axis=alt.Axis(orient="top", labelAngle=0)),
+        y=alt.Y("row:O", title=None, axis=alt.Axis(labels=rows > 1, ticks=rows > 1)))
     cells = base.mark_rect(stroke="#555555", strokeWidth=1).encode(
         color=alt.Color("state:N", scale=alt.Scale(domain=["this step", "padding", "cell"],
                                                    range=[RED, ORANGE, "#ffffff"]),
                         legend=alt.Legend(orient="bottom", title=None)),
-        tooltip=["row", "col", alt.Tooltip("value:Q", format="g")])
+        tooltip=["row:Q", "col:Q", alt.Tooltip("value:Q", format="g")])
     text = base.mark_text(fontSize=12).encode(text="label:N")
     # autosize "pad": the cells keep their size and the axes, title and legend come on top (Streamlit's default,
     # "fit", would squeeze all of it into width x height)
     return alt.layer(cells, text).properties(width=cell * cols, height=cell * rows, title=title,
                                              autosize=alt.AutoSizeParams(type="pad", contains="padding"))
+
+
+def cell_grid(df: pd.DataFrame, title: str, cell: int = 34) -> dict:
+    """Numbered cells from ``core.stepper.frame`` (``row, col, value`` and optional ``active``/``padded``): this
+    step's cells in red, invented border cells in orange, cells not written yet blank. A spec, with the cells
+    as its ``cells`` dataset."""
+    d = df.assign(state=np.where(df.get("active", False), "this step",
+                                 np.where(df.get("padded", False), "padding", "cell")),
+                  label=[("" if pd.isna(v) else f"{v:g}") for v in df["value"]])
+    rows, cols = int(d["row"].nunique()), int(d["col"].nunique())
+    return from_template(_cell_grid, title, cell, rows, cols, cells=d)

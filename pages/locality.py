@@ -1,6 +1,5 @@
 """Locality → sparsity (lecture section 4)."""
 
-import altair as alt
 import numpy as np
 import streamlit as st
 
@@ -9,8 +8,7 @@ from core.receptive_field import receptive_field, recursion_table
 from core.sparsity import Stack1d, connection_diagram, field_on_image, matrix_view
 from core.tables import long_table
 from dashboard import urlstate as url
-from dashboard.charts import as_spec, heatmap, raster
-from dashboard.colours import PALE, RED, WHITE
+from dashboard.charts import as_spec, connections, heatmap_spec, raster
 from dashboard.safe import md
 from dashboard.shell import data_setting
 
@@ -20,18 +18,7 @@ from dashboard.shell import data_setting
 def diagram(stack: Stack1d, unit: int):
     """(chart spec, per-layer table) for the stack with one output unit picked."""
     nodes, edges, table = connection_diagram(stack, unit)
-    lines = alt.Chart(edges).mark_rule().encode(
-        x=alt.X("x1:Q", title="input coordinate", axis=alt.Axis(tickMinStep=1, format="d")), x2="x2:Q",
-        y=alt.Y("y1:Q", scale=alt.Scale(reverse=True), axis=None), y2="y2:Q",
-        color=alt.Color("active:N", scale=alt.Scale(domain=[False, True], range=[PALE, RED]), legend=None),
-        strokeWidth=alt.condition("datum.active", alt.value(2.5), alt.value(1)))
-    dots = alt.Chart(nodes).mark_circle(size=220, stroke="#333", strokeWidth=0.6).encode(
-        x="x:Q", y=alt.Y("layer:Q", scale=alt.Scale(reverse=True)),
-        color=alt.Color("seen:N", scale=alt.Scale(domain=[False, True], range=[WHITE, RED]),
-                        legend=alt.Legend(title="seen by the unit")),
-        tooltip=["layer", "position", "seen"])
-    chart = (lines + dots).properties(height=70 * (stack.layers + 1) + 40)
-    return as_spec(chart), table
+    return as_spec(connections(nodes, edges, stack.layers)), table
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -42,8 +29,8 @@ def recursion(stack: Stack1d):
 @st.cache_data(show_spinner=False, max_entries=64)
 def matrices(stack: Stack1d):
     mv = matrix_view(stack)
-    fc = heatmap(mv.fc, "weight").properties(title=f"Fully connected: {mv.fc_nonzeros} non-zeros")
-    conv = heatmap(mv.conv, "weight").properties(title=f"Convolution: {mv.conv_nonzeros} non-zeros")
+    fc = heatmap_spec(mv.fc, "weight", f"Fully connected: {mv.fc_nonzeros} non-zeros")
+    conv = heatmap_spec(mv.conv, "weight", f"Convolution: {mv.conv_nonzeros} non-zeros")
     return as_spec(fc), as_spec(conv), mv.fc_nonzeros, mv.conv_nonzeros, mv.max_abs_diff
 
 

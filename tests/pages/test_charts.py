@@ -39,7 +39,7 @@ def test_padded_images_draw_each_mode_in_its_own_facet():
 
 def test_the_local_statistics_of_a_line_are_drawn_as_bars_one_per_window():
     x = melody()
-    specs = [c.to_dict() for c in charts.signal_charts(compare(x), 1)]
+    specs = charts.signal_charts(compare(x), 1)
     local = specs[3]
     assert local["mark"]["type"] == "bar" and local["encoding"]["y"]["field"] == "std"
     assert local["height"] >= 100  # the 1D strip was 60 px with a legend: its cells were a pixel high
@@ -49,7 +49,7 @@ def test_the_local_statistics_of_a_line_are_drawn_as_bars_one_per_window():
 
 
 def test_the_spectrum_chart_leaves_out_numerically_empty_bins():
-    spec = charts.signal_charts(compare(melody()), 1)[1].to_dict()
+    spec = charts.signal_charts(compare(melody()), 1)[1]
     drawn = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
     for _, part in drawn.groupby("copy"):
         assert part["power"].min() > 1e-12 * part["power"].max()
@@ -98,7 +98,7 @@ def test_the_stepper_grids_draw_torchs_window_and_output():
 
     s = Setting(nd=2, size=5, kernel=3, stride=2, padding=1, mode="replicate")
     f = frame(s, 5)  # output cell (1, 1) of 3 x 3: padded rows and cols 2..4, labelled 1..3
-    cells = _layer_data(charts.cell_grid(f["input"], "padded input").to_dict())
+    cells = _layer_data(charts.cell_grid(f["input"], "padded input"))
     red = cells[cells["state"] == "this step"]
     assert sorted(zip(red["row"], red["col"])) == [(r, c) for r in (1, 2, 3) for c in (1, 2, 3)]
     assert (cells["state"] == "padding").sum() == 7 * 7 - 5 * 5
@@ -106,7 +106,7 @@ def test_the_stepper_grids_draw_torchs_window_and_output():
     xp = F.pad(torch.tensor(x)[None, None], (1, 1, 1, 1), mode="replicate")[0, 0].numpy()
     grid = cells.pivot(index="row", columns="col", values="value").to_numpy()
     np.testing.assert_allclose(grid, xp)  # the labels -1..5 are the padded image, F.pad's
-    out = _layer_data(charts.cell_grid(f["output"], "output").to_dict())
+    out = _layer_data(charts.cell_grid(f["output"], "output"))
     want = F.conv2d(torch.tensor(xp)[None, None], torch.tensor(w)[None, None], stride=2)[0, 0].numpy()
     written = out[out["label"] != ""]
     assert len(written) == 5 and list(out.loc[out["state"] == "this step", ["row", "col"]].iloc[0]) == [1, 1]
@@ -125,11 +125,14 @@ def test_a_spec_made_ready_to_ship_carries_the_same_rows_as_altairs_own():
     for name, rows in plain["datasets"].items():
         assert isinstance(ready["datasets"][name], bytes)
         pd.testing.assert_frame_equal(table(ready["datasets"][name]), pd.DataFrame(rows))
-    others = ("datasets", "usermeta")
+    others = ("datasets", "usermeta", "config")
     assert {k: v for k, v in ready.items() if k not in others} == {k: v for k, v in plain.items() if k not in others}
-    # drawn on a canvas (vega-embed reads its options from the spec's usermeta); a spec without datasets passes
+    # drawn on a canvas (vega-embed reads its options from the spec's usermeta), without the per-mark ARIA
+    # descriptions a canvas never shows; a spec without datasets passes
     assert ready["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
-    assert charts.as_spec({"mark": "bar"}) == {"mark": "bar", "usermeta": {"embedOptions": {"renderer": "canvas"}}}
+    assert ready["config"] == {**plain["config"], "aria": False}
+    assert charts.as_spec({"mark": "bar"}) == {"mark": "bar", "usermeta": {"embedOptions": {"renderer": "canvas"}},
+                                               "config": {"aria": False}}
 
 
 def test_a_short_chart_with_a_title_sizes_its_plot_not_its_frame():
@@ -141,3 +144,21 @@ def test_a_short_chart_with_a_title_sizes_its_plot_not_its_frame():
     assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
     assert spec["height"] == 2 * 32 and spec["title"] == "Parameter budgets"
     assert sorted(table(spec["datasets"][spec["data"]["name"]])["name"]) == ["ConvNet", "fully connected"]
+
+
+def test_a_chart_from_a_template_is_altairs_own_spec_with_the_rows_named():
+    """A template's spec is what Altair builds with the rows in it (the oracle), the rows given by name; each
+    call gets its own copy."""
+    from core.sparsity import Stack1d, matrix_view
+
+    mv = matrix_view(Stack1d(7, 3, 1, 0, 1, 2))
+    spec = charts.heatmap_spec(mv.fc, "weight", "Fully connected")
+    oracle = charts.heatmap(mv.fc, "weight").properties(title="Fully connected").to_dict()
+    pd.testing.assert_frame_equal(table(oracle["datasets"].pop(oracle.pop("data")["name"])), mv.fc,
+                                  check_dtype=False)
+    assert spec.pop("data") == {"name": "cells"} and spec.pop("datasets")["cells"] is mv.fc
+    assert oracle.pop("datasets") == {} and spec == oracle
+    again = charts.heatmap_spec(mv.conv, "weight", "Convolution")
+    assert again["title"] == "Convolution" and again["datasets"]["cells"] is mv.conv  # nothing kept from before
+    again["encoding"]["x"]["title"] = "changed"
+    assert charts.heatmap_spec(mv.conv, "weight", "c")["encoding"]["x"]["title"] == "input"
