@@ -84,7 +84,7 @@ def heatmap_spec(df: pd.DataFrame, value: str, title: str, *, x: str = "col", y:
     return spec
 
 
-def _connections(layers: int) -> alt.LayerChart:
+def _connections() -> alt.LayerChart:
     lines = alt.Chart(alt.NamedData("edges")).mark_rule().encode(
         x=alt.X("x1:Q", title="input coordinate", axis=alt.Axis(tickMinStep=1, format="d")), x2="x2:Q",
         y=alt.Y("y1:Q", scale=alt.Scale(reverse=True), axis=None), y2="y2:Q",
@@ -95,13 +95,15 @@ def _connections(layers: int) -> alt.LayerChart:
         color=alt.Color("seen:N", scale=alt.Scale(domain=[False, True], range=[WHITE, RED]),
                         legend=alt.Legend(title="seen by the unit")),
         tooltip=["layer:Q", "position:Q", "seen:N"])
-    return (lines + dots).properties(height=70 * (layers + 1) + 40)
+    return (lines + dots).properties(height=110)
 
 
 def connections(nodes: pd.DataFrame, edges: pd.DataFrame, layers: int) -> dict:
     """A stack's connection diagram from ``core.sparsity.connection_diagram``: the wires into the picked unit in
     red, the inputs it sees filled. A spec, its rows the ``nodes`` and ``edges`` datasets."""
-    return from_template(_connections, layers, nodes=nodes, edges=edges)
+    spec = from_template(_connections, nodes=nodes, edges=edges)
+    spec["height"] = 70 * (layers + 1) + 40
+    return spec
 
 
 def raster(pixels: pd.DataFrame, column: str, scheme: str, box=None, *, reverse=False, side: int = 320) -> alt.Chart:
@@ -191,10 +193,10 @@ def sequence_pairs(pairs) -> alt.FacetChart:
         row=alt.Row("input:N", title=None, sort=["original", "permuted"]), spacing=6)
 
 
-def _cell_grid(title: str, cell: int, rows: int, cols: int) -> alt.LayerChart:
+def _cell_grid(title: str, one_row: bool) -> alt.LayerChart:
     base = alt.Chart(alt.NamedData("cells")).encode(
         x=alt.X("col:O", title=None, axis=alt.Axis(orient="top", labelAngle=0)),
-        y=alt.Y("row:O", title=None, axis=alt.Axis(labels=rows > 1, ticks=rows > 1)))
+        y=alt.Y("row:O", title=None, axis=alt.Axis(labels=not one_row, ticks=not one_row)))
     cells = base.mark_rect(stroke="#555555", strokeWidth=1).encode(
         color=alt.Color("state:N", scale=alt.Scale(domain=["this step", "padding", "cell"],
                                                    range=[RED, ORANGE, "#ffffff"]),
@@ -203,7 +205,7 @@ def _cell_grid(title: str, cell: int, rows: int, cols: int) -> alt.LayerChart:
     text = base.mark_text(fontSize=12).encode(text="label:N")
     # autosize "pad": the cells keep their size and the axes, title and legend come on top (Streamlit's default,
     # "fit", would squeeze all of it into width x height)
-    return alt.layer(cells, text).properties(width=cell * cols, height=cell * rows, title=title,
+    return alt.layer(cells, text).properties(width=1, height=1, title=title,  # the grid's own size: set per use
                                              autosize=alt.AutoSizeParams(type="pad", contains="padding"))
 
 
@@ -215,4 +217,6 @@ def cell_grid(df: pd.DataFrame, title: str, cell: int = 34) -> dict:
                                  np.where(df.get("padded", False), "padding", "cell")),
                   label=[("" if pd.isna(v) else f"{v:g}") for v in df["value"]])
     rows, cols = int(d["row"].nunique()), int(d["col"].nunique())
-    return from_template(_cell_grid, title, cell, rows, cols, cells=d)
+    spec = from_template(_cell_grid, title, rows == 1, cells=d)  # one template for every size of grid
+    spec["width"], spec["height"] = cell * cols, cell * rows
+    return spec
