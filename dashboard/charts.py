@@ -84,6 +84,44 @@ def heatmap_spec(df: pd.DataFrame, value: str, title: str, *, x: str = "col", y:
     return spec
 
 
+def _stages() -> alt.FacetChart:
+    return alt.Chart(alt.NamedData("stages")).mark_circle(size=14, opacity=0.85).encode(
+        x=alt.X("x:Q", scale=alt.Scale(domain=[-3, 3], clamp=True), title=None),
+        y=alt.Y("y:Q", scale=alt.Scale(domain=[-3, 3], clamp=True), title=None),
+        color=alt.Color("t:Q", scale=alt.Scale(scheme="turbo"), legend=None),
+    ).properties(width=210, height=210).facet(facet=alt.Facet("stage:N", title=None), columns=3)
+
+
+def stages(df: pd.DataFrame) -> dict:
+    """A point cloud through a layer's steps from ``core.linear.stages``: one panel per step, colour following
+    each point. A spec, its rows the ``stages`` dataset."""
+    return from_template(_stages, stages=df)
+
+
+def _growth(measure: str, title: str, axis: str) -> alt.Chart:
+    return alt.Chart(alt.NamedData("growth")).mark_line(point=True).encode(
+        x=alt.X("size:Q", scale=alt.Scale(type="log", base=2), title="input size (per side)"),
+        y=alt.Y(f"{measure}:Q", scale=alt.Scale(type="log"), title=axis),
+        color=alt.Color("layer:N", legend=alt.Legend(orient="bottom")),
+        tooltip=["size:Q", "layer:N", "params:Q", "multiplies:Q"]).properties(title=title)
+
+
+def growth(df: pd.DataFrame) -> tuple[dict, dict]:
+    """Parameters and multiplies against input size, per layer kind, from ``core.sharing.costs_vs_size``."""
+    return (from_template(_growth, "params", "Parameters: the convolution stays flat", "parameters", growth=df),
+            from_template(_growth, "multiplies", "Multiplies", "multiplies per sample", growth=df))
+
+
+def _shared_weights() -> alt.FacetChart:
+    return _heatmap("weight", "col", "row", "input", "output").properties(width=260, height=220).facet(
+        column=alt.Column("layer:N", title=None))
+
+
+def shared_weights(df: pd.DataFrame) -> dict:
+    """The weight matrices of ``core.sharing.sharing_matrices``, one panel per layer kind."""
+    return from_template(_shared_weights, cells=df)
+
+
 def _connections() -> alt.LayerChart:
     lines = alt.Chart(alt.NamedData("edges")).mark_rule().encode(
         x=alt.X("x1:Q", title="input coordinate", axis=alt.Axis(tickMinStep=1, format="d")), x2="x2:Q",

@@ -1,28 +1,20 @@
 """The linear layer: rotation and squashing (lecture section 3)."""
 
-import altair as alt
 import numpy as np
 import streamlit as st
 
 from core.linear import SQUASHES, decompose, matrix_from, point_cloud, stages
-from dashboard import urlstate as url
+from dashboard import charts, urlstate as url
 from dashboard.charts import as_spec
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def stage_chart(kind, angle, sx, sy, shear, bx, by, squash):
     w = matrix_from(angle, sx, sy, shear)
-    df = stages(point_cloud(kind), w, np.array([bx, by]), squash)
-    # a fixed dataset name and an otherwise fixed spec: a new setting swaps the rows into the chart on the page
+    # one spec for every setting, its rows a named dataset: a new setting swaps the rows into the chart on the page
     # instead of building a new one
-    chart = alt.Chart(alt.NamedData("stages")).mark_circle(size=14, opacity=0.85).encode(
-        x=alt.X("x:Q", scale=alt.Scale(domain=[-3, 3], clamp=True), title=None),
-        y=alt.Y("y:Q", scale=alt.Scale(domain=[-3, 3], clamp=True), title=None),
-        color=alt.Color("t:Q", scale=alt.Scale(scheme="turbo"), legend=None),
-    ).properties(width=210, height=210).facet(facet=alt.Facet("stage:N", title=None), columns=3)
-    spec = chart.to_dict()
-    spec["datasets"] = {"stages": df}
-    return as_spec(spec), w, decompose(w).describe()
+    return as_spec(charts.stages(stages(point_cloud(kind), w, np.array([bx, by]), squash))), w, \
+        decompose(w).describe()
 
 
 st.markdown("A fully connected layer computes **y = f(W x + b)**. By the singular value decomposition, "

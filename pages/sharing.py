@@ -1,12 +1,11 @@
 """Stationarity → parameter sharing (lecture section 5)."""
 
-import altair as alt
 import streamlit as st
 
 from core.conv import layer_costs
 from core.sharing import apply_to_sizes, costs_vs_size, lecture_examples, sharing_matrices
-from dashboard import urlstate as url
-from dashboard.charts import as_spec, heatmap
+from dashboard import charts, urlstate as url
+from dashboard.charts import as_spec
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -16,22 +15,12 @@ def costs(shape, c_out, k):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def growth_charts(c_in, c_out, k, nd, sizes):
-    growth = costs_vs_size(c_in, c_out, k, sizes, nd)
-    base = alt.Chart(growth).mark_line(point=True).encode(
-        x=alt.X("size:Q", scale=alt.Scale(type="log", base=2), title="input size (per side)"),
-        color=alt.Color("layer:N", legend=alt.Legend(orient="bottom")),
-        tooltip=["size", "layer", "params", "multiplies"])
-    params = base.encode(y=alt.Y("params:Q", scale=alt.Scale(type="log"), title="parameters")).properties(
-        title="Parameters: the convolution stays flat")
-    mults = base.encode(y=alt.Y("multiplies:Q", scale=alt.Scale(type="log"), title="multiplies per sample")
-                        ).properties(title="Multiplies")
-    return as_spec(params), as_spec(mults)
+    return tuple(as_spec(spec) for spec in charts.growth(costs_vs_size(c_in, c_out, k, sizes, nd)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def matrices_chart(n, k):
-    return as_spec(heatmap(sharing_matrices(n, k), "weight").properties(width=260, height=220).facet(
-        column=alt.Column("layer:N", title=None)))
+    return as_spec(charts.shared_weights(sharing_matrices(n, k)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
