@@ -126,6 +126,20 @@ def test_stages_end_in_torch_linear_then_squash():
     np.testing.assert_allclose(last, expected.numpy(), atol=1e-9)
 
 
+@pytest.mark.parametrize("squash", linear.SQUASHES)
+def test_every_stage_is_finite_at_the_sliders_ends(squash):
+    """The linear page's chart skips Vega-Lite's filter for invalid values (a cost on every key press): every
+    point it draws must be a number, singular and extreme settings included."""
+    from dashboard.charts import stages
+
+    for kind in ("grid", "spiral"):
+        for angle, sx, sy, shear, b in ((180, 2, -2, 2, 2), (-180, 0, 0, -2, -2), (0, 0, 2, 0, 0), (45, -2, 0, 2, -2)):
+            df = linear.stages(linear.point_cloud(kind), linear.matrix_from(angle, sx, sy, shear), np.array([b, -b]),
+                               squash)
+            assert np.isfinite(df[["x", "y", "t"]].to_numpy()).all(), (kind, angle, sx, sy, shear, b)
+    assert stages(df)["config"]["mark"]["invalid"] is None
+
+
 @pytest.mark.parametrize("angle, sx, sy, shear, words", [
     (30, 1, 1, 0, "rotate by 30°"),  # a pure rotation: one angle, the one on the slider
     (30, 2, 1, 0, "rotate by 30°"),  # scale along x then turn: V = I
