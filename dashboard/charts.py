@@ -127,6 +127,28 @@ def shared_weights(df: pd.DataFrame) -> dict:
     return from_template(_shared_weights, cells=df)
 
 
+def _pooled_signal() -> alt.Chart:
+    return alt.Chart(alt.NamedData("curves")).mark_line(point=True, interpolate="step-after").encode(
+        x=alt.X("i:Q", title="input position"), y=alt.Y("value:Q", title=None), color="curve:N",
+    ).properties(height=260)
+
+
+def pooled_signal(curves: pd.DataFrame) -> dict:
+    """A signal and its pooled versions (``i, value, curve``), as steps."""
+    return from_template(_pooled_signal, curves=curves)
+
+
+def _shift_changes() -> alt.Chart:
+    return alt.Chart(alt.NamedData("changes")).mark_line(point=True).encode(
+        x=alt.X("shift:O", title="input shift (samples)"), y=alt.Y("change:Q", title="relative change of output"),
+        color="method:N").properties(height=260)
+
+
+def shift_changes(changes: pd.DataFrame) -> dict:
+    """How much each pooling's output changes with the input's shift, from ``core.pooling.shift_consistency``."""
+    return from_template(_shift_changes, changes=changes)
+
+
 def _connections() -> alt.LayerChart:
     lines = alt.Chart(alt.NamedData("edges")).mark_rule().encode(
         x=alt.X("x1:Q", title="input coordinate", axis=alt.Axis(tickMinStep=1, format="d")), x2="x2:Q",

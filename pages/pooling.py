@@ -2,7 +2,6 @@
 
 import math
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -10,7 +9,7 @@ import torch
 
 from core.images import as_png, data_url, photo
 from core.pooling import output_shape, pool, random_signals, shift_consistency
-from dashboard import urlstate as url
+from dashboard import charts, urlstate as url
 from dashboard.charts import as_spec
 
 
@@ -21,9 +20,7 @@ def signal_chart(p, k):
     for name, method in (("max", "max"), ("average", "average"), (f"L{p:g}", "lp")):
         y = pool(x.abs() if method == "lp" else x, method, k, p=p)[0, 0].numpy()
         frames.append(pd.DataFrame({"i": np.arange(len(y)) * k + (k - 1) / 2, "value": y, "curve": name}))
-    return as_spec(alt.Chart(pd.concat(frames)).mark_line(point=True, interpolate="step-after").encode(
-        x=alt.X("i:Q", title="input position"), y=alt.Y("value:Q", title=None), color="curve:N",
-    ).properties(height=260))
+    return as_spec(charts.pooled_signal(pd.concat(frames)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -37,10 +34,7 @@ def pooled_images(p, k):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def consistency_chart(k, p):
-    df = shift_consistency(random_signals(128, 128, seed=1), k, p=p)
-    return as_spec(alt.Chart(df).mark_line(point=True).encode(
-        x=alt.X("shift:O", title="input shift (samples)"), y=alt.Y("change:Q", title="relative change of output"),
-        color="method:N").properties(height=260))
+    return as_spec(charts.shift_changes(shift_consistency(random_signals(128, 128, seed=1), k, p=p)))
 
 
 st.markdown("Apply one operator to each window, then stride. The Lp norm of the window, (Σ|x|ᵖ)^(1/p), goes from "
