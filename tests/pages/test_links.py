@@ -2,7 +2,7 @@
 and the URL afterwards reproduces the view.
 
 The widgets and their domains are read off each page itself (a defaults run), so a new URL-bound widget is
-fuzzed without editing this file. The full run (``-m slow``) tries 120 generated links; the default quick run
+fuzzed without editing this file. The full run (``-m slow``) tries 60 generated links; the default quick run
 eight. ``PROPERTY_CASES`` overrides the count.
 """
 
@@ -164,7 +164,7 @@ def test_generated_links_quick(capsys, request):
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_generated_links_full(capsys):
-    run_cases(int(os.environ.get("PROPERTY_CASES", 120)), capsys)
+    run_cases(int(os.environ.get("PROPERTY_CASES", 60)), capsys)  # 0.8 s a link: the suite stays under 15 minutes
 
 
 @pytest.mark.parametrize("url_path,params", [
