@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from server import DONE, free_port, serve  # noqa: E402
+from server import DONE, free_port, served  # noqa: E402
 STORED_LINK = "practicum?pp_data=MNIST-1D&pp_epochs=1&pp_n=500"
 
 
@@ -85,12 +85,8 @@ def visit(browser, url: str, first: str, context=None, mark: str = "title") -> t
 
 def fresh(browser, env, url_path: str, script: Path | None, port: int, context=None) -> tuple[float, float]:
     """A new server on ``port`` and one visit to ``url_path`` (the title, then the run's end)."""
-    proc, base = serve(env, *([script] if script else []), port=port)
-    try:
+    with served(env, script, port) as base:
         return visit(browser, f"{base}/{'' if url_path == 'home' else url_path}", "h1", context)
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def main() -> None:
@@ -140,20 +136,12 @@ def main() -> None:
 
             def link(script, url_path, first, mark):
                 """(cold, warm) first visits, then (cold, warm) returning, to ``url_path`` on fresh servers."""
-                proc, base = serve(env, *([script] if script else []), port=port)
-                try:
+                with served(env, script, port) as base:
                     cold = visit(browser, f"{base}/{url_path}", first, mark=mark)[0]
                     warm = visit(browser, f"{base}/{url_path}", first, mark=mark)[0]
                     warm_back = visit(browser, f"{base}/{url_path}", first, cached, mark=mark)[0]
-                finally:
-                    proc.terminate()
-                    proc.wait(20)
-                proc, base = serve(env, *([script] if script else []), port=port)
-                try:
+                with served(env, script, port) as base:
                     cold_back = visit(browser, f"{base}/{url_path}", first, cached, mark=mark)[0]
-                finally:
-                    proc.terminate()
-                    proc.wait(20)
                 return cold, warm, cold_back, warm_back
 
             # the floor for a link to a page of its own: Streamlit's page first asks for its health check under

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from server import DONE, serve  # noqa: E402
+from server import DONE, served  # noqa: E402
 
 # Timed in the page, on the browser's clock: Playwright's own waits for a selector poll at 0, 20, 70, 170, 270 ms and
 # then every 500 ms, so a rerun that ended at 280 ms was reported at 770 (the benchmark's figures before 2026-11-30).
@@ -111,17 +111,12 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
         print(f"{'page':<14}{'median ms':>10}{'worst ms':>10}{'reruns/press':>14}{'lost presses':>14}")
-        proc, base = serve({"CONVLAB_RESULTS_DIR": str(folder / "results")}, floor)
-        try:
+        with served({"CONVLAB_RESULTS_DIR": str(folder / "results")}, floor) as base:
             times, runs, lost = measure(browser, base, args.presses)
-        finally:
-            proc.terminate()
-            proc.wait(20)
         floor_ms = 1000 * statistics.median(times)
         print(f"{'(one slider)':<14}{floor_ms:>10.0f}{1000 * max(times):>10.0f}{statistics.mean(runs):>14.1f}"
               f"{lost:>14}   <- Streamlit's own floor here", flush=True)
-        proc, base = serve({"CONVLAB_RESULTS_DIR": str(folder / "results")})
-        try:
+        with served({"CONVLAB_RESULTS_DIR": str(folder / "results")}) as base:
             for url_path in args.pages.split(","):
                 got = measure(browser, f"{base}/{url_path}", args.presses)
                 if got is None:
@@ -131,9 +126,6 @@ def main() -> None:
                 median = 1000 * statistics.median(times)
                 print(f"{url_path:<14}{median:>10.0f}{1000 * max(times):>10.0f}{statistics.mean(runs):>14.1f}"
                       f"{lost:>14}   {median / floor_ms:.1f}x the floor", flush=True)
-        finally:
-            proc.terminate()
-            proc.wait(20)
         browser.close()
     shutil.rmtree(folder, ignore_errors=True)
 

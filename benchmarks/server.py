@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -38,3 +39,14 @@ def serve(env: dict, script: Path = ROOT / "dashboard" / "app.py", preexec_fn=No
             time.sleep(0.25)
     proc.kill()
     raise RuntimeError("streamlit did not start")
+
+
+@contextlib.contextmanager
+def served(env: dict, script: Path | None = None, port: int | None = None):
+    """``serve`` for a ``with`` block: yields the base URL, and stops the server at the block's end."""
+    proc, base = serve(env, *([script] if script else []), port=port)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(20)
