@@ -36,6 +36,7 @@ squint test on an oscillating waveform reads its period, not its parts.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -434,29 +435,39 @@ def data_types(examples: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _measures(x: np.ndarray) -> dict:
+    """The measures ``compare`` shows, for one copy."""
+    ac, ps = autocorrelation(x), power_spectrum(x)
+    return {"autocorrelation": ac, "spectrum": ps, "summary": summary(x, ac, ps), "squint": squint_curve(x),
+            "pyramid": pyramid_energy(x)}
+
+
+# ``compare`` measures the original and its permuted copy side by side: NumPy's FFTs and SciPy's filters let go of
+# the GIL, so on two idle cores a new signal's measures take about half as long (the signals page measures one on
+# each move of a dial). One small pool for the process: many viewers at once queue on it, they do not add threads.
+_SIDE_BY_SIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="convlab-measure")
+
+
 def compare(x, seed: int = 0, max_lag: int = 64) -> dict[str, pd.DataFrame]:
     """Every measure for ``x`` and its permuted copy, as long tables with a ``copy`` column."""
     x = _as_array(x)
     copies = {"original": x, "permuted": permute(x, seed)}
+    measured = dict(zip(copies, _SIDE_BY_SIDE.map(_measures, copies.values())))
 
-    def both(fn):
-        return {k: fn(v).assign(copy=k) for k, v in copies.items()}
+    def joined(name):
+        return pd.concat([m[name].assign(copy=k) for k, m in measured.items()], ignore_index=True)
 
-    def joined(frames):
-        return pd.concat(frames.values(), ignore_index=True)
-
-    ac, ps = both(autocorrelation), both(power_spectrum)
-    table = joined(ac)
-    shown, notes = summary_table([{"copy": k, **summary(v, ac[k], ps[k])} for k, v in copies.items()])
-    spectrum = joined(ps)
+    table = joined("autocorrelation")
+    shown, notes = summary_table([{"copy": k, **m["summary"]} for k, m in measured.items()])
+    spectrum = joined("spectrum")
     # power under 1e-12 of the copy's peak is rounding, not signal (an exactly periodic tune has empty bins): left
     # off the log-scale chart, where it would stretch the axis down to 1e-30
     spectrum = spectrum[spectrum["power"] > 1e-12 * spectrum.groupby("copy")["power"].transform("max")]
     return {
         "autocorrelation": table[table["lag"] <= max_lag],
         "spectrum": spectrum,
-        "squint": joined(both(squint_curve)),
-        "pyramid": joined(both(pyramid_energy)),
+        "squint": joined("squint"),
+        "pyramid": joined("pyramid"),
         "local": local_statistics(x).assign(copy="original"),
         "summary": shown,
         "notes": notes,
