@@ -110,7 +110,9 @@ def _headless(model):
     # published: Araujo et al. (Distill 2019) give 195 for AlexNet's conv5 and 212 for VGG-16's pool5;
     # torchvision's ResNets are quoted at 435 (ResNet-18) and 427 (ResNet-50) before the pooling head.
     ("alexnet", lambda: torchvision.models.alexnet().features, 195),
-    ("vgg16", lambda: torchvision.models.vgg16().features, 212),
+    # VGG-16's convolutional part alone, by torchvision's own recipe: the whole network spends seconds drawing
+    # random weights for its 120 M classifier parameters, which the field never sees
+    ("vgg16", lambda: torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"]), 212),
     ("resnet18", lambda: _headless(torchvision.models.resnet18()), 435),
     ("resnet50", lambda: _headless(torchvision.models.resnet50()), 427),
 ])
