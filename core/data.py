@@ -212,21 +212,60 @@ class Dataset:
         return tuple(self.train.x.shape[1:])
 
 
+MNIST1D_ARRAYS = ("x", "y", "x_test", "y_test")
+
+
+def _generated_mnist1d(**knobs) -> dict[str, np.ndarray]:
+    """``mnist1d.make_dataset``'s sequences and labels for these knobs, generated once per machine.
+
+    Generating takes seconds (4 on the 2-core test machine, plus 1.5 to import the package and matplotlib), on
+    every fresh server and every Dask worker: the arrays are kept in the cache folder as ``.npz`` (read without
+    pickle), keyed by the knobs and the package's version. A cache that cannot be read is generated again; one
+    that cannot be written (a full disk, a read-only folder) only costs the next process the seconds again.
+    """
+    import hashlib
+    import json
+    import logging
+    from importlib.metadata import version
+
+    log = logging.getLogger("convlab.data")
+    knobs = {k: v.item() if isinstance(v, np.generic) else v for k, v in knobs.items()}  # NumPy scalars as JSON
+    key = hashlib.sha256(json.dumps({"mnist1d": version("mnist1d"), **knobs}, sort_keys=True).encode()).hexdigest()
+    path = cache_dir() / "mnist1d" / f"{key[:24]}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {k: stored[k] for k in MNIST1D_ARRAYS}
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file: generate again, and replace it
+        log.warning("MNIST-1D cache %s is unreadable (%s); generating the data again", path, exc)
+    from mnist1d.data import get_dataset_args, make_dataset  # deferred: pulls in matplotlib
+
+    args = get_dataset_args()
+    for name, value in knobs.items():
+        setattr(args, name, value)
+    made = make_dataset(args)
+    arrays = {k: np.asarray(made[k]) for k in MNIST1D_ARRAYS}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda f: np.savez(f, **arrays), binary=True)
+    except OSError as exc:
+        log.warning("MNIST-1D not kept in %s (%s): the next process generates it again", path.parent, exc)
+    return arrays
+
+
 @lru_cache(maxsize=4)
 def mnist1d(num_samples: int = 5000, seed: int = 42, shuffle_seq: bool = False, max_translation: int = 48,
             iid_noise_scale: float = 2e-2, corr_noise_scale: float = 0.25) -> Dataset:
     """MNIST-1D (Greydanus and Kobak, ICML 2024) generated procedurally by ``mnist1d.make_dataset``.
 
-    Offline and about a second; 4,000 training and 1,000 test sequences of length 40 by default.
-    Inputs are standardised with the training set's mean and std. The last four generated are kept
-    (one is 0.8 MB) and shared by every caller: read them, never write into them.
+    Offline; 4,000 training and 1,000 test sequences of length 40 by default, generated once per machine
+    (``_generated_mnist1d``). Inputs are standardised with the training set's mean and std. The last four
+    are kept in memory (one is 0.8 MB) and shared by every caller: read them, never write into them.
     """
-    from mnist1d.data import get_dataset_args, make_dataset  # deferred: pulls in matplotlib
-
-    args = get_dataset_args()
-    args.num_samples, args.seed, args.shuffle_seq = num_samples, seed, shuffle_seq
-    args.max_translation, args.iid_noise_scale, args.corr_noise_scale = max_translation, iid_noise_scale, corr_noise_scale
-    d = make_dataset(args)
+    d = _generated_mnist1d(num_samples=num_samples, seed=seed, shuffle_seq=shuffle_seq,
+                           max_translation=max_translation, iid_noise_scale=iid_noise_scale,
+                           corr_noise_scale=corr_noise_scale)
     x_tr = torch.tensor(d["x"], dtype=torch.float32)
     mean, std = x_tr.mean(), x_tr.std()
 

@@ -104,3 +104,67 @@ def test_sample_image_honours_its_size(data_dir):
     bigger, caption = sample_image("mnist digit", 40, directory=str(data_dir))
     assert bigger.shape == (40, 40) and caption.endswith("resized to 40×40")
     assert sample_image("coins")[0].shape == (48, 48) and sample_image("coins", 20)[0].shape == (20, 20)
+
+
+# ---- MNIST-1D, generated once per machine and kept in the cache folder ----
+
+SMALL = {"num_samples": 300, "seed": 3, "shuffle_seq": False, "max_translation": 48, "iid_noise_scale": 2e-2,
+         "corr_noise_scale": 0.25}
+
+
+def _made_by_mnist1d(knobs):
+    """The oracle: the package's own generator, called directly."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    for k, v in knobs.items():
+        setattr(args, k, v)
+    return make_dataset(args)
+
+
+def test_mnist1d_is_generated_once_then_read_back_equal(tmp_path, monkeypatch):
+    import mnist1d.data
+    import numpy as np
+
+    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(tmp_path))
+    first = data._generated_mnist1d(**SMALL)
+    want = _made_by_mnist1d(SMALL)
+    assert len(list((tmp_path / "mnist1d").glob("*.npz"))) == 1
+    assert not list((tmp_path / "mnist1d").glob("*.tmp"))
+
+    def refuse(args):
+        raise AssertionError("generated again")
+    monkeypatch.setattr(mnist1d.data, "make_dataset", refuse)
+    again = data._generated_mnist1d(**SMALL)  # from the file: the generator is not called
+    for k in data.MNIST1D_ARRAYS:
+        assert np.array_equal(first[k], want[k]) and np.array_equal(again[k], want[k]), k
+        assert again[k].dtype == np.asarray(want[k]).dtype
+    with pytest.raises(AssertionError, match="generated again"):  # other knobs are another file
+        data._generated_mnist1d(**{**SMALL, "seed": 4})
+
+
+def test_a_damaged_mnist1d_cache_is_generated_again(tmp_path, monkeypatch, caplog):
+    import numpy as np
+
+    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(tmp_path))
+    data._generated_mnist1d(**SMALL)
+    (kept,) = (tmp_path / "mnist1d").glob("*.npz")
+    kept.write_bytes(b"PK\x03\x04 half a file")
+    with caplog.at_level("WARNING", logger="convlab.data"):
+        got = data._generated_mnist1d(**SMALL)
+    assert "unreadable" in caplog.text
+    assert np.array_equal(got["x"], _made_by_mnist1d(SMALL)["x"])
+    with np.load(kept, allow_pickle=False) as stored:  # replaced by a good copy
+        assert np.array_equal(stored["y_test"], got["y_test"])
+
+
+def test_mnist1d_without_a_writable_cache_still_loads(tmp_path, monkeypatch, caplog):
+    import numpy as np
+
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be")  # mkdir fails, as on a full or read-only disk
+    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(blocked))
+    with caplog.at_level("WARNING", logger="convlab.data"):
+        got = data._generated_mnist1d(**SMALL)
+    assert "not kept" in caplog.text
+    assert np.array_equal(got["x_test"], _made_by_mnist1d(SMALL)["x_test"])
