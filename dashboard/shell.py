@@ -152,14 +152,20 @@ WARM_DELAY = 3.0  # seconds after the first page before torch is imported in the
 
 def _describe_later(delay: float) -> str:
     time.sleep(delay)
-    return _describe_device()
+    line = _describe_device()
+    # PyTorch's shapes-only (meta) kernels for matrix products import torch._dynamo the first time they run:
+    # 1.5-2.5 s on the 2-core test machine, which the anatomy, sharing and practicum pages (they size networks
+    # without building them) would otherwise charge their first visitor on a fresh server
+    import torch._dynamo  # noqa: F401
+    return line
 
 
 def warm_up(delay: float = WARM_DELAY) -> Future:
-    """Import torch and find this server's device in the background, once, ``delay`` seconds after the first
-    page has run: torch's import takes seconds on a fresh server and holds the interpreter while it runs, so
-    started at once it would hold up the first page's delivery (measured: home's first content 2.0-2.6 s
-    instead of 1.6 s); started later, the next page that needs torch usually finds it imported."""
+    """Import torch (and torch._dynamo, for its meta kernels) and find this server's device in the background,
+    once, ``delay`` seconds after the first page has run: torch's import takes seconds on a fresh server and holds
+    the interpreter while it runs, so started at once it would hold up the first page's delivery (measured: home's
+    first content 2.0-2.6 s instead of 1.6 s); started later, the next page that needs torch usually finds it
+    imported."""
     global _warm
     with _warm_lock:
         if _warm is None:

@@ -709,6 +709,37 @@ def test_a_stored_link_shows_its_results_before_torch_is_loaded(stored_practicum
     assert any(torch for _, torch in seen)  # and the page did load it afterwards (the sections inside the nets)
 
 
+WARM_PROBE = """
+import sys
+sys.path.insert(0, ".")
+import torch
+x = torch.empty(2, 3, device="meta")
+print("torch._dynamo" in sys.modules)
+if sys.argv[1] == "page":  # what the pages do to size a network without building it
+    torch.nn.Linear(3, 4, device="meta")(x)
+else:
+    import dashboard.shell
+    dashboard.shell._describe_later(0)
+print("torch._dynamo" in sys.modules)
+"""
+
+
+@pytest.mark.slow  # two fresh processes import torch
+def test_the_warm_up_imports_what_a_pages_first_network_sizing_would():
+    """PyTorch's meta kernel for a matrix product imports torch._dynamo on first use (1.5-2.5 s on a fresh
+    server); the shell's background warm-up imports it first, so that the next page does not."""
+    import subprocess
+    import sys
+
+    def run(what):
+        out = subprocess.run([sys.executable, "-c", WARM_PROBE, what], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.split()
+    assert run("page") == ["False", "True"]  # torch alone does not import it; a page's first meta product does
+    assert run("warm") == ["False", "True"]
+
+
 def test_a_drawn_digit_goes_through_every_net(stored_practicum, monkeypatch):
     import numpy as np
 
