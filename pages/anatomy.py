@@ -87,6 +87,7 @@ except SpecError as exc:
 editor = pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
 edited = st.data_editor(
     editor, num_rows="dynamic", hide_index=False, key=f"an_editor_{abs(hash(text))}",
+    placeholder="",  # a field a layer does not take (a ReLU's kernel) is an empty cell, not "None"
     column_config={"kind": st.column_config.SelectboxColumn("kind", options=list(KINDS), required=True),
                    **{c: st.column_config.NumberColumn(c, step=1 if c != "p" else 0.5) for c in COLUMNS[1:]}})
 edited_rows = [{k: v for k, v in r.items() if v is not None and not (isinstance(v, float) and np.isnan(v))}

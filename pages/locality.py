@@ -84,7 +84,7 @@ def in_one_dimension():
     left, right = st.columns([3, 2])
     left.vega_lite_chart(spec, width="stretch")
     right.dataframe(table.rename(columns={"rf_previous": "field w.r.t. layer below", "rf_input": "field w.r.t. input",
-                                         "seen": "units seen"}), hide_index=True)
+                                         "seen": "units seen"}), hide_index=True, placeholder="—")
     with right.expander("The recursion, worked (Distill 2019)"):
         st.dataframe(recursion(stack), hide_index=True)
         st.caption("From the input (r = 1, j = 1, start = 0), each layer of kernel k, stride s, padding p and dilation d "

@@ -99,7 +99,7 @@ def types_table():
                        "image, RGB": ("chelsea, as luminance", photo("chelsea"))})
 
 
-st.dataframe(types_table(), hide_index=True)
+st.dataframe(types_table(), hide_index=True, placeholder="—")  # rows without a built-in example: not measured
 
 # Each section is a fragment: its widgets rerun it alone, and the browser redraws only its charts (a whole-page
 # rerun redraws every element: about 2-3 ms each on the 2-core test machine, and 50 ms for each chart it rebuilds)

@@ -76,6 +76,10 @@ def test_defaults(url_path, caplog):
     # node per mark on every rerun (the browser test checks that vega-embed obeyed)
     for chart in at.get("vega_lite_chart"):
         assert json.loads(chart.proto.spec).get("usermeta", {}).get("embedOptions", {}).get("renderer") == "canvas"
+    # a table's missing value reads as a placeholder the page chose, never as Streamlit's default "None"
+    for table in at.dataframe:
+        if table.value.isna().to_numpy().any():
+            assert table.proto.HasField("placeholder"), list(table.value.columns)
 
 
 @pytest.mark.parametrize("url_path", [u for *_, u in PAGES])
