@@ -76,7 +76,11 @@ def test_defaults(url_path, caplog):
     # node per mark on every rerun (the browser test checks that vega-embed obeyed)
     for chart in at.get("vega_lite_chart"):
         assert json.loads(chart.proto.spec).get("usermeta", {}).get("embedOptions", {}).get("renderer") == "canvas"
-    # a table's missing value reads as a placeholder the page chose, never as Streamlit's default "None"
+    assert_no_none_cells(at)
+
+
+def assert_no_none_cells(at) -> None:
+    """A table's missing value reads as a placeholder the page chose, never as Streamlit's default "None"."""
     for table in at.dataframe:
         if table.value.isna().to_numpy().any():
             assert table.proto.HasField("placeholder"), list(table.value.columns)
@@ -92,6 +96,7 @@ def test_seeded_link(url_path):
         assert widget is not None, key
         shown = getattr(widget, "format_func", str)(widget.value) if hasattr(widget, "options") else widget.value
         assert str(shown).lower() == value.lower()
+    assert_no_none_cells(at)
 
 
 @pytest.mark.parametrize("url_path", [u for *_, u in PAGES if LINKS[u][1] and u != "home"])
@@ -181,6 +186,7 @@ def test_practicum_trains_from_a_link_and_shows_results(data_dir, monkeypatch):
     again = run_page("practicum", {"pp_n": "2000", "pp_seed": "7"})
     assert any(s.value == "Results" for s in again.subheader)
     assert next(m.value for m in again.markdown if m.value.startswith("**What these runs show.**")) == said
+    assert_no_none_cells(again)
 
 
 @pytest.mark.slow  # eight 10-epoch trainings
@@ -197,6 +203,7 @@ def test_signals_page_trains_which_prior_fits_in_the_background():
         assert not at.exception, [e.value for e in at.exception]
     lead = next(df.value for df in at.dataframe if "advantage" in df.value.columns)
     assert len(lead) == 4 and {"ConvNet", "MLP"} <= set(lead.columns)
+    assert_no_none_cells(at)
     # the ConvNet's lead over the MLP (the paper: 94 vs 68 on clean sequences) shrinks as noise drowns the digits
     assert lead["advantage"].iloc[0] > 5 and lead["advantage"].iloc[-1] < lead["advantage"].iloc[0]
 
