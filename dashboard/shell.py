@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import streamlit as st
@@ -160,16 +160,28 @@ def _describe_later(delay: float) -> str:
     return line
 
 
+def _run_into(future: Future, fn, *args) -> None:
+    if future.set_running_or_notify_cancel():
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # the future carries it to whoever asks
+            future.set_exception(exc)
+
+
 def warm_up(delay: float = WARM_DELAY) -> Future:
     """Import torch (and torch._dynamo, for its meta kernels) and find this server's device in the background,
     once, ``delay`` seconds after the first page has run: torch's import takes seconds on a fresh server and holds
     the interpreter while it runs, so started at once it would hold up the first page's delivery (measured: home's
     first content 2.0-2.6 s instead of 1.6 s); started later, the next page that needs torch usually finds it
-    imported."""
+    imported. A daemon thread: a server stopped (SIGTERM on a restart or a deploy) while torch imports exits at
+    once, where a pool's worker is joined at exit and held it up for the whole import (over 10 s on a busy
+    machine)."""
     global _warm
     with _warm_lock:
         if _warm is None:
-            _warm = ThreadPoolExecutor(1, thread_name_prefix="convlab-warm").submit(_describe_later, delay)
+            _warm = Future()
+            threading.Thread(target=_run_into, args=(_warm, _describe_later, delay), name="convlab-warm",
+                             daemon=True).start()
         return _warm
 
 

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -782,3 +783,26 @@ def test_without_streamlits_internals_the_heading_waits_for_the_navigation(monke
     manager = SimpleNamespace(intended_page_script_hash="", intended_page_name="padding")
     monkeypatch.setattr(runner, "get_script_run_ctx", lambda: SimpleNamespace(pages_manager=manager))
     assert intended_url_path([SimpleNamespace(_script_hash="h", url_path="padding")]) is None  # no `_default`
+
+
+EXIT_PROBE = """
+import sys, time
+sys.path.insert(0, ".")
+import dashboard.shell as shell
+shell._describe_later = lambda delay: time.sleep(60)  # an import of torch that takes a minute on a busy machine
+shell.warm_up(0)
+time.sleep(0.2)  # the warm-up is under way; the server is told to stop
+"""
+
+
+def test_a_server_stopped_while_the_warm_up_runs_exits_at_once():
+    """A restart or a deploy stops a server (SIGTERM) maybe seconds after its first page, while the background
+    warm-up imports torch: the process must exit then, not when the import ends (a pool's worker is joined at
+    exit: that took over 10 s under load)."""
+    import subprocess
+    import sys
+
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", EXIT_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert time.monotonic() - started < 30, "the exit waited for the warm-up"
