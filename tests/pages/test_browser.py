@@ -196,15 +196,15 @@ def test_a_chart_on_a_canvas_still_answers_a_hover(server, browser):
     tooltip, with the cell's mode, position, value and source."""
     page = open_page(browser, f"{server}/padding")
     canvas = page.locator("[data-testid=stVegaLiteChart] canvas").first
-    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
-    # Where the bars fall depends on the fonts (the axis labels' widths): CI's Chromium build drew them elsewhere
-    # than Debian's, and a 12-point guess missed them all. Sweep the first facets' upper half, row by row, until
-    # a tooltip answers: the bars fill the lower part of that band.
+    # Where the bars fall depends on the fonts (the axis labels' widths), so sweep the first facets' upper half,
+    # row by row, until a tooltip answers: the bars fill the lower part of that band. Each point is hovered
+    # through the locator, which brings the canvas into view first: in two CI runs of three the page had
+    # scrolled the chart out of view (970 px up) between reading its box and moving the mouse.
     shown = None
     for fy in (0.4, 0.3, 0.2, 0.45, 0.35, 0.25):
         for i in range(48):
-            page.mouse.move(box["x"] + i / 96 * box["width"], box["y"] + fy * box["height"])
+            canvas.hover(position={"x": i / 96 * box["width"], "y": fy * box["height"]}, timeout=10_000)
             page.wait_for_timeout(50)
             tip = page.locator("[id^=vg-tooltip-element].visible")
             if tip.count():
@@ -212,7 +212,7 @@ def test_a_chart_on_a_canvas_still_answers_a_hover(server, browser):
                 break
         if shown:
             break
-    assert shown is not None, f"no tooltip over the chart at {box}"
+    assert shown is not None, f"no tooltip over the chart: {box}, now {canvas.bounding_box()}"
     assert all(field in shown for field in ("mode", "col", "value", "source")), shown
     page.context.close()
 
