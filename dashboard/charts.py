@@ -258,14 +258,20 @@ def sequence_pairs(pairs) -> alt.FacetChart:
         row=alt.Row("input:N", title=None, sort=["original", "permuted"]), spacing=6)
 
 
-def _cell_grid(title: str, one_row: bool) -> alt.LayerChart:
+GRID_STATES = ("this step", "padding", "cell")
+
+
+def _cell_grid(title: str, one_row: bool, states: tuple[str, ...], stacked: bool) -> alt.LayerChart:
     base = alt.Chart(alt.NamedData("cells")).encode(
         x=alt.X("col:O", title=None, axis=alt.Axis(orient="top", labelAngle=0)),
         y=alt.Y("row:O", title=None, axis=alt.Axis(labels=not one_row, ticks=not one_row)))
     cells = base.mark_rect(stroke="#555555", strokeWidth=1).encode(
-        color=alt.Color("state:N", scale=alt.Scale(domain=["this step", "padding", "cell"],
-                                                   range=[RED, ORANGE, "#ffffff"]),
-                        legend=alt.Legend(orient="bottom", title=None)),
+        color=alt.Color("state:N", scale=alt.Scale(domain=list(GRID_STATES), range=[RED, ORANGE, "#ffffff"]),
+                        # only the states this grid shows: the kernel's plain cells need none, and a legend of
+                        # all three under a 3-cell grid was cut off after its second entry
+                        legend=alt.Legend(orient="bottom", title=None, values=list(states),
+                                          columns=1 if stacked else len(states))
+                        if set(states) - {"cell"} else None),
         tooltip=["row:Q", "col:Q", alt.Tooltip("value:Q", format="g")])
     text = base.mark_text(fontSize=12).encode(text="label:N")
     # autosize "pad": the cells keep their size and the axes, title and legend come on top (Streamlit's default,
@@ -282,6 +288,10 @@ def cell_grid(df: pd.DataFrame, title: str, cell: int = 34) -> dict:
                                  np.where(df.get("padded", False), "padding", "cell")),
                   label=[("" if pd.isna(v) else f"{v:g}") for v in df["value"]])
     rows, cols = int(d["row"].nunique()), int(d["col"].nunique())
-    spec = from_template(_cell_grid, title, rows == 1, cells=d)  # one template for every size of grid
+    states = tuple(s for s in GRID_STATES if (d["state"] == s).any())
+    # a row of entries wider than the grid is cut off: then one per line (an entry: its symbol, gaps and about
+    # 6 px a character of its label at the legend's font size)
+    stacked = cell * cols < sum(27 + 6 * len(s) for s in states)
+    spec = from_template(_cell_grid, title, rows == 1, states, stacked, cells=d)  # one template per kind of grid
     spec["width"], spec["height"] = cell * cols, cell * rows
     return spec

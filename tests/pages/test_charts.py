@@ -114,6 +114,30 @@ def test_the_stepper_grids_draw_torchs_window_and_output():
         assert r.value == want[r.row, r.col] and r.label == f"{want[r.row, r.col]:g}"
 
 
+def _legend(spec: dict) -> dict | None:
+    return spec["layer"][0]["encoding"]["color"].get("legend")
+
+
+def test_each_stepper_grid_names_only_the_states_it_draws():
+    """A legend of all three states under every grid named padding under the kernel, and under a 3-cell grid it
+    was cut off after two entries: each grid lists what it shows, one entry per line when a row would not fit."""
+    from core.stepper import Setting, frame
+
+    f = frame(Setting(nd=2, size=5, kernel=3, stride=1, padding=1), 1)
+    padded = _legend(charts.cell_grid(f["input"], "padded input"))
+    assert padded["values"] == ["this step", "padding", "cell"]  # a 7 x 7 grid: its window, its border, the rest
+    assert padded["columns"] == 3  # 7 x 34 px holds a row of three
+    assert _legend(charts.cell_grid(f["kernel"], "kernel")) is None  # weights only: nothing to tell apart
+    out = _legend(charts.cell_grid(f["output"], "output"))
+    assert out["values"] == ["this step", "cell"] and out["columns"] == 2  # the cell being written, the rest
+    f = frame(Setting(nd=1, size=3, kernel=3, stride=1, padding=0), 1)
+    one = _legend(charts.cell_grid(f["input"], "padded input"))
+    assert one["values"] == ["this step"]  # a 3-sample input under a 3-tap kernel: one window covers it all
+    f = frame(Setting(nd=1, size=3, kernel=3, stride=1, padding=1), 1)
+    narrow = _legend(charts.cell_grid(f["output"], "output"))
+    assert narrow["values"] == ["this step", "cell"] and narrow["columns"] == 1  # 3 x 34 px: one per line
+
+
 def test_a_spec_made_ready_to_ship_carries_the_same_rows_as_altairs_own():
     import altair as alt
 
