@@ -107,8 +107,11 @@ def _growth(measure: str, title: str, axis: str) -> alt.Chart:
     return alt.Chart(alt.NamedData("growth")).mark_line(point=True).encode(
         x=alt.X("size:Q", scale=alt.Scale(type="log", base=2), title="input size (per side)"),
         y=alt.Y(f"{measure}:Q", scale=alt.Scale(type="log"), title=axis),
-        color=alt.Color("layer:N", legend=alt.Legend(orient="bottom")),
-        tooltip=["size:Q", "layer:N", "params:Q", "multiplies:Q"]).properties(title=title)
+        color=alt.Color("layer:N", legend=alt.Legend(orient="bottom", columns=2)),  # a row of three was cut off
+        tooltip=["size:Q", "layer:N", "params:Q", "multiplies:Q"]).properties(
+        # the plot keeps its own height and the legend goes below it: squeezed into Streamlit's 300 px with a
+        # three-line legend, the plot was 60 px high and the longer axis title spilled off the canvas
+        title=title, height=170, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
 def growth(df: pd.DataFrame) -> tuple[dict, dict]:
