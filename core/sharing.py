@@ -44,6 +44,24 @@ def costs_vs_size(in_channels: int, out_channels: int, kernel_size: int, sizes, 
     return pd.concat(frames, ignore_index=True)
 
 
+def growth_caption(costs: pd.DataFrame) -> str:
+    """What the two growth charts show, read from ``costs_vs_size``'s table: whether the locally connected layer's
+    multiplies equal the convolution's at every size (then its line lies hidden under the convolution's), and how
+    many times fewer weights sharing leaves at the largest size."""
+    mults = costs.pivot(index="size", columns="layer", values="multiplies")
+    params = costs.pivot(index="size", columns="layer", values="params")
+    n = int(params.index.max())
+    ratio = params.loc[n, "locally connected"] / params.loc[n, "convolution"]
+    weights = (f"{ratio:,.0f}× fewer than the locally connected layer at {n} per side" if ratio >= 1.5
+               else f"few at {n} per side ({ratio:.2g}×)")
+    if (mults["locally connected"] == mults["convolution"]).all():
+        return (f"In the multiplies the locally connected line lies under the convolution's: the same windows cost "
+                f"the same products at every size. Sharing saves weights, not computation: {weights}.")
+    differ = int((mults["locally connected"] != mults["convolution"]).sum())
+    return (f"The locally connected layer and the convolution differ in multiplies at {differ} of "
+            f"{len(mults)} sizes. Sharing saves weights: {weights}.")
+
+
 def _layers(in_channels, out_channels, kernel_size, built_for: int, nd: int, seed: int):
     torch.manual_seed(seed)
     conv = (nn.Conv1d if nd == 1 else nn.Conv2d)(in_channels, out_channels, kernel_size)

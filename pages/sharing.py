@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.conv import layer_costs
-from core.sharing import apply_to_sizes, costs_vs_size, lecture_examples, sharing_matrices
+from core.sharing import apply_to_sizes, costs_vs_size, growth_caption, lecture_examples, sharing_matrices
 from dashboard import charts, urlstate as url
 from dashboard.charts import as_spec
 
@@ -15,7 +15,8 @@ def costs(shape, c_out, k):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def growth_charts(c_in, c_out, k, nd, sizes):
-    return tuple(as_spec(spec) for spec in charts.growth(costs_vs_size(c_in, c_out, k, sizes, nd)))
+    df = costs_vs_size(c_in, c_out, k, sizes, nd)
+    return (*(as_spec(spec) for spec in charts.growth(df)), growth_caption(df))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -59,10 +60,11 @@ for col, row in zip(st.columns(len(examples)), examples.to_dict("records")):
 
 st.subheader("How each layer grows with the input")
 sizes = tuple(sorted({s for s in (4, 8, 16, 32, 64, 128, n) if s >= k}))
-params_spec, mults_spec = growth_charts(c_in, c_out, k, nd, sizes)
+params_spec, mults_spec, growth_words = growth_charts(c_in, c_out, k, nd, sizes)
 g1, g2 = st.columns(2)
 g1.vega_lite_chart(params_spec, width="stretch")
 g2.vega_lite_chart(mults_spec, width="stretch")
+st.caption(growth_words)
 
 st.subheader("The matrices: shared vs separate weights")
 st.vega_lite_chart(matrices_chart(min(n, 16), k))

@@ -48,3 +48,21 @@ def test_long_table_hand_worked():
     assert df.values.tolist() == [["a", 0, 0, 1], ["a", 0, 1, 2], ["a", 0, 2, 3], ["a", 1, 0, 4], ["a", 1, 1, 5],
                                   ["a", 1, 2, 6]]
     assert long_table([7, 8])[["row", "col"]].values.tolist() == [[0, 0], [0, 1]]  # a 1D array is one row
+
+
+def test_growth_caption_reads_the_table_both_ways():
+    import pandas as pd
+
+    from core.sharing import costs_vs_size, growth_caption
+
+    # 1 channel in and out, kernel 3, 1D: at 128 samples 126 outputs, each with 3 weights and a bias of its own
+    # (504) against the convolution's 3 + 1; both do 126 x 3 multiplies
+    words = growth_caption(costs_vs_size(1, 1, 3, (8, 128)))
+    assert "lies under the convolution's" in words and "126× fewer than" in words and "128 per side" in words
+    rows = [(8, "convolution", 4, 18), (8, "locally connected", 24, 18), (8, "fully connected", 54, 48),
+            (16, "convolution", 4, 42), (16, "locally connected", 56, 40), (16, "fully connected", 238, 224)]
+    made_up = pd.DataFrame(rows, columns=["size", "layer", "params", "multiplies"])
+    words = growth_caption(made_up)
+    assert "lies under" not in words and "differ in multiplies at 1 of 2 sizes" in words and "14× fewer than" in words
+    even = made_up.assign(params=4)
+    assert "saves weights: few at 16 per side (1×)" in growth_caption(even)

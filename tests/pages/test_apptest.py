@@ -133,6 +133,10 @@ def test_sharing_shows_the_lecture_examples():
     at = run_page("sharing")
     values = [m.value for m in at.metric]
     assert "9 → 3 weights" in values and "12 → 3 weights" in values
+    # under the growth charts (1 channel, kernel 3, up to 128 samples): 126 outputs x (3 weights + a bias) = 504
+    # locally connected weights against the convolution's 4, the same 126 x 3 multiplies for both
+    words = next(c.value for c in at.caption if "Sharing saves weights" in c.value)
+    assert "lies under the convolution's" in words and "126× fewer than" in words
 
 
 def test_widget_change_reruns_without_error():
