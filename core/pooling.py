@@ -6,9 +6,10 @@ Average pooling is the mean. None has parameters.
 
 Shift consistency (R. Zhang, "Making convolutional networks shift-invariant
 again", ICML 2019): a pooled output with stride k changes when the input
-shifts by fewer than k samples; max pooling changes most. Blurring before
-subsampling ("BlurPool": max with stride 1, a binomial blur, then subsample)
-changes far less.
+shifts by fewer than k samples; in Zhang's measurements max pooling changes
+most, and blurring before subsampling ("BlurPool": max with stride 1, a
+binomial blur, then subsample) far less. Here the ranking depends on the
+window; ``shift_caption`` says what the table shows.
 """
 
 from __future__ import annotations
@@ -106,6 +107,32 @@ def shift_consistency(x: torch.Tensor, kernel_size: int = 2, p: float = 2.0,
             change = ((out - ref).flatten(1).norm(dim=1) / norm).mean().item()
             rows.append({"method": method, "shift": s, "change": change})
     return pd.DataFrame(rows)
+
+
+def shift_caption(changes: pd.DataFrame, p: float = 2.0) -> str:
+    """What ``shift_consistency``'s table says, in words: how far a shift by the whole stride changes each output
+    once moved back, which pooling the shifts in between change most and least (their mean), and whether blurring
+    before subsampling changes it less than max pooling. Which method wins depends on the window: on the page's
+    signals max pooling changes most with windows of 2 and 3, average pooling with 4."""
+    table = changes.pivot(index="shift", columns="method", values="change")
+    k = int(table.index.max())
+    name = {"max": "max", "average": "average", "lp": f"Lp (p = {'∞' if math.isinf(p) else f'{p:g}'})",
+            "blur": "blur-then-subsample"}
+    whole = float(table.loc[k].max())
+    words = [f"A shift by the whole stride ({k} samples) only moves the output: once moved back, each changes by "
+             f"at most {whole:.2f} (the borders)." if whole < 0.15 else
+             f"Even a shift by the whole stride ({k} samples) changes an output by up to {whole:.2f} once moved "
+             "back."]
+    between = table.loc[1:k - 1].mean()
+    most, least = between.idxmax(), between.idxmin()
+    span = "1 sample" if k == 2 else f"1 to {k - 1} samples"
+    words.append(f"Shifts of {span} change it: {name.get(most, most)} pooling most ({between[most]:.2f} on "
+                 f"average), {name.get(least, least)} least ({between[least]:.2f}).")
+    if {"blur", "max"} <= set(between.index):
+        b, m = between["blur"], between["max"]
+        words.append(f"Blurring before subsampling (Zhang 2019) changes it {'less' if b < m else 'more'} than max "
+                     f"pooling ({b:.2f} vs {m:.2f}).")
+    return " ".join(words)
 
 
 def random_signals(n: int = 64, length: int = 128, seed: int = 0, smooth: int = 5) -> torch.Tensor:

@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from core.images import as_png, data_url, photo
-from core.pooling import output_shape, pool, random_signals, shift_consistency
+from core.pooling import output_shape, pool, random_signals, shift_caption, shift_consistency
 from dashboard import charts, urlstate as url
 from dashboard.charts import as_spec
 
@@ -34,7 +34,8 @@ def pooled_images(p, k):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def consistency_chart(k, p):
-    return as_spec(charts.shift_changes(shift_consistency(random_signals(128, 128, seed=1), k, p=p)))
+    changes = shift_consistency(random_signals(128, 128, seed=1), k, p=p)
+    return as_spec(charts.shift_changes(changes)), shift_caption(changes, p)
 
 
 st.markdown("Apply one operator to each window, then stride. The Lp norm of the window, (Σ|x|ᵖ)^(1/p), goes from "
@@ -57,7 +58,7 @@ pictures = pooled_images(p, k)  # one element, data URLs: no media file per pict
 st.image([image for _, image in pictures], caption=[name for name, _ in pictures], width=200)
 
 st.subheader("Is pooling shift invariant?")
-st.vega_lite_chart(consistency_chart(k, p), width="stretch")
+shift_spec, shift_words = consistency_chart(k, p)
+st.vega_lite_chart(shift_spec, width="stretch")
 st.caption("How much the pooled output of 128 smooth random signals changes when the input shifts by a few "
-           "samples. A shift by the whole stride only moves the output; smaller shifts change it, max pooling "
-           "most. Blurring before subsampling (Zhang 2019) changes it less.")
+           f"samples. {shift_words}")

@@ -101,6 +101,40 @@ def test_shift_consistency_reproduces_zhang():
     assert df.loc[2].drop("blur").abs().max() < 1e-12  # a whole-stride shift just moves the output
 
 
+def _changes(rows: dict[str, list[float]]):
+    import pandas as pd
+
+    return pd.DataFrame([{"method": m, "shift": s, "change": c} for m, cs in rows.items() for s, c in enumerate(cs)])
+
+
+def test_shift_caption_says_what_the_table_shows_both_ways():
+    # a window of 2: max moves most at shift 1, blur less than max, a whole-stride shift changes almost nothing
+    words = pooling.shift_caption(_changes({"max": [0, 0.5, 0], "average": [0, 0.4, 0], "lp": [0, 0.3, 0],
+                                            "blur": [0, 0.35, 0.07]}), 2.0)
+    assert "only moves the output" in words and "at most 0.07" in words
+    assert "Shifts of 1 sample change it: max pooling most (0.50" in words and "Lp (p = 2) least (0.30)" in words
+    assert "changes it less than max pooling (0.35 vs 0.50)" in words
+    # a window of 3, the other way round: average most (mean of shifts 1 and 2), blur more than max, and a
+    # whole-stride shift that does change the output
+    words = pooling.shift_caption(_changes({"max": [0, 0.2, 0.2, 0.3], "average": [0, 0.5, 0.7, 0],
+                                            "lp": [0, 0.1, 0.1, 0], "blur": [0, 0.3, 0.3, 0]}), math.inf)
+    assert "Even a shift by the whole stride (3 samples) changes an output by up to 0.30" in words
+    assert "Shifts of 1 to 2 samples change it: average pooling most (0.60" in words and "Lp (p = ∞) least" in words
+    assert "changes it more than max pooling (0.30 vs 0.20)" in words
+
+
+def test_shift_caption_on_the_pages_signals_follows_the_window():
+    """On the page's signals the winner changes with the window (max at 2, average at 4): the caption must
+    follow the measured table, whichever way it goes."""
+    x = pooling.random_signals(128, 128, seed=1)
+    for k in (2, 4):
+        table = pooling.shift_consistency(x, k).pivot(index="shift", columns="method", values="change")
+        mean = table.loc[1:k - 1].mean()
+        words = pooling.shift_caption(pooling.shift_consistency(x, k), 2.0)
+        assert f"{mean.idxmax()} pooling most" in words
+    assert mean.idxmax() == "average"  # at 4 (the lecture's 'max pooling jumps most' holds at 2 only)
+
+
 # --- linear --------------------------------------------------------------------------------------------
 
 @settings(max_examples=50, deadline=None)

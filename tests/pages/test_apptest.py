@@ -139,6 +139,22 @@ def test_sharing_shows_the_lecture_examples():
     assert "lies under the convolution's" in words and "126× fewer than" in words
 
 
+def test_pooling_names_the_method_each_window_shifts_most():
+    """The shift caption follows the chart's own rows: on the page's signals max pooling moves most with a window
+    of 2, average pooling with 4 (the old fixed sentence said max at every window)."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    for k, most in (("2", "max"), ("4", "average")):
+        at = run_page("pooling", {"pool_k": k})
+        tables = [convert_arrow_bytes_to_pandas_df(d.data.data) for c in at.get("vega_lite_chart")
+                  for d in c.proto.datasets]  # the rows each chart shipped, as the browser gets them
+        rows = next(t for t in tables if {"method", "shift", "change"} <= set(t.columns))
+        between = rows[(rows["shift"] > 0) & (rows["shift"] < int(k))].groupby("method")["change"].mean()
+        assert between.idxmax() == most
+        words = next(c.value for c in at.caption if "Shifts of" in c.value)
+        assert f"{most} pooling most ({between.max():.2f}" in words
+
+
 def test_widget_change_reruns_without_error():
     at = run_page("locality")
     at.slider(key="loc_k").set_value(5).run()
