@@ -158,12 +158,37 @@ class Field2d:
     table: pd.DataFrame  # receptive_field's table
 
 
+def field_words(field: Field2d) -> str:
+    """Whether the measured (gradient) field fades from its centre inside the analytic box, from the field itself:
+    the mean of the box's outer ring against the mean of its central cell(s). Deeper stacks fade (Luo et al. 2016);
+    one 3x3 layer weighs its window by one kernel, and its edge can outshine its centre."""
+    (r0, r1), (c0, c1) = field.box
+    erf = np.asarray(field.erf, dtype=float)
+    box = erf[r0:r1 + 1, c0:c1 + 1]
+    centre = erf[(r0 + r1) // 2:(r0 + r1 + 1) // 2 + 1, (c0 + c1) // 2:(c0 + c1 + 1) // 2 + 1].mean()
+    inner = box[1:-1, 1:-1]
+    ring = (box.sum() - inner.sum()) / (box.size - inner.size) if box.size > inner.size else box.mean()
+    share = ring / centre if centre > 0 else float("inf")
+    if share < 0.5:
+        return (f"The effective field fades from its centre inside the analytic box: its edge averages "
+                f"{share:.0%} of its centre (Luo et al. 2016).")
+    edge = f"{share:.0%} of its centre" if np.isfinite(share) else "more than its centre, which is 0"
+    return (f"This stack's effective field does not fade inside the analytic one: its edge averages {edge}. Add "
+            "layers to see it gather at the centre (Luo et al. 2016).")
+
+
 def field_on_image(size: tuple[int, int], layers: int, pool: bool, seed: int = 0) -> Field2d:
     """Analytic and empirical receptive field of the central output unit of ``stack_2d``.
 
     Raises:
         ValueError: when the stack does not fit the image.
     """
+    side = min(size)
+    for _ in range(layers):  # 3x3 valid convolutions (and 2x2 pools): checked before tracing, whose shape pass
+        side = (side - 2) // (2 if pool else 1)  # prints PyTorch's traceback to the server log before it raises
+        if side < 1:
+            raise ValueError(f"{layers} layers{' with pooling' if pool else ''} do not fit a "
+                             f"{size[0]}x{size[1]} image")
     model = stack_2d(layers, pool, seed)
     shape = (1, 1, *size)
     try:

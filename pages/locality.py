@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.images import sample_image
 from core.receptive_field import receptive_field, recursion_table
-from core.sparsity import Stack1d, connection_diagram, field_on_image, matrix_view
+from core.sparsity import Stack1d, connection_diagram, field_on_image, field_words, matrix_view
 from core.tables import long_table
 from dashboard import urlstate as url
 from dashboard.charts import as_spec, connections, heatmap_spec, raster
@@ -48,8 +48,7 @@ def fields_2d(source: str, directory, layers: int, pool: bool):
     right = raster(pixels, "erf", "inferno", box).properties(title="Gradient (effective) field")
     (s0, s1), (t0, t1) = field.support
     text = (f"{caption}. Central output unit of a random {layers}-layer stack. Gradient support: rows {s0}–{s1}, "
-            f"columns {t0}–{t1} (analytic box: rows {r0}–{r1}, columns {c0}–{c1}). The effective field is "
-            "brightest at the centre and fades well inside the analytic one (Luo et al. 2016).")
+            f"columns {t0}–{t1} (analytic box: rows {r0}–{r1}, columns {c0}–{c1}). {field_words(field)}")
     return as_spec(left), as_spec(right), text
 
 

@@ -197,3 +197,40 @@ def test_every_layer_kind_of_the_language_is_known_to_the_tracer():
 def test_pointwise_modules_from_elsewhere_keep_the_field(layer):
     net = nn.Sequential(nn.Conv2d(1, 2, 5), layer, nn.MaxPool2d(2))
     assert receptive_field(net, (1, 1, 16, 16)).iloc[-1]["rf"] == 6  # 5, then a 2-window at jump 1
+
+
+def _field(erf, box):
+    import numpy as np
+
+    from core.sparsity import Field2d
+
+    return Field2d(rf=box[0][1] - box[0][0] + 1, box=box, support=box, erf=np.asarray(erf, float), table=None)
+
+
+def test_field_words_read_the_field_both_ways():
+    from core.sparsity import field_words
+
+    # a 3x3 box in a 5x5 image: centre 1, ring of 0.25 -> fades; ring of 1.5 -> does not
+    fading = [[0] * 5, [0, .25, .25, .25, 0], [0, .25, 1, .25, 0], [0, .25, .25, .25, 0], [0] * 5]
+    words = field_words(_field(fading, ((1, 3), (1, 3))))
+    assert "fades from its centre" in words and "25% of its centre" in words
+    flat = [[0] * 5, [0, 1.5, 1.5, 1.5, 0], [0, 1.5, 1, 1.5, 0], [0, 1.5, 1.5, 1.5, 0], [0] * 5]
+    words = field_words(_field(flat, ((1, 3), (1, 3))))
+    assert "does not fade" in words and "150% of its centre" in words
+    # an even box (4x4): its centre is the 4 middle cells' mean, 0.5; its ring of 12 cells is 0.1
+    even = [[.1] * 4, [.1, .4, .6, .1], [.1, .6, .4, .1], [.1] * 4]
+    assert "20% of its centre" in field_words(_field(even, ((0, 3), (0, 3))))
+
+
+def test_the_locality_pages_stacks_fade_but_one_layer_does_not(capfd):
+    """One random 3x3 layer weighs its window by its kernel alone: the measured field need not peak at the centre,
+    and the page must not say it does; two layers and more do fade (Luo et al. 2016). A stack too deep for the
+    image is refused before PyTorch's shape pass prints a traceback into the server's log."""
+    from core.sparsity import field_on_image, field_words
+
+    assert "does not fade" in field_words(field_on_image((28, 28), 1, False))
+    assert "fades from its centre" in field_words(field_on_image((28, 28), 3, False))
+    capfd.readouterr()
+    with pytest.raises(ValueError, match="do not fit"):
+        field_on_image((28, 28), 4, True)
+    assert "Traceback" not in capfd.readouterr().err
