@@ -25,7 +25,8 @@ def outputs_1d(names):
     return as_spec(alt.Chart(df).mark_line().encode(
         x=alt.X("i:Q", title="position"), y=alt.Y("value:Q", title=None),
         color=alt.Color("channel:N", legend=None),
-    ).properties(height=90, width=700).facet(row=alt.Row("channel:N", title=None)).resolve_scale(y="independent"))
+    ).properties(height=90, width=700).facet(  # the input on top, then the kernels in the order they were picked
+        row=alt.Row("channel:N", title=None, sort=["input", *out])).resolve_scale(y="independent"))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -155,6 +155,12 @@ def test_pooling_names_the_method_each_window_shifts_most():
         assert f"{most} pooling most ({between.max():.2f}" in words
 
 
+def test_kernels_draw_the_input_first_then_each_kernel_as_picked():
+    at = run_page("kernels", {"ker_apply1": ["sharpen", "edge"]})
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["facet"]["row"]["sort"] == ["input", "sharpen", "edge"]  # Vega-Lite's default: alphabetical
+
+
 def test_widget_change_reruns_without_error():
     at = run_page("locality")
     at.slider(key="loc_k").set_value(5).run()
