@@ -39,7 +39,8 @@ def consistency_chart(k, p):
 
 
 st.markdown("Apply one operator to each window, then stride. The Lp norm of the window, (Σ|x|ᵖ)^(1/p), goes from "
-            "a sum of magnitudes (p = 1) through the Euclidean norm (p = 2) to the maximum (p = ∞: max pooling). "
+            "a sum of magnitudes (p = 1) through the Euclidean norm (p = 2) to the largest magnitude (p = ∞: max "
+            "pooling of |x|, the same as max pooling once a ReLU has made the inputs non-negative). "
             "Average pooling is the other common choice. Pooling has no parameters; it shrinks the data so deeper "
             "layers are affordable.")
 c = st.columns(2)

@@ -101,6 +101,14 @@ def test_shift_consistency_reproduces_zhang():
     assert df.loc[2].drop("blur").abs().max() < 1e-12  # a whole-stride shift just moves the output
 
 
+def test_lp_at_infinity_is_max_pooling_of_magnitudes_as_the_page_says():
+    x = torch.randn(4, 1, 64, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    lp = pooling.pool(x, "lp", 2, p=math.inf)
+    torch.testing.assert_close(lp, F.max_pool1d(x.abs(), 2))  # of |x|
+    assert not torch.allclose(lp, F.max_pool1d(x, 2))  # signed inputs: not max pooling
+    torch.testing.assert_close(pooling.pool(x.relu(), "lp", 2, p=math.inf), F.max_pool1d(x.relu(), 2))
+
+
 def _changes(rows: dict[str, list[float]]):
     import pandas as pd
 
