@@ -1,7 +1,8 @@
 """Pooling (lecture section 9): Lp norms over windows, and how shift-consistent each pooling is.
 
 Lp pooling of a window is ``(sum |x|^p)^(1/p)``: p = 1 sums magnitudes, p = 2
-is the Euclidean norm, p -> infinity tends to the maximum (max pooling).
+is the Euclidean norm, p -> infinity tends to the largest magnitude (max
+pooling of |x|: max pooling itself once a ReLU made the inputs non-negative).
 Average pooling is the mean. None has parameters.
 
 Shift consistency (R. Zhang, "Making convolutional networks shift-invariant
