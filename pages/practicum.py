@@ -168,8 +168,8 @@ except DataUnavailable as exc:
 with left:
     st.caption("Test samples, original (top) and with the fixed permutation (bottom)")
     if isinstance(pairs[0][1], str):
-        st.image([o for _, o, _ in pairs], caption=[str(d) for d, _, _ in pairs], width=64)
-        st.image([s for _, _, s in pairs], width=64)
+        st.image([o for _, o, _ in pairs], caption=[str(d) for d, _, _ in pairs], width=56)
+        st.image([s for _, _, s in pairs], width=56)
     else:  # MNIST-1D: sequences, in one chart
         st.vega_lite_chart(sequence_chart(dataset, directory), width="content")
 with right:

@@ -219,6 +219,13 @@ def test_a_chart_on_a_canvas_still_answers_a_hover(server, browser):
 
 def test_practicum_trains_from_the_browser(server, browser):
     page = open_page(browser, f"{server}/practicum?pp_n=1000&pp_seed=5")
+    # the 8 test digits in one row, their 8 scrambled copies in the next, on a 1280 px laptop screen (at 64 px
+    # the eighth of each wrapped onto a line of its own)
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.wait_for_timeout(300)
+    tops = page.evaluate("[...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')]"
+                         ".slice(0, 16).map(i => Math.round(i.getBoundingClientRect().top))")
+    assert len(tops) == 16 and len(set(tops[:8])) == 1 and len(set(tops[8:])) == 1 and tops[8] > tops[0], tops
     page.get_by_role("button", name="Train").click()
     page.get_by_role("heading", name="Results").wait_for(timeout=180_000)
     page.wait_for_selector(DONE, timeout=120_000)
