@@ -56,7 +56,7 @@ def try_what_if(changes: dict) -> None:
 
 directory = data_setting()
 intro = st.empty()  # the parameter counts depend on the settings below
-c = st.columns(4)
+c = st.columns([1, 2, 1, 1])  # the models box holds two or three named chips
 dataset = url.choice("Data", "pp_data", list(DATASETS), "mnist", where=c[0], format_func=DATASETS.get,
                      on_change=url.reset, args=(PER_DATASET,)) or "mnist"
 ds = spec(dataset)
