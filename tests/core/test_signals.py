@@ -149,6 +149,63 @@ def test_hierarchy_levels_hand_worked():
     assert [round(w, 3) for w, _ in s.hierarchy(4096, 1, 0.5, 0.5)] == [0.85, 0.1, 0.05]
 
 
+
+@pytest.mark.parametrize("shape", [(256, 256), (300, 451), (512, 77), (37,), (512,), (40,)])
+def test_the_squint_test_is_scikit_images_resize_there_and_back(shape):
+    # the oracle: the squint test as first written, scikit-image's resize down (anti-aliased) and back up (linear)
+    from skimage.transform import resize
+
+    x = RNG.standard_normal(shape).cumsum(axis=0)  # some structure, so the correlations spread out
+    scales = (1, 2, 3, 4, 8, 16)
+    expected = []
+    for k in scales:
+        back = resize(resize(x, tuple(max(2, n // k) for n in shape), anti_aliasing=True), shape, order=1)
+        expected.append(np.corrcoef(x.ravel(), back.ravel())[0, 1])
+    got = s.squint_curve(x, scales)["correlation"].to_numpy()
+    assert np.abs(got - expected).max() < 1e-12
+    assert len(set(np.round(expected, 3))) > 3  # the scales do differ
+
+
+@pytest.mark.parametrize("shape", [(256, 256), (37, 53), (100, 8), (45,), (4096,), (5, 9), (6,)])
+def test_local_statistics_are_each_tiles_mean_and_std(shape):
+    # the oracle: NumPy's mean and std of every tile np.array_split makes, one tile at a time
+    x = RNG.standard_normal(shape) * np.linspace(1, 3, shape[0]).reshape(-1, *([1] * (len(shape) - 1)))
+    z = (x - x.mean()) / (x.std() + 1e-12)
+    bands = np.array_split(z, 8, axis=0)
+    tiles = [(0, i, b) for i, b in enumerate(bands)] if z.ndim == 1 else \
+        [(i, j, t) for i, b in enumerate(bands) for j, t in enumerate(np.array_split(b, 8, axis=1))]
+    got = s.local_statistics(x)
+    assert list(zip(got["row"], got["col"])) == [(i, j) for i, j, _ in tiles]
+    for (_, _, t), (_, row) in zip(tiles, got.iterrows()):
+        if t.size:
+            assert row["mean"] == pytest.approx(t.mean(), abs=1e-12) and row["std"] == pytest.approx(t.std(), abs=1e-12)
+        else:  # fewer samples than tiles: the empty ones are NaN, and the stationarity score leaves them out
+            assert np.isnan(row["mean"]) and np.isnan(row["std"])
+
+
+def test_a_longer_signal_than_the_matrices_cover_is_squinted_by_resize_itself():
+    x = RNG.standard_normal(s.SQUINT_MATRIX_MAX * 4).cumsum()
+    from skimage.transform import resize
+
+    back = resize(resize(x, (len(x) // 8,), anti_aliasing=True), x.shape, order=1)
+    assert s.squint_curve(x, (8,))["correlation"].iloc[0] == pytest.approx(np.corrcoef(x, back)[0, 1], abs=1e-12)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_generated_levels_are_the_full_complex_fft_synthesis(nd):
+    # the oracle: each level synthesised with the full complex FFT, as the generator's docstring describes it
+    size, seed = (1024, 64)[nd - 1], 5
+    levels = s.hierarchy(size, nd, 0.6, 0.7)
+    rng = np.random.default_rng(seed)
+    f = np.fft.fftfreq(size)
+    f2 = f ** 2 if nd == 1 else f[:, None] ** 2 + f[None, :] ** 2
+    x = np.zeros((size,) * nd)
+    for share, sigma in levels:
+        level = np.real(np.fft.ifftn(np.fft.fftn(rng.standard_normal(x.shape)) * np.sqrt(s._gaussian_power(f2, sigma))))
+        x += np.sqrt(share) * (level - level.mean()) / level.std()
+    x = (x - x.mean()) / x.std()
+    np.testing.assert_allclose(s.generate(nd, 0.6, 1.0, 0.7, size=size, seed=seed), x, atol=1e-10)
+
 # --- uploads -----------------------------------------------------------------------------------------
 
 def _png(w=64, h=48, mode="L"):
