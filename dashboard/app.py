@@ -5,12 +5,25 @@ entry script would put Streamlit into its legacy multipage mode.
 """
 
 import logging
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # so that `core` and `pages` import under `streamlit run`
     sys.path.insert(0, str(ROOT))
+
+# How the numeric libraries' helper threads wait, set before the pages first import NumPy and PyTorch (each reads it
+# once, as it loads; Streamlit's server imports neither). A page's work is many small operations. After each one,
+# PyTorch's OpenMP threads spin for the next (GNU OpenMP's default: 300,000 spins), and OpenBLAS's threads (NumPy's
+# matrix products) spin longer still: through a whole key-press rerun they held the cores that the page's own
+# threads, the other viewers' runs and the browser needed. benchmarks/threads.py, 2-core machine, key press to page
+# updated, median of 27 presses with the settings taking turns: signals 389 -> 312 ms, linear 298 -> 243, stepper
+# 292 -> 258, locality 336 -> 312. Training keeps its threads (its operations follow one another within the shorter
+# spin): the practicum's four MNIST runs, 2.69 s before and 2.55 s after (medians of 4); threads that sleep at once
+# (OMP_WAIT_POLICY=PASSIVE) made them 1.5-2x slower. A value set in the environment wins.
+os.environ.setdefault("GOMP_SPINCOUNT", "30000")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import streamlit as st  # noqa: E402
 from streamlit import delta_generator, runtime  # noqa: E402

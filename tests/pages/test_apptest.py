@@ -718,6 +718,8 @@ at.query_params["pp_n"], at.query_params["pp_seed"] = "500", "7"
 at.run()
 print("home", "torch" in sys.modules)
 print("repl probes", len(repl_probes))
+import os
+print("waits", os.environ.get("GOMP_SPINCOUNT"), os.environ.get("OPENBLAS_NUM_THREADS"))
 at.switch_page(sys.argv[2]).run()
 assert not at.exception, [e.value for e in at.exception]
 print(seen)
@@ -735,16 +737,32 @@ def test_a_stored_link_shows_its_results_before_torch_is_loaded(stored_practicum
     store, _, _ = stored_practicum
     script = tmp_path / "probe.py"
     script.write_text(RESULTS_BEFORE_TORCH)
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS")}
     out = subprocess.run([sys.executable, str(script), APP, str(ROOT / "pages" / "practicum.py")], cwd=ROOT,
-                         env={**os.environ, "CONVLAB_RESULTS_DIR": str(store.root)}, capture_output=True,
+                         env={**env, "CONVLAB_RESULTS_DIR": str(store.root)}, capture_output=True,
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.strip().splitlines()
     assert "home False" in lines  # the shell and the home page do not load torch either
     assert "repl probes 0" in lines
+    # the helper threads' waits are set by then, before any page loads torch (and with it OpenMP), and before
+    # NumPy in a real server (next test); AppTest itself loads NumPy, so that part is not checked here
+    assert "waits 30000 1" in lines
     seen = ast.literal_eval(lines[-1])
     assert ("Results", False) in seen  # the results heading went out before torch was imported
     assert any(torch for _, torch in seen)  # and the page did load it afterwards (the sections inside the nets)
+
+
+def test_streamlits_own_server_loads_neither_numpy_nor_torch():
+    """So the settings the entry script makes before the pages load them (how their threads wait) take hold."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; import streamlit.web.cli, streamlit.web.bootstrap, streamlit.runtime.runtime, "
+             "streamlit.web.server.starlette.starlette_server, streamlit.web.server.starlette.starlette_app; "
+             "print(sorted(m for m in ('numpy', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]
 
 
 WARM_PROBE = """
