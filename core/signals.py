@@ -298,10 +298,12 @@ def local_statistics(x, windows: int = 8) -> pd.DataFrame:
             v = np.add.reduceat(v, at, axis=axis)
         return v
 
-    count = sizes[0] if z.ndim == 1 else np.outer(*sizes)
+    count = per_tile(np.ones_like(z))
     mean = per_tile(z) / count
-    spread = z - (np.repeat(mean, sizes[0]) if z.ndim == 1 else np.repeat(np.repeat(mean, sizes[0], 0), sizes[1], 1))
-    std = np.sqrt(per_tile(spread ** 2) / count)
+    spread = mean  # each tile's mean, spread back over its samples
+    for axis, k in enumerate(sizes):
+        spread = np.repeat(spread, k, axis=axis)
+    std = np.sqrt(per_tile((z - spread) ** 2) / count)
     rows, cols = ((np.zeros(windows, int), np.arange(windows)) if z.ndim == 1 else
                   np.divmod(np.arange(windows * windows), windows))
     return pd.DataFrame({"row": rows, "col": cols, "mean": mean.ravel(), "std": std.ravel()})
