@@ -59,8 +59,8 @@ print(json.dumps(time.perf_counter() - started))
 
 
 def training_seconds(env: dict, data_dir: str) -> float:
-    clean = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS",
-                                                               "OMP_WAIT_POLICY")}
+    named = {k for setting in SETTINGS.values() for k in setting}  # each setting names all it changes
+    clean = {k: v for k, v in os.environ.items() if k not in named}
     out = subprocess.run([sys.executable, "-c", TRAIN, str(ROOT), data_dir], env={**clean, **env},
                          capture_output=True, text=True, check=True, timeout=1800)
     return json.loads(out.stdout.strip().splitlines()[-1])

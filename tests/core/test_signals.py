@@ -149,18 +149,19 @@ def test_hierarchy_levels_hand_worked():
     assert [round(w, 3) for w, _ in s.hierarchy(4096, 1, 0.5, 0.5)] == [0.85, 0.1, 0.05]
 
 
+def _squint_oracle(x, scale):
+    """The squint test as first written: scikit-image's resize down (anti-aliased) and back up (linear)."""
+    from skimage.transform import resize
+
+    back = resize(resize(x, tuple(max(2, n // scale) for n in x.shape), anti_aliasing=True), x.shape, order=1)
+    return np.corrcoef(x.ravel(), back.ravel())[0, 1]
+
 
 @pytest.mark.parametrize("shape", [(256, 256), (300, 451), (512, 77), (37,), (512,), (40,)])
 def test_the_squint_test_is_scikit_images_resize_there_and_back(shape):
-    # the oracle: the squint test as first written, scikit-image's resize down (anti-aliased) and back up (linear)
-    from skimage.transform import resize
-
     x = RNG.standard_normal(shape).cumsum(axis=0)  # some structure, so the correlations spread out
     scales = (1, 2, 3, 4, 8, 16)
-    expected = []
-    for k in scales:
-        back = resize(resize(x, tuple(max(2, n // k) for n in shape), anti_aliasing=True), shape, order=1)
-        expected.append(np.corrcoef(x.ravel(), back.ravel())[0, 1])
+    expected = [_squint_oracle(x, k) for k in scales]
     got = s.squint_curve(x, scales)["correlation"].to_numpy()
     assert np.abs(got - expected).max() < 1e-12
     assert len(set(np.round(expected, 3))) > 3  # the scales do differ
@@ -185,10 +186,7 @@ def test_local_statistics_are_each_tiles_mean_and_std(shape):
 
 def test_a_longer_signal_than_the_matrices_cover_is_squinted_by_resize_itself():
     x = RNG.standard_normal(s.SQUINT_MATRIX_MAX * 4).cumsum()
-    from skimage.transform import resize
-
-    back = resize(resize(x, (len(x) // 8,), anti_aliasing=True), x.shape, order=1)
-    assert s.squint_curve(x, (8,))["correlation"].iloc[0] == pytest.approx(np.corrcoef(x, back)[0, 1], abs=1e-12)
+    assert s.squint_curve(x, (8,))["correlation"].iloc[0] == pytest.approx(_squint_oracle(x, 8), abs=1e-12)
 
 
 @pytest.mark.parametrize("nd", [1, 2])
