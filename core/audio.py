@@ -28,7 +28,7 @@ MAX_UPLOAD_MB = 8
 MAX_TAPS = 63
 SMOOTH_WIDTHS = (3, 5, 9, 15, 31)
 NAMES = ("smoothing", "difference", "edge", "sharpen", "random", "typed")
-LOW_BAND, HIGH_BAND = 500.0, 2000.0  # Hz: "low" is below the first, "high" above the second
+LOW_BAND, HIGH_BAND = 500.0, 2000.0  # Hz: the bands whose share of the sound's power ``band_change`` reports
 
 
 def clip(seconds: float = 3.0, rate: int = RATE) -> np.ndarray:
@@ -127,6 +127,15 @@ def for_listening(y: np.ndarray) -> tuple[np.ndarray, float]:
     return (y * gain).astype(np.float32), gain
 
 
+def playback_note(gain: float) -> str:
+    """How the output was scaled for listening, in words: which way, and by how much."""
+    if abs(gain - 1.0) < 0.005:
+        return "Played at the input's peak, as it came out."
+    way = "louder" if gain > 1 else "softer"
+    factor = gain if gain > 1 else 1 / gain
+    return f"Played {factor:.2g}× {way} than it came out, to match the input's peak."
+
+
 def response(taps: np.ndarray, rate: int = RATE, points: int = 512) -> pd.DataFrame:
     """The kernel's gain per frequency: ``|rfft(taps)|`` on ``points`` frequencies from 0 to ``rate / 2``."""
     h = torch.fft.rfft(torch.as_tensor(np.asarray(taps, dtype=np.float64)), n=2 * (points - 1)).abs().numpy()
@@ -138,32 +147,62 @@ CHARACTERS = {
     "low-pass": "keeps the slow oscillations and removes the fast ones: the sound gets duller",
     "high-pass": "removes the slow oscillations and keeps what changes from sample to sample: thin and hissy",
     "high-boost": "keeps the sound and lifts its high frequencies: brighter, crisper",
-    "band-pass": "keeps the middle frequencies only",
-    "band-stop": "removes the middle frequencies",
+    "low-boost": "keeps the sound and lifts its low frequencies: warmer, duller",
+    "band-pass": "keeps a band of middle frequencies and removes both ends",
+    "band-stop": "removes a band of middle frequencies (a notch) and keeps both ends",
+    "comb": "has several evenly spaced notches: some tones pass and others vanish, a hollow, metallic sound",
     "all-pass": "has about the same gain at every frequency: the balance of the sound does not change",
+    "no simple name": "boosts and cuts several irregular bands: no one textbook name fits its gain",
 }
+FLAT_DB = 3.0  # a response within this many dB of its peak everywhere is all-pass
+SHELF_DB = 20.0  # a one-sided response that never falls this far below its peak boosts, rather than removes
 
 
 def character(taps: np.ndarray, rate: int = RATE) -> tuple[str, float]:
-    """``(kind, dB)``, kind one of ``CHARACTERS``: which frequencies the kernel keeps, from its mean gain below
-    ``LOW_BAND`` Hz, between the bands and above ``HIGH_BAND`` Hz; ``dB`` is high band over low band. A kernel
-    that lifts the highs but keeps its gain at 0 Hz (the sum of its taps) is a high-boost, not a high-pass."""
-    r = response(taps, rate)
-    f, g = r["frequency Hz"].to_numpy(), r["gain"].to_numpy()
-    low, mid, high = (g[f < LOW_BAND].mean(), g[(f >= LOW_BAND) & (f <= HIGH_BAND)].mean(), g[f > HIGH_BAND].mean())
-    tiny = 1e-12
-    db = float(20 * np.log10((high + tiny) / (low + tiny)))
-    if db <= -6:
-        kind = "low-pass"
-    elif db >= 6:
-        kind = "high-pass" if abs(float(np.sum(taps))) <= 0.1 * g.max() else "high-boost"
-    elif mid >= 2 * max(low, high):
-        kind = "band-pass"
-    elif mid <= 0.5 * min(low, high):
-        kind = "band-stop"
-    else:
-        kind = "all-pass"
-    return kind, db
+    """``(kind, ripple dB)``, kind one of ``CHARACTERS``, read from the whole gain ``|H(f)|`` from 0 Hz to
+    Nyquist; ripple is the peak over the trough (capped at 120 dB, a null).
+
+    The pass bands are where the gain is within 3 dB of its peak. One band at 0 Hz: low-pass; one at Nyquist:
+    high-pass; one in between: band-pass; one at each end: band-stop (a notch). Three or more bands, evenly
+    spaced: a comb. A one-sided response whose trough stays within ``SHELF_DB`` of the peak lifts one end
+    without removing the other (high-boost, low-boost). Flat within ``FLAT_DB``: all-pass."""
+    g = response(taps, rate, points=2049)["gain"].to_numpy()
+    peak = float(g.max())
+    ripple = float(min(120.0, 20 * np.log10(peak / max(float(g.min()), peak * 1e-6))))
+    if ripple <= FLAT_DB:
+        return "all-pass", ripple
+    passing = g >= peak / np.sqrt(2)
+    edges = np.flatnonzero(np.diff(passing.astype(np.int8)))
+    starts = [0] if passing[0] else []
+    starts += [e + 1 for e in edges if not passing[e]]
+    ends = [e for e in edges if passing[e]] + ([len(g) - 1] if passing[-1] else [])
+    bands = list(zip(starts, ends))
+    at_dc, at_top = passing[0], passing[-1]
+    if len(bands) == 1:
+        if at_dc or at_top:
+            shelf = ripple < SHELF_DB
+            return ("low-boost" if shelf else "low-pass") if at_dc else ("high-boost" if shelf else "high-pass"), ripple
+        return "band-pass", ripple
+    if len(bands) == 2 and at_dc and at_top:
+        return "band-stop", ripple
+    # a comb: its pass bands' centres evenly spaced (a band at an edge is half of one centred on that edge)
+    centres = np.array([0.0 if s == 0 and at_dc else (len(g) - 1.0 if e == len(g) - 1 and at_top else (s + e) / 2)
+                        for s, e in bands])
+    gaps = np.diff(centres)
+    if len(bands) >= 3 and gaps.max() - gaps.min() <= 0.1 * gaps.mean():
+        return "comb", ripple
+    return "no simple name", ripple
+
+
+def describe(kind: str, ripple: float) -> str:
+    """The sentence under a kernel: its name with the right article, what it does, and its ripple."""
+    article = "An" if kind[0] in "aeiou" else "A"
+    spread = ("it has nulls (gains near zero)" if ripple >= 60 else
+              f"its gain varies by {ripple:.1f} dB across the band")
+    thing = "filter" if kind != "no simple name" else "filter with"
+    if kind == "no simple name":
+        return f"A filter with no simple name: it {CHARACTERS[kind]}; {spread}."
+    return f"{article} {kind} {thing}: it {CHARACTERS[kind]}; {spread}."
 
 
 def spectrum(sound: np.ndarray, rate: int = RATE, bins: int = 160) -> pd.DataFrame:
@@ -246,10 +285,10 @@ def listen(sound: np.ndarray, names, width: int = 9, typed: str = "1, -2, 1", se
             continue
         y = convolve(sound, taps)
         audio, gain = for_listening(y)
-        kind, _ = character(taps)
+        kind, ripple = character(taps)
         low, high = band_change(sound, y)
-        rows.append({"name": name, "taps": taps, "audio": audio, "gain": gain, "kind": kind,
-                     "sentence": f"A {kind} filter: it {CHARACTERS[kind]}.", "low_db": low, "high_db": high,
+        rows.append({"name": name, "taps": taps, "audio": audio, "gain": gain, "kind": kind, "ripple": ripple,
+                     "sentence": describe(kind, ripple), "low_db": low, "high_db": high,
                      "spectra": pd.concat([base, spectrum(y).assign(sound="output")], ignore_index=True),
                      "response": response(taps)})
     return rows

@@ -34,12 +34,13 @@ def collection(kernels: int, channels: int, size: int, nd: int = 1, length: int 
     x = torch.zeros(1, channels, *(length,) * nd)
     y = layer(x)
     fmt = lambda s: " × ".join(map(str, s))  # noqa: E731
+    axes = ["length"] if nd == 1 else ["height", "width"]  # one name per axis the shapes below print
     return pd.DataFrame([
         {"what": "weight (kernel collection)", "shape": fmt(layer.weight.shape),
-         "meaning": "kernels × input channels × " + ("length" if nd == 1 else "height × width")},
+         "meaning": " × ".join(["kernels", "input channels", *axes])},
         {"what": "bias", "shape": fmt(layer.bias.shape), "meaning": "one per kernel"},
-        {"what": "input (one sample)", "shape": fmt(x.shape[1:]), "meaning": "channels × positions"},
-        {"what": "output (one sample)", "shape": fmt(y.shape[1:]), "meaning": "kernels × positions"},
+        {"what": "input (one sample)", "shape": fmt(x.shape[1:]), "meaning": " × ".join(["channels", *axes])},
+        {"what": "output (one sample)", "shape": fmt(y.shape[1:]), "meaning": " × ".join(["kernels (output channels)", *axes])},
         {"what": "parameters", "shape": str(sum(p.numel() for p in layer.parameters())),
          "meaning": f"{kernels}·{channels}·{size ** nd} weights + {kernels} biases"},
     ])

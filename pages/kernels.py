@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.audio import MAX_UPLOAD_MB, NAMES, SMOOTH_WIDTHS, clip, listen, read_wav, wav_bytes
+from core.audio import MAX_UPLOAD_MB, NAMES, SMOOTH_WIDTHS, clip, listen, playback_note, read_wav, wav_bytes
 from core.images import as_png, photo
 from core.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
@@ -202,7 +202,6 @@ for row in heard(sound, tuple(hear), width, typed):
     left.markdown(f"**{row['name'].capitalize()}** [{md(taps, 200)}]")
     left.audio(row["audio"], format="audio/wav")
     left.caption(f"{row['sentence']} On this sound, the share of power below 500 Hz changed by "
-                 f"{row['low_db']:+.1f} dB, above 2 kHz by {row['high_db']:+.1f} dB. Played {row['gain']:.2g}× "
-                 "louder or softer, to the input's peak.")
+                 f"{row['low_db']:+.1f} dB, above 2 kHz by {row['high_db']:+.1f} dB. {playback_note(row['gain'])}")
     mid.vega_lite_chart(row["spectra_chart"], width="stretch")
     right.vega_lite_chart(row["response_chart"], width="stretch")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from core.audio import (MAX_SECONDS, RATE, band_change, character, clip, convolve, kernel, parse_kernel, read_wav,
-                        response, spectrum)
+from core.audio import (MAX_SECONDS, RATE, band_change, character, clip, convolve, describe, kernel, parse_kernel,
+                        playback_note, read_wav, response, spectrum)
 
 
 def test_convolve_is_a_same_length_cross_correlation():
@@ -33,10 +33,60 @@ def test_each_kernel_is_named_by_its_response(name, kind):
     assert character(kernel(name))[0] == kind
 
 
-def test_character_of_typed_kernels_goes_every_way():
-    assert character(np.array([1.0]))[0] == "all-pass"
-    assert character(np.array([0.25, 0.5, 0.25]))[0] == "low-pass"
-    assert character(np.array([1.0, -1.0]))[0] == "high-pass"
+W = np.linspace(0, np.pi, 2049)  # radians per sample, 0 Hz to Nyquist
+# Each kernel's gain in closed form, and the name a reader of that curve gives it (worked by hand):
+ANALYTIC = [
+    ([1.0], np.ones_like(W), "all-pass"),  # flat
+    ([0.25, 0.5, 0.25], (1 + np.cos(W)) / 2, "low-pass"),  # 1 at 0 Hz, a null at Nyquist
+    ([1.0, -1.0], 2 * np.abs(np.sin(W / 2)), "high-pass"),  # a null at 0 Hz, 2 at Nyquist
+    ([1.0, 0.0, -1.0], 2 * np.abs(np.sin(W)), "band-pass"),  # nulls at 0 Hz and at Nyquist, 2 at half Nyquist
+    ([1.0, 0.0, 1.0], 2 * np.abs(np.cos(W)), "band-stop"),  # 2 at both ends, a notch at half Nyquist
+    ([0.5, 0, 0, 0, 0.5], np.abs(np.cos(2 * W)), "comb"),  # peaks at 0, 1/2, 1 x Nyquist, nulls between
+    ([1.0, 0, 0, 0, 0, 0, 0, 0, -1.0], 2 * np.abs(np.sin(4 * W)), "comb"),  # 5 evenly spaced nulls
+    ([-1.0, 3.0, -1.0], 3 - 2 * np.cos(W), "high-boost"),  # 1 at 0 Hz (kept), 5 at Nyquist (lifted)
+    ([1.0, 0.5], np.sqrt(1.25 + np.cos(W)), "low-boost"),  # 1.5 at 0 Hz, 0.5 at Nyquist: nothing removed
+]
+
+
+@pytest.mark.parametrize("taps, gain, kind", ANALYTIC, ids=[str(t) for t, _, _ in ANALYTIC])
+def test_a_kernel_is_named_from_its_whole_closed_form_response(taps, gain, kind):
+    taps = np.array(taps)
+    r = response(taps, points=len(W))
+    np.testing.assert_allclose(r["gain"], gain, atol=1e-9)  # the chart's curve is the closed form
+    got, ripple = character(taps)
+    assert got == kind
+    floor = max(gain.min(), gain.max() * 1e-6)
+    assert ripple == pytest.approx(min(120.0, 20 * np.log10(gain.max() / floor)), abs=0.05)
+
+
+def test_the_default_random_kernel_is_not_called_flat():
+    taps = kernel("random")
+    g = response(taps)["gain"]
+    assert g.min() < 0.1 and g.max() > 1.0  # the reading of its chart: 0.05 to 1.06
+    kind, ripple = character(taps)
+    assert kind != "all-pass" and ripple > 20
+
+
+def test_irregular_bands_get_no_simple_name():
+    # a windowed pair of tones at 0.25 and 0.8 x Nyquist: two pass bands, unevenly placed, neither at an edge
+    n = np.arange(-7, 8)
+    taps = np.hanning(17)[1:-1] * (np.cos(0.25 * np.pi * n) + np.cos(0.8 * np.pi * n))
+    gain = np.abs(np.exp(-1j * np.outer(W, np.arange(len(taps)))) @ taps)  # H(w) summed by hand
+    passing = gain >= gain.max() / np.sqrt(2)
+    assert not passing[0] and not passing[-1] and np.sum(np.diff(passing.astype(int)) == 1) == 2
+    assert character(taps)[0] == "no simple name"
+
+
+@pytest.mark.parametrize("kind, article", [("all-pass", "An all-pass"), ("low-pass", "A low-pass"),
+                                           ("band-stop", "A band-stop"), ("no simple name", "A filter with no")])
+def test_the_sentence_has_the_right_article(kind, article):
+    assert describe(kind, 4.0).startswith(article)
+    assert "4.0 dB" in describe(kind, 4.0) and "nulls" in describe(kind, 120.0)
+
+
+@pytest.mark.parametrize("gain, words", [(2.5, "2.5× louder"), (0.25, "4× softer"), (1.0, "as it came out")])
+def test_the_playback_note_says_which_way(gain, words):
+    assert words in playback_note(gain)
 
 
 def test_the_ear_and_the_spectrum_agree_on_the_bundled_clip():
