@@ -18,6 +18,7 @@ field of the convolution path beside that.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -53,12 +54,18 @@ def build(name: str) -> nn.Module:
 
 
 def body(model: nn.Module) -> nn.Module:
-    """The convolutional part, up to (not including) global pooling and the classifier."""
+    """The convolutional part, up to (not including) global pooling and the classifier. Its submodules keep
+    torchvision's names (a ResNet's ``layer1.0.conv1``), less the ``features.`` prefix that ``prefix`` gives."""
     if hasattr(model, "features"):
         return model.features
     if all(hasattr(model, k) for k in _RESNET_BODY):
-        return nn.Sequential(*(getattr(model, k) for k in _RESNET_BODY))
+        return nn.Sequential(OrderedDict((k, getattr(model, k)) for k in _RESNET_BODY))
     raise ValueError(f"{type(model).__name__} has no convolutional body this lab knows")
+
+
+def prefix(model: nn.Module) -> str:
+    """What stands before a body module's name in ``model.named_modules()``."""
+    return "features." if hasattr(model, "features") else ""
 
 
 def published(name: str) -> dict:
@@ -105,6 +112,10 @@ def layer_table(model: nn.Module) -> tuple[pd.DataFrame, dict]:
     df["output"] = [f"{int(c)} × {s} × {s}" if isinstance(s, int) else f"{int(c)} × {s[0]} × {s[1]}"
                     for c, s in zip(df["channels"], df["size"])]
     df.insert(0, "depth", range(1, len(df) + 1))
+    # torchvision's own names: a merge or gate is named after the block it closes ("layer1.0 (add)")
+    ops = df["node"].str.rstrip("_0123456789")  # fx's node name less its counter: "add", "mul"
+    df["layer"] = [prefix(model) + (n if t not in ("merge", "gate") else f"{w} ({op})")
+                   for n, t, w, op in zip(df["layer"], df["type"], df["within"], ops)]
     totals = {"parameters": sum(p.numel() for p in model.parameters()), "macs": _macs(model, shape)[""],
               "body_macs": macs[""]}
     return df[["depth", "layer", "type", "output", "parameters", "multiply-adds", "rf", "jump", "start", "whole",
@@ -164,17 +175,38 @@ def gradient_field(model: nn.Module, node_name: str, image: np.ndarray) -> np.nd
     return x.grad[0].abs().sum(0).numpy()
 
 
-def effective_summary(grad: np.ndarray, rf: int, box: tuple[int, int, int, int]) -> str:
-    """A sentence comparing the gradient field with the analytic one (``rf`` wide, ``box`` inside the input)."""
+def identity_blocks(model: nn.Module, below: float = 1e-4) -> tuple[int, float]:
+    """How many residual blocks are identities at initialisation, and their largest layer scale: a block whose
+    branch is multiplied by a learned ``layer_scale`` all under ``below`` (ConvNeXt's start at 1e-6 in
+    torchvision) adds almost nothing to its shortcut until training grows it."""
+    scales = [p.detach().abs().max().item() for n, p in model.named_parameters() if n.endswith("layer_scale")]
+    tiny = [v for v in scales if v < below]
+    return len(tiny), max(tiny, default=0.0)
+
+
+def effective_summary(grad: np.ndarray, rf: int, box: tuple[int, int, int, int],
+                      identities: tuple[int, float] = (0, 0.0)) -> str:
+    """A sentence comparing the gradient field with the analytic one (``rf`` wide, ``box`` inside the input), for an
+    untrained network; ``identities`` is ``identity_blocks``' answer, which changes what the gradient can show."""
     spread = field_spread(grad)
     side = math.sqrt(spread["pixels for 90 %"])
     inside = math.sqrt((box[1] - box[0] + 1) * (box[3] - box[2] + 1))  # the analytic field's share of the input
     verdict = ("much smaller than" if side < 0.5 * inside else "smaller than" if side < 0.9 * inside
                else "about as large as")
     clipped = f" ({inside:.0f} px of it inside the image)" if inside < rf - 1 else ""
-    return (f"90 % of the gradient lies in {spread['pixels for 90 %']:,} pixels (a square of about {side:.0f} px), "
+    said = ("The network is untrained (torchvision's random initialisation): this gradient shows how the "
+            "architecture spreads a unit's sensitivity at the start of training, not what a trained net looks at. "
+            f"90 % of the gradient lies in {spread['pixels for 90 %']:,} pixels (a square of about {side:.0f} px), "
             f"while the analytic field is {rf} px wide{clipped}: the effective field is {verdict} the theoretical "
-            "one" + (", as Luo et al. (2016) found." if verdict != "about as large as" else "."))
+            "one")
+    blocks, scale = identities
+    if blocks:
+        return (said + f". Here each of the {blocks} residual blocks multiplies its branch by a layer scale of at "
+                f"most {scale:.0e} at initialisation, so every block is an identity: the gradient passes only "
+                "through the stem and the downsampling layers. What this picture shows is those few layers, not "
+                "the effective field Luo et al. (2016) describe.")
+    return said + (", as Luo et al. (2016) found for networks at initialisation." if verdict != "about as large as"
+                   else ".")
 
 
 def overlay(image: np.ndarray, box: tuple[int, int, int, int] | None, grad: np.ndarray | None = None) -> np.ndarray:

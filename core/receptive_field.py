@@ -157,6 +157,7 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFram
     def row(name, kind, size, f: _Field, **extra):
         rows.append({"layer": name, "type": kind, "size": _compact(size), "rf": _compact(f.rf),
                      "jump": _compact(f.jump), "start": _compact(f.start), "whole": f.whole, "node": node.name,
+                     "within": next(reversed(node.meta.get("nn_module_stack") or {"": None})),
                      "channels": (_shape(node) or (None, None))[1] if node.op != "output" else None, **extra})
 
     last: _Field | None = None

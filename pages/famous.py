@@ -4,7 +4,7 @@ import altair as alt
 import streamlit as st
 
 from core.famous import (ARCHITECTURES, INPUT, PUBLISHED_FIELDS, build, centre_box, effective_summary, first,
-                         gradient_field, layer_table, overlay, photo, published)
+                         gradient_field, identity_blocks, layer_table, overlay, photo, published)
 from dashboard import urlstate as url
 from dashboard.charts import as_spec
 from dashboard.colours import BLUE, INK, RED
@@ -49,7 +49,7 @@ def pictures(name, depth):
     grad = gradient_field(network(name), row["node"], image)
     rf = int(first(row["rf"]))
     return (overlay(image, box["clipped"]), overlay(image, box["clipped"], grad), box,
-            effective_summary(grad, rf, box["clipped"]))
+            effective_summary(grad, rf, box["clipped"], identity_blocks(network(name))))
 
 
 st.markdown("The same tracer as the lab's own networks, on the architectures everyone cites: every convolution, "

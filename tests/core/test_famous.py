@@ -79,7 +79,7 @@ def test_efficientnet_gates_see_the_whole_input(tables):
 
 def test_the_cut_network_is_the_layers_own_output(tables):
     model, df, _ = tables("ResNet-18")
-    row = df[df["layer"] == "5.0.conv1"].iloc[0]  # layer2's first conv (body index 5)
+    row = df[df["layer"] == "layer2.0.conv1"].iloc[0]  # layer2's first conv
     seen = {}
     model.layer2[0].conv1.register_forward_hook(lambda m, i, o: seen.setdefault("out", o))
     x = torch.randn(1, 3, INPUT, INPUT)
@@ -117,3 +117,55 @@ def test_the_effective_field_sentence_follows_the_gradient():
     text = effective_summary(flat, 100, box)
     assert "about as large as the theoretical one." in text and "Luo" not in text
     assert "(100 px of it inside the image)" in effective_summary(flat, 300, box)
+    assert "untrained" in text
+
+
+def test_an_identity_network_is_said_so_and_not_credited_to_luo():
+    from core.famous import effective_summary
+
+    box = (50, 149, 50, 149)
+    peaked = np.zeros((INPUT, INPUT))
+    peaked[95:105, 95:105] = 1.0
+    text = effective_summary(peaked, 100, box, (18, 1e-6))
+    assert "each of the 18 residual blocks" in text and "1e-06" in text and "identity" in text
+    assert "as Luo" not in text and "untrained" in text
+
+
+def _block_is_identity(block, channels):
+    x = torch.randn(2, channels, 14, 14)
+    with torch.no_grad():
+        return float((block(x) - x).abs().max() / x.abs().max()) < 1e-4
+
+
+@pytest.mark.slow
+def test_convnext_blocks_are_identities_at_initialisation_and_resnet_blocks_are_not():
+    from torchvision.models.convnext import CNBlock
+    from torchvision.models.resnet import BasicBlock
+
+    from core.famous import identity_blocks
+
+    convnext = build("ConvNeXt-Tiny").eval()
+    blocks = [m for m in convnext.modules() if isinstance(m, CNBlock)]
+    # the oracle: run every block and see its output equal its input
+    identities = sum(_block_is_identity(b, b.block[0].in_channels) for b in blocks)
+    assert identities == len(blocks) == 18
+    count, scale = identity_blocks(convnext)
+    assert count == identities and scale == pytest.approx(1e-6)
+    resnet = build("ResNet-18").eval()
+    plain = [m for m in resnet.modules() if isinstance(m, BasicBlock) and m.downsample is None]
+    assert not any(_block_is_identity(b, b.conv1.in_channels) for b in plain)
+    assert identity_blocks(resnet) == (0, 0.0)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_layer_names_are_torchvisions_own(tables, name):
+    model, df, _ = tables(name)
+    names = dict(model.named_modules())
+    for layer, kind in zip(df["layer"], df["type"]):
+        if kind in ("merge", "gate"):  # named after the block it closes: "layer1.0 (add)"
+            block, op = layer.rsplit(" (", 1)
+            assert block in names and op in ("add)", "mul)"), layer
+        else:
+            assert layer in names and type(names[layer]).__name__ == kind, layer
+    if name == "ResNet-18":
+        assert list(df["layer"][:3]) == ["conv1", "maxpool", "layer1.0.conv1"]
