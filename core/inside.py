@@ -18,7 +18,6 @@ import torch
 from torch import nn
 
 from core.data import Dataset, permute_pixels, pixel_permutation
-from core.grouped import fast_order
 from core.layers import build_model
 from core.networks import practicum_rows
 from core.runs import RunResult
@@ -27,10 +26,13 @@ MISTAKES = 8  # test images each model gets wrong, shown in the gallery
 
 
 def load_model(result: RunResult, weights: bytes) -> nn.Sequential:
-    """The trained network of ``result``, in eval mode on the CPU; ValueError when ``weights`` do not fit it."""
+    """The trained network of ``result``, in eval mode on the CPU, with its layers in the course's order (conv,
+    ReLU, pool); ValueError when ``weights`` do not fit it. The engine trained the same weights with each ReLU
+    after its max pooling (``fast_order``): the two commute, so the outputs are identical, and only here do the
+    in-between maps differ (the ReLU's full-size maps, as the course draws them)."""
     shape, rows = practicum_rows(result.model, result.config.dataset, result.config.width)
     torch.manual_seed(result.config.seed)
-    model = build_model(fast_order(rows), shape)
+    model = build_model(rows, shape)  # fast_order moves no weighted layer: the state dict's keys are the same
     try:
         state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
         model.load_state_dict(state)

@@ -166,7 +166,10 @@ def show(done, weights_of, dataset: str, directory) -> None:
     convs = [(r, m) for r, m in models if r.model == "cnn"]
     if convs:
         st.markdown("**Feature maps** of every layer of each ConvNet for this input (the permuted one sees it "
-                    f"permuted), the first {MAX_CHANNELS} channels, and the **learned first-layer kernels**.")
+                    f"permuted), the first {MAX_CHANNELS} channels, and the **learned first-layer kernels**. The "
+                    "layers are in the course's order, convolution → ReLU → pooling; the engine trains them with "
+                    "each pooling before its ReLU, which gives the same numbers (ReLU and max-pooling commute) for a "
+                    "quarter of the ReLU's work.")
         for r, m in convs:
             with st.expander(f"{inside.run_name(r)}: feature maps and kernels", expanded=not r.permuted):
                 for name, shape, pictures in seen["maps"][r.key]:

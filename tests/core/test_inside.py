@@ -78,6 +78,24 @@ def test_feature_maps_are_each_layers_output(trained, mnist):
     np.testing.assert_array_equal(kernels, np.array(result.filters).reshape(kernels.shape))
 
 
+def test_feature_maps_come_in_the_courses_order_with_the_full_size_relu_maps(trained, mnist):
+    import torch.nn.functional as F
+
+    result, model = next((r, m) for r, m in trained if r.model == "cnn" and not r.permuted)
+    x, _ = sample_input(mnist, 3)
+    maps = feature_maps(model, x)
+    assert [n.split(": ")[1] for n, _ in maps][:3] == ["Conv2d", "ReLU", "MaxPool2d"]  # as /anatomy lists it
+    conv = model[0]
+    with torch.no_grad():  # by hand: the ReLU of the first convolution, 28 - 5 + 1 = 24 a side
+        want = F.relu(F.conv2d(x[None].float(), conv.weight, conv.bias))[0].numpy()
+    assert maps[1][1].shape[1:] == (24, 24)
+    np.testing.assert_allclose(maps[1][1], want, rtol=1e-5, atol=1e-6)
+    fast = build_model(fast_order(practicum_rows("cnn", "mnist", result.config.width)[1]), (1, 28, 28))
+    fast.load_state_dict(model.state_dict())  # the engine's order, the same weights: the same outputs
+    with torch.no_grad():
+        torch.testing.assert_close(fast.eval()(x[None].float()), model(x[None].float()), rtol=0, atol=0)
+
+
 def test_unpermuted_fc_weights_are_the_same_function_of_the_original_image(trained, mnist):
     result, model = next((r, m) for r, m in trained if r.model == "fc" and r.permuted)
     images = first_layer_images(model, result, (28, 28))
