@@ -87,14 +87,39 @@ def pad(x: torch.Tensor, amount, mode: str = "zeros", value: float = 0.0, nd: in
 
 
 def size_table(n: int, kernel_size: int, stride: int, dilation: int) -> pd.DataFrame:
-    """Output size for every padding from 0 to the kernel's span, with 'same' marked."""
+    """Output size for every padding from 0 to the kernel's span (missing where the kernel spans more than the
+    padded input), with 'same' marked only where it is: at stride 1, the padding ``same_padding`` gives."""
     before, after = same_padding(kernel_size, dilation)
     rows = []
     for p in range(0, dilation * (kernel_size - 1) + 1):
         out = output_length(n, kernel_size, stride, p, dilation)
-        rows.append({"padding": p, "output size": out if out >= 1 else None,
-                     "keeps size": out == n, "same (before, after)": f"{before}, {after}" if p == before else ""})
-    return pd.DataFrame(rows)
+        rows.append({"padding": p, "output size": out if out >= 1 else None, "keeps size": out == n,
+                     "same (before, after)": f"{before}, {after}" if p == before and stride == 1 else ""})
+    return pd.DataFrame(rows).astype({"output size": "Int64"})
+
+
+def same_claim(n: int, kernel_size: int, stride: int, dilation: int) -> dict:
+    """What 'same' padding means for this layer, computed: ``before``, ``after``, the ``output`` they give, and
+    a ``sentence``. At stride 1 it keeps the size n (PyTorch's ``padding='same'``). At stride > 1 no padding
+    keeps the size and PyTorch refuses ``padding='same'``; TensorFlow's 'same' pads just enough for
+    ⌈n / s⌉ outputs, more after than before when the total is odd."""
+    span = dilation * (kernel_size - 1) + 1
+    if stride == 1:
+        before, after = same_padding(kernel_size, dilation)
+        out = n + before + after - span + 1
+        uneven = " (uneven: the span is even)" if before != after else ""
+        return {"before": before, "after": after, "output": out,
+                "sentence": f"'Same' padding for this kernel: **{before}** before and **{after}** after{uneven}, "
+                            f"so {n} inputs give {out} outputs."}
+    want = -(-n // stride)
+    total = max((want - 1) * stride + span - n, 0)
+    before, after = total // 2, total - total // 2
+    out = (n + total - span) // stride + 1
+    return {"before": before, "after": after, "output": out,
+            "sentence": f"At stride {stride} no padding keeps the size: every output moves {stride} inputs on, so "
+                        f"{n} inputs give at most ⌈{n}/{stride}⌉ = {want} outputs, and PyTorch refuses "
+                        f"`padding='same'` here. TensorFlow's 'same' pads **{before}** before and **{after}** after "
+                        f"to get those {out}."}
 
 
 def padded_views(x: np.ndarray, amount: int, value: float = 0.0) -> pd.DataFrame:

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core.images import photo
-from core.padding import MODES, border_effect, padded_views, same_padding, size_table
+from core.padding import MODES, border_effect, padded_views, same_claim, size_table
 from dashboard import charts, urlstate as url
 from dashboard.colours import BLUE, INK, ORANGE
 
@@ -66,10 +66,9 @@ def sizes():
     stride = url.slider("Stride", "pad_s", 1, 4, 1, where=c[2])
     dilation = url.slider("Dilation", "pad_d", 1, 4, 1, where=c[3])
     url.show_notices()
-    before, after = same_padding(k, dilation)
-    st.markdown(f"Output size = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1. 'Same' padding for this kernel: **{before}** "
-                f"before and **{after}** after{' (uneven: the span is even)' if before != after else ''}.")
-    st.dataframe(size_table(n, k, stride, dilation), hide_index=True)
+    st.markdown("Output size = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1. " + same_claim(n, k, stride, dilation)["sentence"])
+    st.dataframe(size_table(n, k, stride, dilation), hide_index=True,
+                 placeholder="none: the kernel spans more than the padded input")
 
 
 @st.fragment

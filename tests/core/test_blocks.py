@@ -69,6 +69,34 @@ def test_same_padding_keeps_the_size(k, d):
         torch.testing.assert_close(ref(x), F.conv1d(F.pad(x, (before, after)), ref.weight, ref.bias, dilation=d))
 
 
+@pytest.mark.parametrize("n, k, s, d", [(7, 11, 4, 4), (64, 3, 2, 1), (28, 5, 3, 1), (9, 4, 2, 2), (64, 3, 1, 1),
+                                         (17, 4, 1, 1), (5, 3, 4, 1)])
+def test_the_same_claim_is_what_torch_gives(n, k, s, d):
+    claim = padding.same_claim(n, k, s, d)
+    x = torch.randn(1, 1, n)
+    y = F.conv1d(F.pad(x, (claim["before"], claim["after"])), torch.randn(1, 1, k), stride=s, dilation=d)
+    assert y.shape[-1] == claim["output"] and f"give {claim['output']}" in claim["sentence"].replace(
+        "get those", "give")
+    if s == 1:
+        assert claim["output"] == n
+        y2 = nn.Conv1d(1, 1, k, padding="same", dilation=d)(x)
+        assert y2.shape[-1] == n
+    else:  # PyTorch refuses 'same' here, and the output is the ceiling of n / s (TensorFlow's 'same')
+        with pytest.raises(ValueError):
+            nn.Conv1d(1, 1, k, stride=s, padding="same", dilation=d)
+        assert claim["output"] == math.ceil(n / s) and "refuses" in claim["sentence"]
+        assert "keeps the size" in claim["sentence"] and "no padding keeps" in claim["sentence"]
+
+
+def test_the_size_table_marks_same_only_where_it_holds():
+    at_stride_1 = padding.size_table(7, 3, 1, 1)
+    assert at_stride_1.loc[at_stride_1["same (before, after)"] != "", "output size"].tolist() == [7]
+    at_stride_4 = padding.size_table(7, 11, 4, 4)  # the link: p = 20 gives 2 outputs, not 7
+    assert (at_stride_4["same (before, after)"] == "").all()
+    assert at_stride_4.loc[at_stride_4["padding"] == 20, "output size"].item() == 2
+    assert at_stride_4["output size"].isna().any() and str(at_stride_4["output size"].dtype) == "Int64"
+
+
 # --- pooling -----------------------------------------------------------------------------------------
 
 @settings(max_examples=60, deadline=None)
