@@ -114,9 +114,37 @@ def layer_matrix(layer: nn.Module, n: int) -> torch.Tensor:
 
 
 def sharing_matrices(n: int, kernel_size: int, seed: int = 0) -> pd.DataFrame:
-    """Long table ``layer, row, col, weight`` of a conv and an LC layer's matrices (1 channel)."""
+    """Long table ``layer, row, col, weight, connected, tap, label`` of a conv and an LC layer's matrices (1
+    channel, no padding, stride 1). The structure comes from the geometry, not from the values: output ``row``
+    reads input ``col`` when ``0 <= col - row < kernel_size``, through tap ``col - row`` (-1: no connection), so
+    a weight that happens to be near zero is still drawn as one. ``label`` names the weight: the convolution's
+    shared taps ``w0, w1, …`` repeat down each diagonal; the locally connected layer's are each its own."""
     conv, lc, _ = _layers(1, 1, kernel_size, n, 1, seed)
     frames = []
     for name, layer in (("convolution (shared: banded Toeplitz)", conv), ("locally connected (no sharing)", lc)):
-        frames.append(long_table(layer_matrix(layer, n), "weight", layer=name))
+        cells = long_table(layer_matrix(layer, n), "weight", layer=name)
+        tap = cells["col"] - cells["row"]
+        cells["connected"] = (tap >= 0) & (tap < kernel_size)
+        cells["tap"] = tap.where(cells["connected"], -1)
+        shared = layer is conv
+        cells["label"] = [(f"w{t}" if shared else f"{r},{t}") if t >= 0 else ""
+                          for r, t in zip(cells["row"], cells["tap"])]
+        frames.append(cells)
     return pd.concat(frames, ignore_index=True)
+
+
+def sharing_caption(cells: pd.DataFrame) -> str:
+    """What the two matrices show, read from ``sharing_matrices``' table: how many connections each has, how many
+    distinct weights fill them, and, when the band holds a weight too small to see in colour, that it is there."""
+    parts = []
+    for name, layer in cells[cells["connected"]].groupby("layer", sort=False):
+        noun = "the convolution" if name.startswith("convolution") else "the locally connected layer"
+        parts.append(f"{noun} has {len(layer)} connections and {layer['label'].nunique()} distinct weights")
+    band = cells.loc[cells["connected"], "weight"].abs()
+    outputs = int(cells["row"].max()) + 1
+    said = ("Outlined cells are connections, named by their weight: " + "; ".join(parts) + f" ({outputs} outputs, "
+            f"1 channel). The convolution's diagonals repeat its {int(cells['tap'].max()) + 1} shared taps.")
+    if band.min() < 0.05 * band.max():
+        said += (f" The smallest weight in the bands, {band.min():.4f}, is almost white: the outline and the name show it is "
+                 "a connection all the same.")
+    return said

@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from dashboard.colours import BLUE, COPIES, ORANGE, PALE, RED, WHITE
+from dashboard.colours import BLUE, COPIES, INK, ORANGE, PALE, RED, WHITE
 
 
 # The column's width, and ``height`` for the plot alone. Streamlit's default "fit" squeezes the title, legend and
@@ -121,7 +121,16 @@ def growth(df: pd.DataFrame) -> tuple[dict, dict]:
 
 
 def _shared_weights() -> alt.FacetChart:
-    return _heatmap("weight", "col", "row", "input", "output").properties(width=260, height=220).facet(
+    # the band's structure apart from its values: every connection outlined and named (the shared taps w0, w1, …
+    # repeat down the convolution's diagonals), so a weight near zero still reads as a weight, not as no connection
+    base = alt.Chart().encode(x=alt.X("col:O", title="input"), y=alt.Y("row:O", title="output"))
+    cells = base.mark_rect(strokeWidth=1.2).encode(
+        color=alt.Color("weight:Q", scale=alt.Scale(scheme="redblue", domainMid=0),
+                        legend=alt.Legend(orient="bottom", title="weight", gradientLength=160)),
+        stroke=alt.condition("datum.connected", alt.value(INK), alt.value(None)),
+        tooltip=["row:Q", "col:Q", alt.Tooltip("weight:Q", format=".4f"), alt.Tooltip("label:N", title="weight")])
+    names = base.mark_text(fontSize=7, color=INK).encode(text="label:N")
+    return alt.layer(cells, names, data=alt.NamedData("cells")).properties(width=300, height=260).facet(
         column=alt.Column("layer:N", title=None))
 
 

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from core.conv import layer_costs
-from core.sharing import apply_to_sizes, costs_vs_size, growth_caption, lecture_examples, sharing_matrices
+from core.sharing import (apply_to_sizes, costs_vs_size, growth_caption, lecture_examples, sharing_caption,
+                          sharing_matrices)
 from dashboard import charts, urlstate as url
 from dashboard.charts import as_spec
 
@@ -20,8 +21,13 @@ def growth_charts(c_in, c_out, k, nd, sizes):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def matrices_table(n, k):
+    return sharing_matrices(n, k)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def matrices_chart(n, k):
-    return as_spec(charts.shared_weights(sharing_matrices(n, k)))
+    return as_spec(charts.shared_weights(matrices_table(n, k)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -68,8 +74,7 @@ st.caption(growth_words)
 
 st.subheader("The matrices: shared vs separate weights")
 st.vega_lite_chart(matrices_chart(min(n, 16), k))
-st.caption("Same connectivity; one matrix has constant diagonals (every window shares the kernel's weights), "
-           "the other a fresh weight at every position (1 channel, first 16 samples).")
+st.caption(sharing_caption(matrices_table(min(n, 16), k)))
 
 st.subheader("Inputs of other sizes")
 others = tuple(sorted({max(k, n // 2), n, n + 4, 2 * n}))

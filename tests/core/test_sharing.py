@@ -66,3 +66,37 @@ def test_growth_caption_reads_the_table_both_ways():
     assert "lies under" not in words and "differ in multiplies at 1 of 2 sizes" in words and "14× fewer than" in words
     even = made_up.assign(params=4)
     assert "saves weights: few at 16 per side (1×)" in growth_caption(even)
+
+
+@pytest.mark.parametrize("n, k", [(16, 3), (8, 1), (10, 5), (6, 6)])
+def test_the_band_is_drawn_from_the_geometry_not_the_values(n, k):
+    import torch
+
+    from core.sharing import _layers, sharing_caption, sharing_matrices
+
+    cells = sharing_matrices(n, k)
+    conv, lc, _ = _layers(1, 1, k, n, 1, 0)
+    for name, part in cells.groupby("layer"):
+        # by hand: output r reads inputs r .. r + k - 1, nothing else, whatever the weights are
+        want = {(r, r + j) for r in range(n - k + 1) for j in range(k)}
+        assert set(zip(part.loc[part["connected"], "row"], part.loc[part["connected"], "col"])) == want
+        assert (part.loc[~part["connected"], "label"] == "").all()
+        if name.startswith("convolution"):
+            for (r, c), w, lab in zip(zip(part["row"], part["col"]), part["weight"], part["label"]):
+                if (r, c) in want:  # the shared tap c - r, torch's own weight
+                    assert lab == f"w{c - r}" and w == pytest.approx(float(conv.weight[0, 0, c - r]), abs=1e-6)
+        else:
+            assert part.loc[part["connected"], "label"].nunique() == len(want)
+    text = sharing_caption(cells)
+    assert f"the convolution has {len(want)} connections and {k} distinct weights" in text
+
+
+def test_a_near_zero_weight_is_outlined_and_said_both_ways():
+    from core.sharing import sharing_caption, sharing_matrices
+
+    cells = sharing_matrices(16, 3, seed=0)  # this seed's kernel holds a tap of -0.0043
+    band = cells[cells["connected"]]
+    assert band["weight"].abs().min() < 0.005 and "almost white" in sharing_caption(cells)
+    bold = cells.copy()
+    bold.loc[bold["connected"], "weight"] = 1.0 + bold.loc[bold["connected"], "tap"]
+    assert "almost white" not in sharing_caption(bold)
