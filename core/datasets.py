@@ -60,6 +60,11 @@ class DatasetSpec:
     classes: int = 10
     max_width: int = 128
     folder: str | None = None  # torchvision's folder name under the data directory
+    class_names: tuple[str, ...] = ()  # torchvision's names of the classes, where they are not the digits
+
+    def class_name(self, k: int) -> str:
+        """How charts and tables name class ``k``: ``"0 T-shirt/top"`` where the classes have names, else ``"0"``."""
+        return f"{k} {self.class_names[k]}" if self.class_names else str(k)
 
     def width(self, model: str, width: int | None = None) -> int:
         """``width``, or this data set's default for ``model`` (the locally connected net takes the ConvNet's)."""
@@ -81,8 +86,11 @@ _IMAGES = dict(input_shape=(1, 28, 28), train_size=60000, test_size=10000, width
 
 SPECS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec("mnist", "MNIST", references=(NOTEBOOK, RERUN), folder="MNIST", **_IMAGES),
-    "fashion-mnist": DatasetSpec("fashion-mnist", "Fashion-MNIST", folder="FashionMNIST", **_IMAGES),
-    "kmnist": DatasetSpec("kmnist", "KMNIST", folder="KMNIST", **_IMAGES),
+    "fashion-mnist": DatasetSpec("fashion-mnist", "Fashion-MNIST", folder="FashionMNIST", class_names=(
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        **_IMAGES),
+    "kmnist": DatasetSpec("kmnist", "KMNIST", folder="KMNIST", class_names=(
+        "o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"), **_IMAGES),
     # MNIST-1D is small: the paper's widths (MLP 100 hidden units, CNN 25 channels), more epochs and a livelier SGD
     "mnist1d": DatasetSpec("mnist1d", "MNIST-1D", input_shape=(1, 40), train_size=4000, test_size=1000,
                            widths={"fc": 100, "cnn": 25}, epochs=20, max_epochs=50, lr=0.05, momentum=0.9,

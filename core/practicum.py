@@ -109,10 +109,10 @@ def loss_curves(results: list[RunResult]) -> pd.DataFrame:
 
 
 def per_class(results: list[RunResult]) -> pd.DataFrame:
-    """Long table ``run, class, accuracy``."""
-    rows = [{"run": run_label(r),
-             "class": c, "accuracy": a} for r in results for c, a in enumerate(r.per_class)]
-    return pd.DataFrame(rows)
+    """Long table ``run, class, accuracy``; ``class`` is the data set's name for it (``"0 T-shirt/top"``)."""
+    rows = [{"run": run_label(r), "class": spec(r.dataset).class_name(c), "accuracy": a}
+            for r in results for c, a in enumerate(r.per_class)]
+    return pd.DataFrame(rows, columns=["run", "class", "accuracy"])
 
 
 def reference_marks(dataset: str, models) -> pd.DataFrame:
@@ -134,15 +134,21 @@ def filters(result: RunResult) -> pd.DataFrame:
 # project's 2-core CPU trained in 14 s (4.4e9 a second; the small MNIST-1D nets run at 1.5e9). The default cap is
 # some 6 to 17 minutes there (CONVLAB_MAX_TRAIN_MACS). The largest link the sliders allow costs far more.
 TRAIN_BUDGET = 1.5e12
-FIRST_GUESS_SPEED = 3e9  # multiply-adds a second before this server has measured its own
 
 
-def time_estimate(cost: float, speed: float | None) -> str:
-    """How long ``cost`` multiply-adds take, said with where the speed comes from."""
-    if speed is None or speed <= 0:
-        return (f"about {_seconds(cost / FIRST_GUESS_SPEED)} (a first guess: no training measured on this server "
-                "yet)")
-    return f"about {_seconds(cost / speed)} at this server's measured speed ({speed:.2g} multiply-adds a second)"
+def time_estimate(cost: float, speeds: tuple[float, float] | None, ahead: int = 0) -> str:
+    """How long ``cost`` multiply-adds take, as a range from this server's slowest and fastest measured speeds
+    (``speeds``), with the trainings ``ahead`` of it said. Before the server has measured a training there is no
+    duration to give: a guess made elsewhere can be wrong by a factor of a hundred on a loaded machine."""
+    queue = "" if not ahead else f"; {ahead} run(s) of other viewers are ahead of these, and go first"
+    if not speeds or min(speeds) <= 0:
+        return (f"{cost:.2g} multiply-adds; no time estimate until this server has finished a training and measured "
+                f"its own speed{queue}")
+    slow, fast = min(speeds), max(speeds)
+    low, high = _seconds(cost / fast), _seconds(cost / slow)
+    span = f"about {low}" if low == high else f"{low} to {high}"
+    return (f"{span} at this server's measured speeds (its last trainings: {slow:.2g} to {fast:.2g} multiply-adds "
+            f"a second){queue}")
 
 
 def _seconds(s: float) -> str:

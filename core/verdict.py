@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from core.datasets import spec
 from core.runs import RunConfig, RunResult
@@ -211,3 +212,37 @@ def _agrees(original: Comparison | None, scrambled: Comparison | None) -> bool |
     if not claims:
         return None
     return all(claims)
+
+
+def seed_table(results: list[RunResult]) -> pd.DataFrame:
+    """The runs the verdict pools, one row per net and input, one column per seed (test accuracy %), then their
+    mean and spread (the sample standard deviation; blank with one seed). Only the nets the verdict compares."""
+    groups: dict[tuple[str, bool], dict[int, float]] = {}
+    for r in results:
+        if r.model in NAMES:
+            groups.setdefault((r.model, r.permuted), {})[r.config.seed] = r.accuracy
+    seeds = sorted({s for g in groups.values() for s in g})
+    rows = []
+    for (model, permuted), by_seed in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0] != "fc")):
+        values = list(by_seed.values())
+        rows.append({"model": NAMES[model].removeprefix("the "), "input": "permuted" if permuted else "original",
+                     **{f"seed {s}": by_seed.get(s) for s in seeds}, "mean": float(np.mean(values)),
+                     "spread (sd)": float(np.std(values, ddof=1)) if len(values) > 1 else None})
+    return pd.DataFrame(rows)
+
+
+def lesson(v: Verdict, dataset: str) -> str:
+    """The lecture's lesson said against what these runs showed (``v.agrees``), never as a fixed claim."""
+    unit = _unit(dataset)
+    real = f"real {'images' if unit == 'pixels' else 'sequences'}"
+    claim = (f"with the same budget the ConvNet wins on {real}, because its kernels look at neighbouring {unit}, "
+             f"which are related; scramble the {unit} and neighbours are strangers, so its prior becomes a handicap "
+             "while the fully connected net barely notices")
+    ask = " Before you reach for a ConvNet, ask whether your data is stationary, local and compositional."
+    if v.agrees is True:
+        return f"The lecture's lesson, and these runs show it: {claim}.{ask}"
+    if v.agrees is False:
+        return (f"The lecture's lesson is that {claim}. These runs on {spec(dataset).label} do not show it: a prior "
+                "pays only where the data has what it assumes, and at this budget and length of training it did "
+                f"not here.{ask}")
+    return f"The lecture's lesson, which these runs cannot test yet: {claim}.{ask}"

@@ -161,6 +161,11 @@ class Trainer:
         with self._lock:
             return statistics.median(self._speeds) if self._speeds else None
 
+    def speed_range(self) -> tuple[float, float] | None:
+        """The slowest and fastest of this server's last measured training speeds (multiply-adds a second)."""
+        with self._lock:
+            return (min(self._speeds), max(self._speeds)) if self._speeds else None
+
     # -- reading -------------------------------------------------------------------------------------------------
     def _existing(self, key: str, config: RunConfig) -> Job | None:
         """A live job for ``key``, else its stored result as a finished job, else None."""

@@ -29,7 +29,7 @@ import streamlit as st  # noqa: E402
 from streamlit import delta_generator, runtime  # noqa: E402
 
 from dashboard import urlstate as url  # noqa: E402
-from dashboard.shell import PAGES, heading, intended_url_path, sidebar, warm_up  # noqa: E402
+from dashboard.shell import PAGES, heading, intended_url_path, practicum_dataset, sidebar, warm_up  # noqa: E402
 
 # Streamlit asks, at the first element a process draws, whether it runs in a Python REPL (to suggest `streamlit run`):
 # inspect.stack() looks up the module of every frame, 60-90 ms on the 2-core test machine, in front of a fresh
@@ -52,17 +52,18 @@ def _home_alias():
 every = [*pages, st.Page(_home_alias, title="Home", url_path="home", visibility="hidden")]
 # The heading goes out at once, before the page imports what it needs (torch, on a fresh server, takes seconds),
 # and before the navigation menu when the page can be told in advance (the browser draws it sooner).
-guess, title = intended_url_path(every), st.empty()
+guess, title, dataset = intended_url_path(every), st.empty(), practicum_dataset()
 if guess is not None:
-    title.title(heading(guess))
+    title.title(heading(guess, dataset))
 page = st.navigation(every)
 if guess != page.url_path:
-    title.title(heading(page.url_path))
+    title.title(heading(page.url_path, dataset))
     if guess is not None:  # right, it spares the visitor a quarter second; wrong, it is mended but said
         logging.getLogger("convlab").warning("heading guessed for %r, but the page is %r", guess, page.url_path)
 home = page.url_path in ("", "index", "home")
 # Every page but these two imports torch at once anyway. Home must not wait for it, nor a link to stored practicum
 # results, which are drawn before the page loads torch (the page names the device itself, in its training line).
-sidebar(name_device=not home and page.url_path != "practicum")
+sidebar(name_device=not home and page.url_path != "practicum",
+        dataset=dataset if page.url_path == "practicum" else "mnist")
 page.run()
 warm_up()  # after the page: torch's import in the background must not hold up the first one

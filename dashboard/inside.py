@@ -53,7 +53,8 @@ def _per_runs(keys: tuple, dataset: str, directory, _models) -> dict:
         else:
             weights = []
         mistakes = [_png(data.test.x[j, 0].numpy(), 56) for j, _, _ in wrong] if image_like else []
-        out[r.key] = {"confusion": confusion_chart(matrix, inside.run_name(r)), "wrong": wrong,
+        names = [spec(dataset).class_name(c) for c in range(matrix.shape[0])]
+        out[r.key] = {"confusion": confusion_chart(matrix, inside.run_name(r), names), "wrong": wrong,
                       "mistakes": mistakes, "weights": weights}
     return out
 
@@ -101,17 +102,28 @@ def probability_chart(df) -> dict:
     ).properties(width=150, height=110).facet(facet=alt.Facet("run:N", title=None), columns=4))
 
 
-def confusion_chart(matrix: np.ndarray, title: str) -> dict:
+CELL = 34  # px per confusion cell: "1135" at the counts' font size is about 24 px wide
+
+
+def confusion_chart(matrix: np.ndarray, title: str, names: list[str] | None = None) -> dict:
+    """Counts in cells, every class labelled on both axes (``names``: the data set's, else the digits), each count
+    inside its cell, dark text on light cells and white on dark ones."""
     import pandas as pd
 
     k = matrix.shape[0]
-    df = pd.DataFrame([{"true": t, "predicted": p, "count": int(matrix[t, p])} for t in range(k) for p in range(k)])
-    base = alt.Chart(df).encode(x=alt.X("predicted:O"), y=alt.Y("true:O"))
+    names = names or [str(i) for i in range(k)]
+    top = max(1, int(matrix.max()))
+    df = pd.DataFrame([{"true": names[t], "predicted": names[p], "count": int(matrix[t, p]),
+                        "dark": bool(np.sqrt(matrix[t, p] / top) > 0.6)} for t in range(k) for p in range(k)])
+    axis = alt.Axis(labelOverlap=False, labelLimit=120)  # every class, even where Vega-Lite would drop every other
+    base = alt.Chart(df).encode(x=alt.X("predicted:N", sort=names, axis=alt.Axis(labelOverlap=False, labelAngle=-40
+                                                                                  if max(map(len, names)) > 2 else 0)),
+                                y=alt.Y("true:N", sort=names, axis=axis))
     cells = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(scheme="blues", type="sqrt"),
                                                     legend=None), tooltip=["true", "predicted", "count"])
     text = base.mark_text(fontSize=9).encode(text="count:Q", color=alt.condition(
-        "datum.count > 300", alt.value("white"), alt.value("black")))
-    return as_spec(alt.layer(cells, text).properties(width=260, height=260, title=title))
+        "datum.dark", alt.value("white"), alt.value("black")))
+    return as_spec(alt.layer(cells, text).properties(width=CELL * k, height=CELL * k, title=title))
 
 
 def show(done, weights_of, dataset: str, directory) -> None:

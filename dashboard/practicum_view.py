@@ -9,6 +9,7 @@ import functools
 import altair as alt
 import streamlit as st
 
+from core.datasets import spec
 from core.images import as_png, data_url
 from core.practicum import effective_fields, filters, loss_curves, model_sizes, per_class, sample_pairs, training_cost
 from dashboard.charts import FIT_X, as_spec, raster, sequence_pairs
@@ -79,7 +80,9 @@ def result_charts(keys, dataset, models, _done, _table, _marks) -> dict:
                x=alt.X("step:Q", title="training step"), y=alt.Y("loss:Q", title="training loss"), color="run:N")
                .properties(height=260, title="Training loss")),
            "per_class": as_spec(alt.Chart(per_class(_done)).mark_line(point=True).encode(
-               x="class:O", y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)), color="run:N")
+               x=alt.X("class:N", sort=[spec(dataset).class_name(k) for k in range(spec(dataset).classes)],
+                       axis=alt.Axis(labelOverlap=False, labelAngle=-40 if spec(dataset).class_names else 0)),
+               y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)), color="run:N")
                .properties(height=260, title="Accuracy per class"))}
     conv = next((r for r in _done if r.model == "cnn" and r.filters), None)
     if conv is not None:

@@ -62,9 +62,25 @@ HEADINGS = {"home": "Natural signals and the convolution",
             "practicum": "Permuted pixels: fully connected net vs ConvNet"}
 
 
-def heading(url_path: str) -> str:
-    """The heading of the page at ``url_path`` ("" is the default page, home; "home" its alias)."""
+def heading(url_path: str, dataset: str = "mnist") -> str:
+    """The heading of the page at ``url_path`` ("" is the default page, home; "home" its alias). The practicum's
+    names what its data set scrambles: pixels of images, positions of sequences."""
+    if url_path == "practicum":
+        from core.datasets import spec
+
+        unit = "pixels" if len(spec(dataset).input_shape) == 3 else "positions"
+        return HEADINGS["practicum"].replace("pixels", unit)
     return HEADINGS.get(url_path or "home", HEADINGS["home"])
+
+
+def practicum_dataset() -> str:
+    """The data set this run's practicum is for: its widget's value once drawn, else the link's ``pp_data`` (the
+    label or the name, as the page reads it), else MNIST. Read before the page runs, for the heading and the
+    sidebar; a value the page will refuse reads as MNIST, which the page falls back to."""
+    from core.datasets import SPECS
+
+    value = st.session_state.get("pp_data") or st.query_params.get("pp_data") or "mnist"
+    return next((k for k, s in SPECS.items() if str(value).lower() in (k, s.label.lower())), "mnist")
 
 
 def intended_url_path(pages) -> str | None:
@@ -185,10 +201,10 @@ def warm_up(delay: float = WARM_DELAY) -> Future:
         return _warm
 
 
-def sidebar(name_device: bool = True) -> None:
-    """The shared sidebar: the compute device and where MNIST was found. ``name_device=False`` (home, and the
-    practicum, which shows stored results before it loads torch) names the device only if torch is imported
-    already: its import takes seconds on a fresh server."""
+def sidebar(name_device: bool = True, dataset: str = "mnist") -> None:
+    """The shared sidebar: the compute device and where ``dataset`` (the practicum's, else MNIST) was found.
+    ``name_device=False`` (home, and the practicum, which shows stored results before it loads torch) names the
+    device only if torch is imported already: its import takes seconds on a fresh server."""
     with st.sidebar:
         line = _warm
         if line is not None and line.done():
@@ -198,8 +214,12 @@ def sidebar(name_device: bool = True) -> None:
         else:
             device = "named once PyTorch is loaded"
         st.caption(f"Compute: **{device}**")
-        directory = data_setting()
-        if data.available("mnist", directory):
-            st.caption(f"MNIST: found ({directory or data.cache_dir()})")
+        from core.datasets import spec
+
+        directory, ds = data_setting(), spec(dataset)
+        if ds.generated:
+            st.caption(f"{ds.label}: generated on this server (no files needed)")
+        elif data.available(dataset, directory):
+            st.caption(f"{ds.label}: found ({directory or data.cache_dir()})")
         else:
-            st.caption(f"MNIST: not found. Set `{data.DATA_ENV}` to a folder holding `MNIST/raw/`.")
+            st.caption(f"{ds.label}: not found. Set `{data.DATA_ENV}` to a folder holding `{ds.folder}/raw/`.")

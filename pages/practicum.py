@@ -14,7 +14,7 @@ from core.datadir import DATA_ENV, DataUnavailable, available
 from core.datasets import SPECS, spec
 from core.networks import PRACTICUM_MODELS
 from core.practicum import practicum_configs, reference_marks, results_table, time_estimate, training_budget
-from core.verdict import verdict
+from core.verdict import lesson, seed_table, verdict
 from core.store import RESULTS_ENV
 from core.worker import Busy
 from dashboard import urlstate as url
@@ -119,13 +119,15 @@ def show_results() -> None:
     seeded = done + [j.result for j in others if j is not None and j.state == "done"]
     found = verdict(seeded)
     b.markdown("**What these runs show.** " + " ".join(found.sentences))
+    per_seed = seed_table(seeded)
+    if len(per_seed):
+        b.caption(f"The verdict pools every seed trained with these settings: {len(seeded)} runs, test accuracy %.")
+        b.dataframe(per_seed, hide_index=True, placeholder="—", column_config={
+            c: st.column_config.NumberColumn(format="%.2f") for c in per_seed.columns[2:]})
     for i, w in enumerate(found.what_ifs):  # each what-if is one click away, and lands in the link
         b.button(f"Try {w.text}", key=f"pp_whatif_{i}", on_click=try_what_if, args=(w.changes,),
                  icon=":material/science:")
-    b.caption("The lecture's lesson: with the same budget the ConvNet wins on real images, because its kernels look "
-              "at neighbouring pixels, which are related; scramble the pixels and neighbours are strangers, so its "
-              "prior becomes a handicap while the fully connected net barely notices. Before you reach for a "
-              "ConvNet, ask whether your data is stationary, local and compositional.")
+    b.caption(lesson(found, dataset))
 
     c1, c2 = st.columns(2)
     c1.vega_lite_chart(specs["loss"], width="stretch")
@@ -176,13 +178,14 @@ with right:
     st.vega_lite_chart(budget_chart(dataset, tuple(sorted(widths.items())), tuple(models)), width="stretch")
 
 cost, budget = link_cost(tuple(configs)), training_budget()
-speed = work.speed()
+speeds, ahead = work.speed_range(), len(work.queue())
 too_costly = cost > budget  # checked from the models' shapes before anything is queued; stored results still show
 with status:
     if too_costly:
-        st.error(f"This link asks for about {cost:.2g} multiply-adds of training ({time_estimate(cost, speed)}), "
-                 f"more than this server allows for one link ({budget:.2g}). Lower the epochs, the widths or the "
-                 "training samples, or drop the locally connected net.", icon=":material/speed:")
+        took = f" At this server's pace: {time_estimate(cost, speeds)}." if speeds else ""
+        st.error(f"This link asks for about {cost:.2g} multiply-adds of training, more than this server allows for "
+                 f"one link ({budget:.2g}).{took} Lower the epochs, the widths or the training samples, or drop the "
+                 "locally connected net.", icon=":material/speed:")
     if work.engine_problem:
         st.warning(md(work.engine_problem, 300), icon=":material/lan:")
     if work.dask:
@@ -256,7 +259,7 @@ with messages:
                    f"it restarts. Check the results folder (`{RESULTS_ENV}`).", icon=":material/save:")
     if not done:
         if not active:
-            st.info(f"Press **Train** to run these models: {md(time_estimate(cost, speed))} for all of them.",
+            st.info(f"Press **Train** to run these models: {md(time_estimate(cost, speeds, ahead))} for all of them.",
                     icon=":material/info:")
         st.stop()
     missing = [label(c) for c, j in zip(configs, jobs) if j is None or j.state in ("cancelled", "failed")]

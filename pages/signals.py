@@ -175,7 +175,8 @@ url.show_notices()
 configs = knob_configs(knob)
 work = trainer(data_setting())
 viewer = viewer_id()
-st.caption(f"Eight small trainings, one after another: {md(time_estimate(knob_cost(knob), work.speed()))}.")
+estimate = time_estimate(knob_cost(knob), work.speed_range(), len(work.queue()))
+st.caption(f"Eight small trainings, one after another: {md(estimate)}.")
 if st.button("Train the eight models", key="sig_train"):
     try:
         work.submit_all(configs, viewer)

@@ -104,3 +104,39 @@ def test_the_budget_is_named_only_when_the_nets_share_it():
         r.params = 15210 if r.model == "fc" else 5210
     said = verdict(runs).sentences[-1]
     assert "same budget" not in said and "with 5,210 weights against the fully connected net's 15,210" in said
+
+
+def test_the_seed_table_holds_the_runs_the_verdict_pools():
+    from core.verdict import seed_table
+
+    runs = four(87.0, 95.0, 86.0, 81.0, seed=0) + four(88.0, 94.0, 85.0, 80.0, seed=1)
+    table = seed_table(runs)
+    v = verdict(runs)
+    assert list(table.columns) == ["model", "input", "seed 0", "seed 1", "mean", "spread (sd)"]
+    cnn = table[(table["model"] == "ConvNet") & (table["input"] == "original")].iloc[0]
+    assert (cnn["seed 0"], cnn["seed 1"], cnn["mean"]) == (95.0, 94.0, 94.5)
+    assert cnn["spread (sd)"] == pytest.approx(math.sqrt(0.5))  # by hand: deviations of 0.5, n - 1 = 1
+    assert cnn["mean"] == v.comparisons[False].cnn and v.comparisons[False].seeds == 2  # the verdict's own numbers
+    one = seed_table(four(87.0, 95.0, 86.0, 81.0, seed=3))
+    assert list(one.columns)[2] == "seed 3" and one["spread (sd)"].isna().all()
+
+
+def test_the_lesson_follows_the_verdict_both_ways():
+    from core.verdict import lesson
+
+    agree = lesson(verdict(four(87.5, 94.8, 85.9, 80.8)), "mnist")
+    assert "these runs show it" in agree and "real images" in agree
+    fashion = lesson(verdict(four(84.0, 79.0, 83.5, 70.0)), "fashion-mnist")  # the FC net wins
+    assert "do not show it" in fashion and "Fashion-MNIST" in fashion and "these runs show it" not in fashion
+    short = lesson(verdict(four(87.5, 94.8, 85.9, 80.8, losses=[2.3] * 10)), "mnist1d")
+    assert "cannot test yet" in short and "positions" in short
+
+
+def test_fashion_mnist_classes_are_torchvisions_names():
+    from torchvision.datasets import KMNIST, FashionMNIST
+
+    from core.datasets import spec
+
+    assert [spec("fashion-mnist").class_name(k).split(" ", 1)[1] for k in range(10)] == FashionMNIST.classes
+    assert spec("fashion-mnist").class_name(9) == "9 Ankle boot" and spec("mnist").class_name(3) == "3"
+    assert list(spec("kmnist").class_names) == KMNIST.classes

@@ -457,7 +457,7 @@ def test_the_practicum_names_the_device_that_trains(monkeypatch, fresh_trainer, 
     text = " ".join(c.value for c in at.caption)
     assert says in text and not_says not in text
     # and the estimate before training says where its speed comes from
-    assert any("first guess" in i.value or "measured speed" in i.value for i in at.info)
+    assert any("no time estimate" in i.value or "measured speeds" in i.value for i in at.info)
 
 
 def test_a_bad_preset_beside_a_long_layer_list_still_gets_its_notice():
@@ -850,3 +850,16 @@ def test_a_server_stopped_while_the_warm_up_runs_exits_at_once():
     out = subprocess.run([sys.executable, "-c", EXIT_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert time.monotonic() - started < 30, "the exit waited for the warm-up"
+
+
+@pytest.mark.parametrize("data, title, found", [
+    ("MNIST-1D", "Permuted positions: fully connected net vs ConvNet", "MNIST-1D: generated on this server"),
+    ("Fashion-MNIST", "Permuted pixels: fully connected net vs ConvNet", "Fashion-MNIST: "),
+    ("mnist", "Permuted pixels: fully connected net vs ConvNet", "MNIST: "),
+])
+def test_the_practicums_heading_and_sidebar_follow_its_data_set(data, title, found):
+    at = run_page("practicum", {"pp_data": data, "pp_n": "500"})
+    assert [t.value for t in at.title] == [title]
+    said = [c.value for c in at.sidebar.caption if ": found" in c.value or ": not found" in c.value
+            or "generated" in c.value]
+    assert len(said) == 1 and said[0].startswith(found), said

@@ -186,3 +186,26 @@ def test_a_chart_from_a_template_is_altairs_own_spec_with_the_rows_named():
     assert again["title"] == "Convolution" and again["datasets"]["cells"] is mv.conv  # nothing kept from before
     again["encoding"]["x"]["title"] = "changed"
     assert charts.heatmap_spec(mv.conv, "weight", "c")["encoding"]["x"]["title"] == "input"
+
+
+def test_confusion_matrices_label_every_class_and_fit_four_digit_counts():
+    from dashboard.inside import confusion_chart
+
+    matrix = np.full((10, 10), 3)
+    np.fill_diagonal(matrix, 1135)  # MNIST's largest test class: a four-digit count on the diagonal
+    names = [f"{k} {n}" for k, n in enumerate(["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                                               "Shirt", "Sneaker", "Bag", "Ankle boot"])]
+    spec = confusion_chart(matrix, "FC, original", names)
+    cells, text = spec["layer"]
+    for layer in (cells, text):
+        for axis in ("x", "y"):
+            enc = layer["encoding"][axis]
+            assert enc["sort"] == names  # every class in its order, none dropped for overlap
+            assert enc.get("axis", {}).get("labelOverlap") is False
+    drawn = table(spec["datasets"][spec["data"]["name"]] if "data" in spec else next(iter(spec["datasets"].values())))
+    assert len(drawn) == 100 and set(drawn["true"]) == set(names)
+    # a count's text fits its cell: 4 digits at the font size, about 0.6 em a digit, with room to spare
+    cell = spec["width"] / 10
+    assert 4 * 0.6 * text["mark"]["fontSize"] + 6 <= cell
+    dark = drawn[drawn["dark"]]
+    assert set(dark["count"]) == {1135}  # white text only on the dark (large) cells
