@@ -24,14 +24,20 @@ import torch
 
 from core.padding import MODES, pad
 
-LIMITS = {"size": (1, 16), "kernel": (1, 7), "stride": (1, 4), "padding": (0, 6), "dilation": (1, 4)}
+LIMITS = {"size": (1, 16), "kernel": (1, 7), "stride": (1, 4), "padding": (0, 6), "dilation": (1, 4),
+          "c_in": (1, 3), "c_out": (1, 4)}
 MAX_STEPS = 400  # steps (and GIF frames) a setting may ask for
 MAX_GIF_FRAMES = MAX_STEPS
+MAX_FILL = 9.0  # the constant padding's fill, either way
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One stepper setting; ``size`` and ``kernel`` are the side of a square in 2D."""
+    """One stepper setting; ``size`` and ``kernel`` are the side of a square in 2D. ``c_in`` input channels and
+    ``c_out`` kernels (output channels); ``depthwise``: each kernel reads one input channel (PyTorch's
+    ``groups = c_in``), else every kernel spans all of them (``groups = 1``). ``causal`` (1D): pad the past only,
+    ``dilation * (kernel - 1)`` on the left, so that no output reads a later input. ``value``: the fill of
+    'constant' padding."""
 
     nd: int = 2
     size: int = 5
@@ -42,6 +48,11 @@ class Setting:
     dilation: int = 1
     transposed: bool = False
     seed: int = 0
+    c_in: int = 1
+    c_out: int = 1
+    depthwise: bool = False
+    causal: bool = False
+    value: float = 0.0
 
     def problem(self) -> str | None:
         """Why this setting cannot be stepped through (a sentence for the page), or None."""
@@ -52,7 +63,17 @@ class Setting:
                 return f"{name} must be between {lo} and {hi}"
         if self.mode not in MODES:
             return f"padding mode must be one of {', '.join(MODES)}"
+        if not abs(self.value) <= MAX_FILL:  # NaN fails this too
+            return f"the constant fill must be between -{MAX_FILL:g} and {MAX_FILL:g}"
+        if self.causal and (self.nd != 1 or self.transposed):
+            return "causal padding is for 1D signals (it pads the past, on the left) and the forward convolution"
+        if self.depthwise and self.c_out % self.c_in:
+            return (f"a depthwise convolution needs the output channels to be a multiple of the input channels "
+                    f"({self.c_in}): PyTorch's groups = {self.c_in} requires it")
+        before, after = self.pads
         if self.transposed:
+            if self.c_in > 1 or self.c_out > 1:
+                return "the transposed stepper draws one channel in and one out"
             if self.mode != "zeros" and self.padding:
                 return ("a transposed convolution's padding crops its output: it has no padding modes "
                         "(PyTorch allows only zeros)")
@@ -60,13 +81,13 @@ class Setting:
                 return (f"the padding ({self.padding}) crops away the whole output "
                         f"({(self.size - 1) * self.stride + self.span} cells before cropping)")
         else:
-            if self.mode == "reflect" and self.padding >= self.size:
+            if self.mode == "reflect" and max(before, after) >= self.size:
                 return f"reflect padding must be smaller than the input ({self.size})"
-            if self.mode == "circular" and self.padding > self.size:
+            if self.mode == "circular" and max(before, after) > self.size:
                 return f"circular padding can be at most the input size ({self.size})"
             if self.out_size < 1:
                 return (f"the kernel spans {self.span} cells, more than the padded input's "
-                        f"{self.size + 2 * self.padding}: there is no output")
+                        f"{self.size + before + after}: there is no output")
         if self.steps > MAX_STEPS:
             return f"this setting has {self.steps} steps; the stepper draws at most {MAX_STEPS}"
         return None
@@ -77,38 +98,67 @@ class Setting:
         return self.dilation * (self.kernel - 1) + 1
 
     @property
-    def out_size(self) -> int:
-        """Output side: ``(n + 2p - span) // s + 1``, or transposed ``(n - 1) s - 2p + span``."""
-        if self.transposed:
-            return (self.size - 1) * self.stride - 2 * self.padding + self.span
-        return (self.size + 2 * self.padding - self.span) // self.stride + 1
+    def groups(self) -> int:
+        """PyTorch's ``groups``: ``c_in`` for a depthwise convolution, else 1."""
+        return self.c_in if self.depthwise else 1
 
     @property
-    def steps(self) -> int:
-        """Steps: one per output cell (gathering), or one per input cell (scattering, transposed)."""
+    def pads(self) -> tuple[int, int]:
+        """Cells added (before, after) along each axis: causal pads the span less one before, nothing after."""
+        return (self.span - 1, 0) if self.causal else (self.padding, self.padding)
+
+    @property
+    def out_size(self) -> int:
+        """Output side: ``(n + before + after - span) // s + 1``, or transposed ``(n - 1) s - 2p + span``."""
+        if self.transposed:
+            return (self.size - 1) * self.stride - 2 * self.padding + self.span
+        return (self.size + sum(self.pads) - self.span) // self.stride + 1
+
+    @property
+    def cells(self) -> int:
+        """Steps per channel: one per output cell (gathering), or one per input cell (scattering, transposed)."""
         side = self.size if self.transposed else max(self.out_size, 0)
         return side ** self.nd
 
+    @property
+    def steps(self) -> int:
+        """Steps: every cell of every output channel."""
+        return self.cells * (1 if self.transposed else self.c_out)
+
 
 def operands(s: Setting) -> tuple[np.ndarray, np.ndarray]:
-    """The input (integers 0..4) and the kernel (integers -1..1, never all zero), drawn from ``seed``."""
+    """The input ``(c_in, *size)`` (integers 0..4) and the kernels ``(c_out, c_in / groups, *kernel)`` (integers
+    -1..1, no kernel all zero), drawn from ``seed``: PyTorch's layouts."""
     rng = np.random.default_rng(s.seed)
-    x = rng.integers(0, 5, size=(s.size,) * s.nd).astype(float)
-    w = rng.integers(-1, 2, size=(s.kernel,) * s.nd).astype(float)
-    if not w.any():
-        w.flat[0] = 1.0
+    x = rng.integers(0, 5, size=(s.c_in, *(s.size,) * s.nd)).astype(float)
+    w = rng.integers(-1, 2, size=(s.c_out, s.c_in // s.groups, *(s.kernel,) * s.nd)).astype(float)
+    for kernel in w:
+        if not kernel.any():
+            kernel.flat[0] = 1.0
     return x, w
 
 
 def padded_input(s: Setting, x: np.ndarray) -> np.ndarray:
-    """The input as the forward convolution reads it (the transposed one reads it unpadded)."""
-    if s.transposed or not s.padding:
+    """The input ``(c_in, *size)`` as the forward convolution reads it (the transposed one reads it unpadded)."""
+    before, after = s.pads
+    if s.transposed or not before + after:
         return x
-    return pad(torch.as_tensor(x), s.padding, s.mode, nd=s.nd).numpy()
+    return pad(torch.as_tensor(x), [before, after] * s.nd, s.mode, s.value, nd=s.nd).numpy()
+
+
+def input_channels(s: Setting, out_channel: int) -> list[int]:
+    """The input channels kernel ``out_channel`` reads: all of them, or (depthwise) its own one."""
+    return list(range(s.c_in)) if s.groups == 1 else [out_channel // (s.c_out // s.c_in)]
 
 
 def _cells(side: int, nd: int) -> list[tuple[int, ...]]:
     return [tuple(int(v) for v in c) for c in np.ndindex(*(side,) * nd)]
+
+
+def place(s: Setting, step: int) -> tuple[int, tuple[int, ...]]:
+    """(output channel, spatial cell) of ``step`` (1-based): every cell of channel 0, then of channel 1, ..."""
+    cells = _cells(s.size if s.transposed else s.out_size, s.nd)
+    return (step - 1) // len(cells), cells[(step - 1) % len(cells)]
 
 
 def taps(s: Setting, cell: tuple[int, ...]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
@@ -126,7 +176,7 @@ def taps(s: Setting, cell: tuple[int, ...]) -> list[tuple[tuple[int, ...], tuple
 
 
 def run(s: Setting) -> np.ndarray:
-    """The whole output, accumulated step by step as the page draws it."""
+    """The whole output ``(c_out, *out)``, accumulated step by step as the page draws it."""
     partial = None
     for partial in accumulate(s):
         pass
@@ -134,24 +184,27 @@ def run(s: Setting) -> np.ndarray:
 
 
 def accumulate(s: Setting):
-    """The output after each step (NaN where nothing has been written yet)."""
+    """The output ``(c_out, *out)`` after each step (NaN where nothing has been written yet)."""
     x, w = operands(s)
     xp = padded_input(s, x)
-    out = np.full((s.out_size,) * s.nd, np.nan)
+    out = np.full((s.c_out, *(s.out_size,) * s.nd), np.nan)
     cells = _cells(s.size if s.transposed else s.out_size, s.nd)
     if s.transposed:  # a stride longer than the kernel's span leaves cells no input reaches: they are 0 throughout
-        reached = np.zeros(out.shape, dtype=bool)
+        reached = np.zeros(out.shape[1:], dtype=bool)
         for cell in cells:
             for _, pos in taps(s, cell):
                 reached[pos] = True
-        out[~reached] = 0.0
-    for cell in cells:
-        if s.transposed:
+        out[0][~reached] = 0.0
+        for cell in cells:
             for t, pos in taps(s, cell):
-                out[pos] = (0.0 if np.isnan(out[pos]) else out[pos]) + x[cell] * w[t]
-        else:
-            out[cell] = sum(xp[pos] * w[t] for t, pos in taps(s, cell))
-        yield out.copy()
+                out[0][pos] = (0.0 if np.isnan(out[0][pos]) else out[0][pos]) + x[0][cell] * w[0, 0][t]
+            yield out.copy()
+        return
+    for o in range(s.c_out):
+        reads = input_channels(s, o)
+        for cell in cells:
+            out[o][cell] = sum(xp[c][pos] * w[o, j][t] for j, c in enumerate(reads) for t, pos in taps(s, cell))
+            yield out.copy()
 
 
 def _rc(s: Setting, index: tuple[int, ...]) -> tuple[int, int]:
@@ -166,12 +219,10 @@ def _lit(s: Setting, cell: tuple[int, ...], pairs) -> tuple[list, list]:
 
 
 def _border(s: Setting) -> np.ndarray:
-    """Which cells of the input grid (2D, a 1D signal as one row) are invented by padding."""
-    side = s.size if s.transposed else s.size + 2 * s.padding
-    border = np.zeros((side,) * s.nd, dtype=bool)
-    if not s.transposed and s.padding:
-        border[:] = True
-        border[(slice(s.padding, s.padding + s.size),) * s.nd] = False
+    """Which cells of one channel's input grid (2D, a 1D signal as one row) are invented by padding."""
+    before, after = (0, 0) if s.transposed else s.pads
+    border = np.ones((s.size + before + after,) * s.nd, dtype=bool)
+    border[(slice(before, before + s.size),) * s.nd] = False
     return np.atleast_2d(border)
 
 
@@ -186,10 +237,13 @@ def frame(s: Setting, step: int) -> dict:
     """Everything the page draws at ``step`` (1-based): tables for the input, the kernel, the products and the
     output, and a sentence with the sum.
 
-    ``input``: ``row, col, value, padded`` (an invented border cell), ``active`` (read or scattered at this
-    step); ``kernel``: ``row, col, value``; ``products``: ``row, col`` (kernel index), ``input``, ``weight``,
-    ``product``, ``target_row, target_col`` (where it lands: the output cell, or for a transposed step each
-    output cell); ``output``: ``row, col, value`` (NaN: not yet written), ``active``, ``done``.
+    ``input``: ``channel, row, col, value, padded`` (an invented border cell), ``active`` (read or scattered at
+    this step); ``kernel``: the kernel of this step's output channel, ``channel`` (the input channel each of its
+    slices multiplies), ``row, col, value``; ``products``: ``channel`` (input), ``row, col`` (kernel index),
+    ``input``, ``weight``, ``product``, ``target_row, target_col`` (where it lands: the output cell, or for a
+    transposed step each output cell); ``output``: ``channel, row, col, value`` (NaN: not yet written),
+    ``active``, ``done``. ``out_channel`` and ``cell`` place the step; ``flipped`` is what a convolution in the
+    mathematician's sense (the kernel flipped along every axis) gives for this cell, and ``flip_sentence`` says it.
     """
     problem = s.problem()
     if problem:
@@ -206,43 +260,76 @@ def _frame(s: Setting, step: int, out: np.ndarray) -> dict:
     """``frame`` given the output after ``step`` steps."""
     x, w = operands(s)
     xp = padded_input(s, x)
-    cell = _cells(s.size if s.transposed else s.out_size, s.nd)[step - 1]
+    o, cell = place(s, step)
     pairs = taps(s, cell)
+    reads = [0] if s.transposed else input_channels(s, o)
 
-    inp = _grid(xp, padded=_border(s).ravel(), active=False)
-    width = np.atleast_2d(xp).shape[1]
     read, hit = _lit(s, cell, pairs)
-    inp.loc[[r * width + c for r, c in read], "active"] = True
+    border = _border(s).ravel()
+    width = np.atleast_2d(xp[0]).shape[1]
+    frames = []
+    for c in range(s.c_in):
+        grid = _grid(xp[c], channel=c, padded=border, active=False)
+        if c in reads:
+            grid.loc[[r * width + col for r, col in read], "active"] = True
+        frames.append(grid)
+    inp = pd.concat(frames, ignore_index=True)
     # padded coordinates start at -padding, so a cell's label matches the input's own numbering
-    shift = 0 if s.transposed else s.padding
+    shift = 0 if s.transposed else s.pads[0]
     inp["row"] = inp["row"] - (shift if s.nd == 2 else 0)
     inp["col"] = inp["col"] - shift
 
-    prods = []
-    for t, pos in pairs:
-        value = x[cell] if s.transposed else xp[pos]
-        target = _rc(s, pos) if s.transposed else _rc(s, cell)
-        prods.append({"row": _rc(s, t)[0], "col": _rc(s, t)[1], "input": value, "weight": w[t], "product": value * w[t],
-                      "target_row": target[0], "target_col": target[1]})
-    products = pd.DataFrame(prods, columns=["row", "col", "input", "weight", "product", "target_row", "target_col"])
+    kernel = pd.concat([_grid(w[o, j], channel=c) for j, c in enumerate(reads)], ignore_index=True)
+    prods, flipped = [], 0.0
+    for j, c in enumerate(reads):
+        for t, pos in pairs:
+            value = x[0][cell] if s.transposed else xp[c][pos]
+            target = _rc(s, pos) if s.transposed else _rc(s, cell)
+            weight = w[o, j][t]
+            prods.append({"channel": c, "row": _rc(s, t)[0], "col": _rc(s, t)[1], "input": value, "weight": weight,
+                          "product": value * weight, "target_row": target[0], "target_col": target[1]})
+            flipped += value * w[o, j][tuple(s.kernel - 1 - i for i in t)]
+    products = pd.DataFrame(prods, columns=["channel", "row", "col", "input", "weight", "product", "target_row",
+                                            "target_col"])
 
-    output = _grid(out, active=False)
-    owidth = np.atleast_2d(out).shape[1]
-    output.loc[[r * owidth + c for r, c in hit], "active"] = True
+    owidth = np.atleast_2d(out[0]).shape[1]
+    frames = []
+    for c in range(out.shape[0]):
+        grid = _grid(out[c], channel=c, active=False)
+        if c == o:
+            grid.loc[[r * owidth + col for r, col in hit], "active"] = True
+        frames.append(grid)
+    output = pd.concat(frames, ignore_index=True)
     output["done"] = output["value"].notna()
 
     where = ", ".join(map(str, cell))
-    terms = " + ".join(f"{p['input']:g}×{p['weight']:g}" if p["weight"] >= 0 else f"{p['input']:g}×({p['weight']:g})"
-                       for p in prods)
     total = float(products["product"].sum()) if len(products) else 0.0
-    if s.transposed:
-        sentence = (f"Step {step} of {s.steps}: input cell ({where}) = {x[cell]:g} scatters itself times the kernel "
-                    f"into {len(prods)} output cell(s)" + ("" if len(prods) == len(_cells(s.kernel, s.nd)) else
-                                                           " (the rest fall in the cropped border)") + ".")
+
+    def term(p):
+        return f"{p['input']:g}×{p['weight']:g}" if p["weight"] >= 0 else f"{p['input']:g}×({p['weight']:g})"
+
+    if len(reads) > 1:  # one bracket per input channel: the window is summed across channels too
+        terms = " + ".join(f"[channel {c + 1}] " + " + ".join(term(p) for p in prods if p["channel"] == c)
+                           for c in reads)
     else:
-        sentence = f"Step {step} of {s.steps}: output cell ({where}) = {terms} = {total:g}."
-    return {"input": inp, "kernel": _grid(w), "products": products, "output": output, "sentence": sentence,
-            "cell": cell}
+        terms = " + ".join(term(p) for p in prods)
+    if s.transposed:
+        sentence = (f"Step {step} of {s.steps}: input cell ({where}) = {x[0][cell]:g} scatters itself times the "
+                    f"kernel into {len(prods)} output cell(s)" + ("" if len(prods) == len(_cells(s.kernel, s.nd))
+                                                                  else " (the rest fall in the cropped border)") + ".")
+        flip_sentence = ""
+    else:
+        channel = f"output channel {o + 1}, " if s.c_out > 1 else ""
+        reading = ("" if s.c_in == 1 else f" (kernel {o + 1} reads input channel {reads[0] + 1} alone: depthwise)"
+                   if s.groups > 1 else "")
+        sentence = f"Step {step} of {s.steps}: {channel}output cell ({where}){reading} = {terms} = {total:g}."
+        same = ", the same value here." if flipped == total else f" instead of {total:g}."
+        flip_sentence = ("Deep learning's “convolution” is a cross-correlation: the kernel slides as it is, "
+                         "unflipped. A convolution in the mathematician's sense flips the kernel along every axis "
+                         f"first; for this cell it would give {flipped:g}{same}")
+    return {"input": inp, "kernel": kernel, "products": products, "output": output, "sentence": sentence,
+            "cell": cell, "out_channel": o, "flipped": None if s.transposed else flipped,
+            "flip_sentence": flip_sentence}
 
 
 def _take(iterable, n: int):
@@ -253,9 +340,10 @@ def _take(iterable, n: int):
 
 
 def gif(s: Setting, cell_px: int = 28, ms: int = 600) -> bytes:
-    """The whole sequence as an animated GIF (Pillow): the (padded) input with this step's cells, the kernel,
-    and the output filling up; one frame per step. Frames are palette-index arrays pasted from cell tiles drawn
-    once each, so that no frame is quantised and no label is drawn twice."""
+    """The whole sequence as an animated GIF (Pillow): the (padded) input channels with this step's cells, the
+    kernel of this step's output channel, and the output channels filling up; one frame per step, channels
+    stacked in their column. Frames are palette-index arrays pasted from cell tiles drawn once each, so that no
+    frame is quantised and no label is drawn twice."""
     from PIL import Image, ImageDraw
 
     problem = s.problem()
@@ -285,31 +373,39 @@ def gif(s: Setting, cell_px: int = 28, ms: int = 600) -> bytes:
             tiles[key] = t
         return tiles[key]
 
-    grids = [np.atleast_2d(xp), np.atleast_2d(w), np.atleast_2d(np.zeros((s.out_size,) * s.nd))]
-    titles = ["input" if s.transposed else "padded input", "kernel", "output"]
-    width = sum(g.shape[1] for g in grids) * cell_px + cell_px * (len(grids) + 1)
-    height = max(g.shape[0] for g in grids) * cell_px + 2 * cell_px
+    # three columns of stacked grids (one per channel), a cell's gap between grids and columns
+    shapes = [np.atleast_2d(xp[0]).shape, np.atleast_2d(w[0, 0]).shape, (np.atleast_2d(np.zeros((s.out_size,) * s.nd))
+                                                                        .shape)]
+    counts = [s.c_in, w.shape[1], s.c_out]
+    titles = ["padded input" if sum(s.pads) and not s.transposed else "input", "kernel", "output"]
+    width = sum(sh[1] for sh in shapes) * cell_px + cell_px * (len(shapes) + 1)
+    height = max(n * (sh[0] + 1) for sh, n in zip(shapes, counts)) * cell_px + cell_px
     border = _border(s)
     background = np.zeros((height, width), dtype=np.uint8)
     lefts, left = [], cell_px
-    for g, title in zip(grids, titles):
+    for sh, title in zip(shapes, titles):
         lefts.append(left)
         background[ink(title, (width, height), (left, 4))] = 1
-        left += g.shape[1] * cell_px + cell_px
+        left += sh[1] * cell_px + cell_px
 
     frames = []
-    cells = _cells(s.size if s.transposed else s.out_size, s.nd)
-    for cell, out in zip(cells[:MAX_GIF_FRAMES], accumulate(s)):
+    for step, out in zip(range(1, MAX_GIF_FRAMES + 1), accumulate(s)):
+        o, cell = place(s, step)
+        reads = [0] if s.transposed else input_channels(s, o)
         read, hit = _lit(s, cell, taps(s, cell))
-        active = [set(read), set(), set(hit)]
         canvas = background.copy()
-        for k, (g, hot, values) in enumerate(zip(grids, active, (xp, w, out))):
-            v = np.atleast_2d(values)
-            for r in range(g.shape[0]):
-                for c in range(g.shape[1]):
-                    state = "this step" if (r, c) in hot else "padding" if k == 0 and border[r, c] else "cell"
-                    y0, x0 = cell_px + r * cell_px, lefts[k] + c * cell_px
-                    canvas[y0:y0 + cell_px, x0:x0 + cell_px] = tile(float(v[r, c]), state)
+        columns = [[(np.atleast_2d(xp[c]), set(read) if c in reads else set(), True) for c in range(s.c_in)],
+                   [(np.atleast_2d(w[o, j]), set(), False) for j in range(w.shape[1])],
+                   [(np.atleast_2d(out[c]), set(hit) if c == o else set(), False) for c in range(s.c_out)]]
+        for k, grids in enumerate(columns):
+            top = cell_px
+            for v, hot, padded in grids:
+                for r in range(v.shape[0]):
+                    for c in range(v.shape[1]):
+                        state = "this step" if (r, c) in hot else "padding" if padded and border[r, c] else "cell"
+                        y0, x0 = top + r * cell_px, lefts[k] + c * cell_px
+                        canvas[y0:y0 + cell_px, x0:x0 + cell_px] = tile(float(v[r, c]), state)
+                top += (v.shape[0] + 1) * cell_px
         im = Image.fromarray(canvas, mode="P")
         im.putpalette(palette)
         frames.append(im)

@@ -3,25 +3,38 @@
 import streamlit as st
 
 from core.padding import MODES
-from core.stepper import LIMITS, Setting, frame, gif
+from core.stepper import LIMITS, MAX_FILL, Setting, frame, gif
 from dashboard import charts, urlstate as url
 from dashboard.safe import md
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def step_view(setting: Setting, step: int) -> dict:
-    """The step's four chart specs, its sentence and its products table (computed once per setting and step)."""
+    """The step's chart specs (a grid per input channel, per slice of this step's kernel and per output channel),
+    its sentences and its products table (computed once per setting and step)."""
     f = frame(setting, step)
     side = max(len(f["input"]["col"].unique()), len(f["output"]["col"].unique()))
     cell = max(12, min(34, 300 // side))  # a column is about 320 px wide
-    first = "input" if setting.transposed else "padded input"
-    specs = {name: charts.as_spec(charts.cell_grid(f[name], title, cell))
-             for name, title in (("input", first), ("kernel", "kernel"), ("output", "output"))}
-    table = f["products"].rename(columns={"row": "kernel row", "col": "kernel col",
+    padded = sum(setting.pads) and not setting.transposed
+    many_in, many_out = setting.c_in > 1, setting.c_out > 1
+    o = f["out_channel"]
+    specs = {"input": [charts.as_spec(charts.cell_grid(part, ("padded input" if padded else "input")
+                                                       + (f", channel {c + 1}" if many_in else ""), cell))
+                       for c, part in f["input"].groupby("channel")],
+             "kernel": [charts.as_spec(charts.cell_grid(part, (f"kernel {o + 1}" if many_out else "kernel")
+                                                        + (f" on channel {c + 1}" if many_in else ""), cell))
+                        for c, part in f["kernel"].groupby("channel")],
+             "output": [charts.as_spec(charts.cell_grid(part, "output" + (f" channel {c + 1}" if many_out else ""),
+                                                        cell))
+                        for c, part in f["output"].groupby("channel")]}
+    table = f["products"].rename(columns={"channel": "input channel", "row": "kernel row", "col": "kernel col",
                                           "target_row": "output row", "target_col": "output col"})
+    table["input channel"] += 1
     if setting.nd == 1:
         table = table.drop(columns=["kernel row", "output row"])
-    return {**specs, "sentence": f["sentence"], "products": table}
+    if not many_in:
+        table = table.drop(columns=["input channel"])
+    return {**specs, "sentence": f["sentence"], "flip": f["flip_sentence"], "products": table}
 
 
 @st.cache_data(show_spinner="Drawing every step…", max_entries=16)
@@ -42,27 +55,52 @@ kernel = url.slider("Kernel size", "st_k", *LIMITS["kernel"], 3, where=c[2])
 stride = url.slider("Stride", "st_s", *LIMITS["stride"], 1, where=c[3])
 dilation = url.slider("Dilation", "st_d", *LIMITS["dilation"], 1, where=c[4])
 c = st.columns(5)
-padding = url.slider("Padding", "st_p", *LIMITS["padding"], 0, where=c[0])
+c_in = url.slider("Input channels", "st_cin", *LIMITS["c_in"], 1, where=c[0],
+                  help="Each kernel spans every input channel and sums its window across them.")
+c_out = url.slider("Kernels (output channels)", "st_cout", *LIMITS["c_out"], 1, where=c[1],
+                   help="One kernel per output channel; the steps go through each output channel in turn.")
+depthwise = url.toggle("Depthwise", "st_dw", False, where=c[2],
+                       help="groups = input channels: each kernel reads one input channel only (MobileNet's "
+                            "depthwise convolution). The output channels must be a multiple of the input channels.")
+transposed = url.toggle("Transposed", "st_tr", False, where=c[3],
+                        help="The transposed convolution: each input cell scatters the kernel into the output "
+                             "(one channel in and one out).")
+causal = url.toggle("Causal (1D)", "st_causal", False, where=c[4], disabled=nd != 1,
+                    help="Pad the past only: dilation × (kernel − 1) cells on the left, none on the right, so no "
+                         "output reads a later input. Used for audio (WaveNet) and time series, where the future "
+                         "is not known yet.") and nd == 1
+c = st.columns(5)
+padding = url.slider("Padding", "st_p", *LIMITS["padding"], 0, where=c[0], disabled=causal,
+                     help="Set by the causal toggle while it is on." if causal else None)
 mode = url.choice("Padding mode", "st_mode", list(MODES), "zeros", where=c[1])
-transposed = url.toggle("Transposed", "st_tr", False, where=c[2],
-                        help="The transposed convolution: each input cell scatters the kernel into the output.")
+fill = 0.0
+if mode == "constant":
+    fill = url.slider("Constant fill", "st_fill", -MAX_FILL, MAX_FILL, 0.0, 0.5, where=c[2],
+                      help="The value every invented border cell holds.")
 seed = url.slider("Numbers (seed)", "st_seed", 0, 99, 0, where=c[3])
 playing = url.toggle("Play", "st_play", False, where=c[4],
                      help="Advance one step every 0.8 s (loops); a link with Play on plays when opened.")
 url.show_notices()
 
 setting = Setting(nd=nd, size=size, kernel=kernel, stride=stride, padding=padding, mode=mode or "zeros",
-                  dilation=dilation, transposed=transposed, seed=seed)
+                  dilation=dilation, transposed=transposed, seed=seed, c_in=c_in, c_out=c_out, depthwise=depthwise,
+                  causal=causal, value=fill)
 problem = setting.problem()
 if problem:
     st.error(f"This setting cannot be drawn: {md(problem, 300)}. Change a setting above.", icon=":material/block:")
     st.stop()
 
+before, after = setting.pads
+added = f"{before} + {after}" if causal else f"2·{padding}"
+channels = (f" Weights: {c_out} × {c_in // setting.groups} × " + " × ".join([str(kernel)] * nd)
+            + f" (groups = {setting.groups})." if c_in > 1 or c_out > 1 else "")
 st.caption(f"Output size: {setting.out_size}" + ("×" + str(setting.out_size) if nd == 2 else "") +
            (f" = ({size} − 1)·{stride} − 2·{padding} + {setting.span}" if transposed else
-            f" = ⌊({size} + 2·{padding} − {setting.span}) / {stride}⌋ + 1") +
-           f", where {setting.span} = {dilation}·({kernel} − 1) + 1 is the dilated kernel's span. "
-           f"{setting.steps} steps: one per {'input' if transposed else 'output'} cell.")
+            f" = ⌊({size} + {added} − {setting.span}) / {stride}⌋ + 1") +
+           f", where {setting.span} = {dilation}·({kernel} − 1) + 1 is the dilated kernel's span"
+           + (f"; causal padding adds {before} before and none after" if causal else "") + ". "
+           f"{setting.steps} steps: one per {'input' if transposed else 'output'} cell"
+           + (f" of each of the {c_out} output channels" if c_out > 1 and not transposed else "") + "." + channels)
 
 
 @st.fragment(run_every=0.8 if playing else None)
@@ -78,8 +116,11 @@ def stepper():
     view = step_view(setting, step)
     cols = st.columns([3, 2, 3])
     for col, name in zip(cols, ("input", "kernel", "output")):
-        col.vega_lite_chart(view[name], width="content")
+        for spec in view[name]:  # one grid per channel, stacked
+            col.vega_lite_chart(spec, width="content")
     st.markdown(view["sentence"])
+    if view["flip"]:
+        st.caption(view["flip"])
     st.dataframe(view["products"], hide_index=True, height=min(400, 35 * (len(view["products"]) + 1) + 3))
 
 
@@ -88,6 +129,7 @@ stepper()
 if st.button("Make an animated GIF of every step", icon=":material/movie:"):
     data = animation(setting)
     st.download_button("Download the GIF", data, file_name=f"convolution-{nd}d-{'transposed-' if transposed else ''}"
+                       f"{'causal-' if causal else ''}{'depthwise-' if depthwise else ''}c{c_in}x{c_out}-"
                        f"n{size}-k{kernel}-s{stride}-p{padding}-{setting.mode}-d{dilation}.gif", mime="image/gif",
                        icon=":material/download:")
     st.image(data)

@@ -509,7 +509,7 @@ def test_stepper_link_shows_torchs_sum_for_its_step():
     at = run_page("stepper", LINKS["stepper"][0])
     s = Setting(nd=1, size=8, kernel=3, stride=2, padding=2, mode="reflect", dilation=2)
     x, w = operands(s)
-    want = F.conv1d(F.pad(torch.tensor(x)[None, None], (2, 2), mode="reflect"), torch.tensor(w)[None, None],
+    want = F.conv1d(F.pad(torch.tensor(x)[None], (2, 2), mode="reflect"), torch.tensor(w),
                     stride=2, dilation=2)[0, 0].numpy()
     line = next(m.value for m in at.markdown if m.value.startswith("Step 3 of 4"))
     assert float(re.search(r"= (-?[\d.]+)\.$", line).group(1)) == want[2]
@@ -863,3 +863,44 @@ def test_the_practicums_heading_and_sidebar_follow_its_data_set(data, title, fou
     said = [c.value for c in at.sidebar.caption if ": found" in c.value or ": not found" in c.value
             or "generated" in c.value]
     assert len(said) == 1 and said[0].startswith(found), said
+
+
+def test_stepper_with_channels_shows_torchs_sum_and_names_its_grids():
+    import re
+
+    import torch
+    import torch.nn.functional as F
+
+    from core.stepper import Setting, operands
+
+    link = {"st_nd": "1D", "st_n": "7", "st_k": "3", "st_cin": "3", "st_cout": "2", "st_causal": "true",
+            "st_mode": "constant", "st_fill": "2", "st_step": "9"}
+    at = run_page("stepper", link)
+    s = Setting(nd=1, size=7, kernel=3, c_in=3, c_out=2, causal=True, mode="constant", value=2.0)
+    x, w = operands(s)
+    want = F.conv1d(F.pad(torch.tensor(x)[None], (2, 0), value=2.0), torch.tensor(w))[0].numpy()
+    line = next(m.value for m in at.markdown if m.value.startswith("Step 9 of 14"))
+    assert "output channel 2, output cell (1)" in line and "[channel 3]" in line
+    assert float(re.search(r"= (-?[\d.]+)\.$", line).group(1)) == want[1, 1]
+    titles = [json.loads(c.proto.spec)["title"] for c in at.get("vega_lite_chart")]
+    assert titles == ["padded input, channel 1", "padded input, channel 2", "padded input, channel 3",
+                      "kernel 2 on channel 1", "kernel 2 on channel 2", "kernel 2 on channel 3",
+                      "output channel 1", "output channel 2"]
+    assert any("cross-correlation" in c.value for c in at.caption)
+    # no padding, no 'padded input'; and the fill is offered only where a mode uses it
+    at = run_page("stepper", {"st_nd": "1D", "st_n": "6"})
+    assert json.loads(at.get("vega_lite_chart")[0].proto.spec)["title"] == "input"
+    assert not [s for s in at.slider if s.key == "st_fill"]
+    at = run_page("stepper", {"st_nd": "1D", "st_n": "6", "st_p": "1", "st_mode": "constant"})
+    assert [s.key for s in at.slider if s.key == "st_fill"] == ["st_fill"]
+    assert json.loads(at.get("vega_lite_chart")[0].proto.spec)["title"] == "padded input"
+
+
+def test_stepper_depthwise_link_reads_one_channel_per_kernel():
+    at = run_page("stepper", {"st_nd": "2D", "st_n": "4", "st_k": "2", "st_cin": "2", "st_cout": "4",
+                              "st_dw": "true", "st_step": "19"})
+    line = next(m.value for m in at.markdown if m.value.startswith("Step 19 of 36"))
+    assert "kernel 3 reads input channel 2 alone: depthwise" in line
+    assert "groups = 2" in " ".join(c.value for c in at.caption)
+    at = run_page("stepper", {"st_cin": "2", "st_cout": "3", "st_dw": "true"})
+    assert "multiple of the input channels" in at.error[0].value

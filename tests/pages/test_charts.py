@@ -103,11 +103,11 @@ def test_the_stepper_grids_draw_torchs_window_and_output():
     assert sorted(zip(red["row"], red["col"])) == [(r, c) for r in (1, 2, 3) for c in (1, 2, 3)]
     assert (cells["state"] == "padding").sum() == 7 * 7 - 5 * 5
     x, w = operands(s)
-    xp = F.pad(torch.tensor(x)[None, None], (1, 1, 1, 1), mode="replicate")[0, 0].numpy()
+    xp = F.pad(torch.tensor(x)[None], (1, 1, 1, 1), mode="replicate")[0, 0].numpy()
     grid = cells.pivot(index="row", columns="col", values="value").to_numpy()
     np.testing.assert_allclose(grid, xp)  # the labels -1..5 are the padded image, F.pad's
     out = _layer_data(charts.cell_grid(f["output"], "output"))
-    want = F.conv2d(torch.tensor(xp)[None, None], torch.tensor(w)[None, None], stride=2)[0, 0].numpy()
+    want = F.conv2d(torch.tensor(xp)[None, None], torch.tensor(w), stride=2)[0, 0].numpy()
     written = out[out["label"] != ""]
     assert len(written) == 5 and list(out.loc[out["state"] == "this step", ["row", "col"]].iloc[0]) == [1, 1]
     for r in written.itertuples():
