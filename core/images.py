@@ -75,6 +75,13 @@ def as_png(x: np.ndarray, width: int | None = None) -> bytes:
     return buf.getvalue()
 
 
+def blocky(x: np.ndarray, side: int) -> np.ndarray:
+    """``x`` (H, W) enlarged by a whole factor to about ``side`` pixels across, each pixel a square block
+    (nearest neighbour): what a pooled map looks like, where a browser's smooth upscaling blurs it."""
+    k = max(1, round(side / x.shape[1]))
+    return np.repeat(np.repeat(x, k, axis=0), k, axis=1)
+
+
 def data_url(png: bytes) -> str:
     """PNG bytes as a ``data:`` URL. For small pictures (a few hundred bytes): ``st.image`` sends a URL as it is,
     where it would open, check and register bytes with its media store on every rerun (about 0.2 ms each, and

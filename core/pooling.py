@@ -110,6 +110,13 @@ def shift_consistency(x: torch.Tensor, kernel_size: int = 2, p: float = 2.0,
     return pd.DataFrame(rows)
 
 
+def label(method: str, p: float = 2.0) -> str:
+    """The one name a chart, legend or sentence gives a pooling: ``L2``, ``L∞`` for Lp pooling."""
+    if method == "lp":
+        return "L∞" if math.isinf(p) else f"L{p:g}"
+    return {"blur": "blur-then-subsample"}.get(method, method)
+
+
 def shift_caption(changes: pd.DataFrame, p: float = 2.0) -> str:
     """What ``shift_consistency``'s table says, in words: how far a shift by the whole stride changes each output
     once moved back, which pooling the shifts in between change most and least (their mean), and whether blurring
@@ -117,8 +124,6 @@ def shift_caption(changes: pd.DataFrame, p: float = 2.0) -> str:
     signals max pooling changes most with windows of 2 and 3, average pooling with 4."""
     table = changes.pivot(index="shift", columns="method", values="change")
     k = int(table.index.max())
-    name = {"max": "max", "average": "average", "lp": f"Lp (p = {'∞' if math.isinf(p) else f'{p:g}'})",
-            "blur": "blur-then-subsample"}
     whole = float(table.loc[k].max())
     words = [f"A shift by the whole stride ({k} samples) only moves the output: once moved back, each changes by "
              f"at most {whole:.2f} (the borders)." if whole < 0.15 else
@@ -127,8 +132,8 @@ def shift_caption(changes: pd.DataFrame, p: float = 2.0) -> str:
     between = table.loc[1:k - 1].mean()
     most, least = between.idxmax(), between.idxmin()
     span = "1 sample" if k == 2 else f"1 to {k - 1} samples"
-    words.append(f"Shifts of {span} change it: {name.get(most, most)} pooling most ({between[most]:.2f} on "
-                 f"average), {name.get(least, least)} least ({between[least]:.2f}).")
+    words.append(f"Shifts of {span} change it: {label(most, p)} pooling most ({between[most]:.2f} on "
+                 f"average), {label(least, p)} least ({between[least]:.2f}).")
     if {"blur", "max"} <= set(between.index):
         b, m = between["blur"], between["max"]
         words.append(f"Blurring before subsampling (Zhang 2019) changes it {'less' if b < m else 'more'} than max "

@@ -195,8 +195,14 @@ def show(done, weights_of, dataset: str, directory) -> None:
                    "permuted pixels, a kernel's neighbours are strangers and it has nothing local to learn.")
     fcs = [(r, m) for r, m in models if r.model == "fc"]
     if fcs and image_like:
-        st.markdown(f"**The FC net's first-layer weights**, one 28×28 image per hidden unit (the first "
-                    f"{MAX_UNITS}); the permuted run's put back in the original pixel order.")
+        from torch import nn
+
+        units = next(layer for layer in fcs[0][1] if isinstance(layer, nn.Linear)).out_features
+        shown = len(fixed[fcs[0][0].key]["weights"])
+        which = f"all {units}" if shown == units else f"the first {shown} of {units}"
+        side = " × ".join(map(str, spec(dataset).input_shape[1:]))
+        st.markdown(f"**The FC net's first-layer weights**, one {side} image per hidden unit ({which}); the "
+                    "permuted run's put back in the original pixel order.")
         cols = st.columns(len(fcs))
         for col, (r, m) in zip(cols, fcs):
             col.caption(inside.run_name(r))

@@ -160,11 +160,12 @@ st.markdown("A 1D kernel slid over a sound is a filter. A smoothing kernel avera
             "only what changes from one sample to the next: thin and hissy (high-pass). The output's spectrum is the "
             "input's times the kernel's gain at each frequency: listen, then look.")
 
-c = st.columns([2, 3, 1])
+# the kernels to hear get a row of their own: with all six picked, a narrower box hid the last chip
+hear = url.multi("Kernels to hear", "ker_hear", list(NAMES), ["smoothing", "difference"])
+c = st.columns([2, 1, 3])
 source = url.choice("Sound", "ker_snd", ["bundled clip", "your WAV"], "bundled clip", widget="segmented",
                     where=c[0]) or "bundled clip"
-hear = url.multi("Kernels to hear", "ker_hear", list(NAMES), ["smoothing", "difference"], where=c[1])
-width = url.choice("Smoothing width", "ker_sw", list(SMOOTH_WIDTHS), 9, where=c[2])
+width = url.choice("Smoothing width", "ker_sw", list(SMOOTH_WIDTHS), 9, where=c[1])
 typed = "1, -2, 1"
 if "typed" in hear:
     typed = url.text("Your kernel (taps, comma-separated)", "ker_typed", "1, -2, 1", max_chars=400)

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from core.images import as_png, data_url, photo
-from core.pooling import output_shape, pool, random_signals, shift_caption, shift_consistency
+from core.images import as_png, blocky, data_url, photo
+from core.pooling import label, output_shape, pool, random_signals, shift_caption, shift_consistency
 from dashboard import charts, urlstate as url
 from dashboard.charts import as_spec
 
@@ -17,9 +17,9 @@ from dashboard.charts import as_spec
 def signal_chart(p, k):
     x = random_signals(1, 64, seed=3)
     frames = [pd.DataFrame({"i": np.arange(64), "value": x[0, 0].numpy(), "curve": "input"})]
-    for name, method in (("max", "max"), ("average", "average"), (f"L{p:g}", "lp")):
+    for method in ("max", "average", "lp"):
         y = pool(x.abs() if method == "lp" else x, method, k, p=p)[0, 0].numpy()
-        frames.append(pd.DataFrame({"i": np.arange(len(y)) * k + (k - 1) / 2, "value": y, "curve": name}))
+        frames.append(pd.DataFrame({"i": np.arange(len(y)) * k + (k - 1) / 2, "value": y, "curve": label(method, p)}))
     return as_spec(charts.pooled_signal(pd.concat(frames)))
 
 
@@ -27,15 +27,18 @@ def signal_chart(p, k):
 def pooled_images(p, k):
     img = torch.tensor(photo("coins", 96))[None, None]
     out = [("input", img[0, 0].numpy())]
-    for name, method in (("max", "max"), ("average", "average"), (f"L{p:g}", "lp")):
-        out.append((name, pool(img, method, k, p=p)[0, 0].numpy()))
-    return [(f"{name}: {y.shape[0]}×{y.shape[1]}", data_url(as_png(y))) for name, y in out]
+    for method in ("max", "average", "lp"):
+        out.append((label(method, p), pool(img, method, k, p=p)[0, 0].numpy()))
+    # each drawn at 192 px with square pixels (nearest neighbour): a browser's smooth upscaling would hide the
+    # blocks that pooling makes
+    return [(f"{name}: {y.shape[0]}×{y.shape[1]}", data_url(as_png(blocky(y, 192)))) for name, y in out]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def consistency_chart(k, p):
     changes = shift_consistency(random_signals(128, 128, seed=1), k, p=p)
-    return as_spec(charts.shift_changes(changes)), shift_caption(changes, p)
+    named = changes.assign(method=[label(m, p) for m in changes["method"]])  # the signal chart's names
+    return as_spec(charts.shift_changes(named)), shift_caption(changes, p)
 
 
 st.markdown("Apply one operator to each window, then stride. The Lp norm of the window, (Σ|x|ᵖ)^(1/p), goes from "
@@ -56,7 +59,7 @@ st.caption(f"Lp is applied to |x|. Output sizes: a 1 × 64 signal becomes {' × 
 
 st.subheader("On an image")
 pictures = pooled_images(p, k)  # one element, data URLs: no media file per picture for the browser to fetch
-st.image([image for _, image in pictures], caption=[name for name, _ in pictures], width=200)
+st.image([image for _, image in pictures], caption=[name for name, _ in pictures], width=192)
 
 st.subheader("Is pooling shift invariant?")
 shift_spec, shift_words = consistency_chart(k, p)

@@ -148,14 +148,14 @@ def test_shift_caption_says_what_the_table_shows_both_ways():
     words = pooling.shift_caption(_changes({"max": [0, 0.5, 0], "average": [0, 0.4, 0], "lp": [0, 0.3, 0],
                                             "blur": [0, 0.35, 0.07]}), 2.0)
     assert "only moves the output" in words and "at most 0.07" in words
-    assert "Shifts of 1 sample change it: max pooling most (0.50" in words and "Lp (p = 2) least (0.30)" in words
+    assert "Shifts of 1 sample change it: max pooling most (0.50" in words and "L2 least (0.30)" in words
     assert "changes it less than max pooling (0.35 vs 0.50)" in words
     # a window of 3, the other way round: average most (mean of shifts 1 and 2), blur more than max, and a
     # whole-stride shift that does change the output
     words = pooling.shift_caption(_changes({"max": [0, 0.2, 0.2, 0.3], "average": [0, 0.5, 0.7, 0],
                                             "lp": [0, 0.1, 0.1, 0], "blur": [0, 0.3, 0.3, 0]}), math.inf)
     assert "Even a shift by the whole stride (3 samples) changes an output by up to 0.30" in words
-    assert "Shifts of 1 to 2 samples change it: average pooling most (0.60" in words and "Lp (p = ∞) least" in words
+    assert "Shifts of 1 to 2 samples change it: average pooling most (0.60" in words and "L∞ least" in words
     assert "changes it more than max pooling (0.30 vs 0.20)" in words
 
 

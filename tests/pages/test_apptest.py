@@ -677,6 +677,15 @@ def test_inside_the_trained_nets_from_a_stored_link(stored_practicum):
     want = _stored_verdicts(store, configs, x)
     assert _says(at) == want and len(want) == 4
     assert any("**Confusion matrices** on the 10,000 test images, and the first 8" in m.value for m in at.markdown)
+    # the FC nets have 8 hidden units: all 8 are drawn, and the caption says so
+    assert any("one 28 × 28 image per hidden unit (all 8)" in m.value for m in at.markdown)
+    # the ConvNet's maps in the course's order: the ReLU's full 24 x 24 maps, then the pooled 12 x 12
+    maps = [c.value.replace("\\:", ":") for c in at.caption if ": 6 × " in c.value]  # md() escapes the colon
+    assert maps[:3] == ["0: Conv2d: 6 × 24 × 24", "1: ReLU: 6 × 24 × 24", "2: MaxPool2d: 6 × 12 × 12"]
+    # the verdict's own runs, one seed here, and the lesson said against the verdict
+    per_seed = next(d.value for d in at.dataframe if "seed 7" in d.value.columns)
+    assert len(per_seed) == 4 and per_seed["spread (sd)"].isna().all()
+    assert any(c.value.startswith("The lecture's lesson") for c in at.caption)
     assert len(at.get("vega_lite_chart")) >= 1 + 4  # the probabilities, and one confusion matrix per run
     # each confusion matrix, as the browser receives it, counts the 10,000 test images once, and its diagonal is
     # the run's stored test accuracy
@@ -904,3 +913,34 @@ def test_stepper_depthwise_link_reads_one_channel_per_kernel():
     assert "groups = 2" in " ".join(c.value for c in at.caption)
     at = run_page("stepper", {"st_cin": "2", "st_cout": "3", "st_dw": "true"})
     assert "multiple of the input channels" in at.error[0].value
+
+
+@pytest.mark.parametrize("p, name", [("2", "L2"), ("21", "L∞"), ("3.5", "L3.5")])
+def test_pooling_names_lp_the_same_in_both_legends_and_draws_blocks(p, name):
+    import base64
+    import io
+
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    from core.images import photo
+
+    at = run_page("pooling", {"pool_p": p, "pool_k": "4"})
+    names = []
+    for chart in at.get("vega_lite_chart"):
+        for d in chart.proto.datasets:
+            rows = convert_arrow_bytes_to_pandas_df(d.data.data)
+            names.append(set(rows.get("curve", rows.get("method", []))))
+    assert all(name in n and "lp" not in n for n in names) and len(names) == 2, names
+    # the max-pooled picture: 96 / 4 = 24 pixels a side, each a 8 x 8 block of F.max_pool2d's value
+    url = next(img.url for img in at.get("image")[0].proto.imgs if img.caption == "max: 24×24")
+    picture = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))).astype(float)
+    assert picture.shape == (192, 192)
+    blocks = picture.reshape(24, 8, 24, 8)
+    assert (blocks == blocks[:, :1, :, :1]).all()  # square blocks: no smoothing between pooled pixels
+    want = F.max_pool2d(torch.tensor(photo("coins", 96))[None, None], 4)[0, 0].numpy()
+    small = blocks[:, 0, :, 0]
+    assert np.corrcoef(small.ravel(), want.ravel())[0, 1] > 0.999  # the pooled map, up to the display's scaling
