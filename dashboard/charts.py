@@ -225,11 +225,17 @@ def _signal_chart(measure: str, nd: int) -> alt.TopLevelMixin:
     colour = alt.Color("copy:N", scale=alt.Scale(**COPIES))
     data = alt.NamedData(measure)
     if measure == "autocorrelation":
+        # one axis title on both layers: Vega-Lite joins differing titles ("autocorrelation, y")
+        y = alt.Y("autocorrelation:Q", title="autocorrelation")
         ac = alt.Chart(data).mark_line().encode(
-            x=alt.X("lag:Q", title="lag (samples)" if nd == 1 else "distance (pixels)"), y="autocorrelation:Q",
+            x=alt.X("lag:Q", title="lag (samples)" if nd == 1 else "distance (pixels)"), y=y,
             color=colour).properties(height=220, title="Locality: autocorrelation")
-        rule = alt.Chart(pd.DataFrame({"y": [1 / np.e]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-        return ac + rule
+        level = pd.DataFrame({"autocorrelation": [1 / np.e], "text": ["1/e: where it crosses is the correlation "
+                                                                      "length"]})
+        rule = alt.Chart(level).mark_rule(strokeDash=[4, 4], color=INK).encode(y=y)
+        label = alt.Chart(level).mark_text(align="right", dy=-6, x="width", fontSize=11, color=INK).encode(
+            y=y, text="text:N")
+        return ac + rule + label
     if measure == "spectrum":
         return alt.Chart(data).mark_line().encode(
             x=alt.X("frequency:Q", scale=alt.Scale(type="log"), title="cycles per sample"),
@@ -241,9 +247,12 @@ def _signal_chart(measure: str, nd: int) -> alt.TopLevelMixin:
             color=colour).properties(height=220, title="Compositionality: the squint test")
     tooltip = ["row:Q", "col:Q", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("std:Q", format=".2f")]
     if nd == 2:
+        # a fixed scale centred on the global value (1): a stationary signal's tiles (0.9-1.1) read as one colour,
+        # where a scale stretched over their own range painted noise as a pattern
         loc = alt.Chart(data).mark_rect().encode(
-            x=alt.X("col:O", title=None), y=alt.Y("row:O", title=None),
-            color=alt.Color("std:Q", scale=alt.Scale(scheme="viridis"), title="local std"), tooltip=tooltip)
+            x=alt.X("col:O", title="tile column"), y=alt.Y("row:O", title="tile row"),
+            color=alt.Color("std:Q", scale=alt.Scale(scheme="blueorange", domain=[0, 2], domainMid=1, clamp=True),
+                            title="local std (global = 1)"), tooltip=tooltip)
     else:  # one row of tiles was a strip a pixel high: along a line, bars of the local std read better
         loc = alt.Chart(data).mark_bar(color=BLUE).encode(
             x=alt.X("col:O", title="window along the signal"),

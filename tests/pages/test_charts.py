@@ -209,3 +209,22 @@ def test_confusion_matrices_label_every_class_and_fit_four_digit_counts():
     assert 4 * 0.6 * text["mark"]["fontSize"] + 6 <= cell
     dark = drawn[drawn["dark"]]
     assert set(dark["count"]) == {1135}  # white text only on the dark (large) cells
+
+
+def test_signal_charts_name_their_axes_and_keep_the_local_scale_on_the_global_value():
+    x = np.random.default_rng(0).standard_normal((64, 64))
+    m = compare(x)
+    for nd in (1, 2):
+        ac = charts.signal_charts(m, nd)[0]
+        titles = {layer["encoding"]["y"].get("title") for layer in ac["layer"]}
+        assert titles == {"autocorrelation"}  # one title on every layer: never "autocorrelation, y"
+        label = next(layer for layer in ac["layer"] if layer["mark"]["type"] == "text")
+        level = table(ac["datasets"][label["data"]["name"]])
+        assert level["autocorrelation"].item() == np.float64(1 / np.e) and "1/e" in level["text"].item()
+    local = charts.signal_charts(m, 2)[3]
+    colour = local["encoding"]["color"]
+    assert colour["scale"]["domain"] == [0, 2] and colour["scale"]["domainMid"] == 1
+    assert local["encoding"]["x"]["title"] and local["encoding"]["y"]["title"]
+    # white noise is stationary: every tile's std sits in the middle of the 0-2 scale, near its centre colour
+    stds = table(local["datasets"]["local"])["std"]
+    assert stds.between(0.6, 1.4).all()
