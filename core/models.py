@@ -61,6 +61,22 @@ def layer_table(model: nn.Sequential, input_shape: Sequence[int]) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def shape_series(table) -> "pd.DataFrame":
+    """``layer_table``'s output shapes as the long table the anatomy chart draws: ``#, layer, quantity, value``.
+    A spatial output (channels, *size) gives its ``channels`` and its ``spatial size`` (the first axis); a flat
+    one (after a flatten or a linear layer) gives its ``features``, which are neither channels nor positions."""
+    import pandas as pd
+
+    rows = []
+    for number, layer, shape in zip(table["#"], table["layer"], table["output shape"]):
+        if len(shape) > 1:
+            rows += [{"#": number, "layer": layer, "quantity": "channels", "value": shape[0]},
+                     {"#": number, "layer": layer, "quantity": "spatial size", "value": shape[1]}]
+        else:
+            rows.append({"#": number, "layer": layer, "quantity": "features", "value": shape[0]})
+    return pd.DataFrame(rows, columns=["#", "layer", "quantity", "value"])
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

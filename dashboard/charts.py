@@ -316,3 +316,31 @@ def cell_grid(df: pd.DataFrame, title: str, cell: int = 34) -> dict:
     spec = from_template(_cell_grid, title, rows == 1, states, stacked, cells=d)  # one template per kind of grid
     spec["width"], spec["height"] = cell * cols, cell * rows
     return spec
+
+
+def shapes(series: pd.DataFrame) -> alt.Chart:
+    """A network's output sizes layer by layer (``core.models.shape_series``): channels, spatial size and, after
+    flattening, features, each its own line on a log axis. Its plot keeps its height (the legend goes below)."""
+    return alt.Chart(series).mark_line(point=True).encode(
+        x=alt.X("#:O", title="layer"),
+        y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="size (log scale)"),
+        color=alt.Color("quantity:N", sort=["channels", "spatial size", "features"],
+                        legend=alt.Legend(orient="bottom", title=None)),
+        shape=alt.Shape("quantity:N", sort=["channels", "spatial size", "features"], legend=None),
+        tooltip=["#", "layer", "quantity", "value"]).properties(height=240, autosize=FIT_X)
+
+
+def kernel_cells(cells: pd.DataFrame, title: str) -> alt.LayerChart:
+    """A kernel's weights (``row, col, weight``) as cells on a scale symmetric around 0, each cell's value
+    written in it when the cells are large enough to hold it: a 1×1 kernel is one red or blue cell with its
+    number, where a scale spanning its single value drew it the scale's middle grey."""
+    top = float(cells["weight"].abs().max()) or 1.0
+    side = int(max(cells["row"].max(), cells["col"].max())) + 1
+    base = alt.Chart(cells).encode(x=alt.X("col:O", title=None), y=alt.Y("row:O", title=None))
+    rect = base.mark_rect(stroke=INK, strokeWidth=0.5).encode(
+        color=alt.Color("weight:Q", scale=alt.Scale(scheme="redblue", domain=[-top, top]), legend=None),
+        tooltip=["row:Q", "col:Q", alt.Tooltip("weight:Q", format=".3f")])
+    layers = [rect]
+    if side <= 7:
+        layers.append(base.mark_text(fontSize=10, color=INK).encode(text=alt.Text("weight:Q", format=".2f")))
+    return alt.layer(*layers).properties(title=title, width=180, height=180)

@@ -1,18 +1,18 @@
 """Anatomy of a ConvNet (lecture section 8)."""
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.layers import COLUMNS, KINDS, build_model, check_budget, rows_to_text, SpecError, text_to_rows
-from core.models import composition_demo, count_parameters, layer_table
+from core.models import composition_demo, count_parameters, layer_table, shape_series
 from core.networks import PRESETS
 from core.receptive_field import receptive_field, recursion_table
 from core.tables import long_table
 from dashboard import urlstate as url
 from dashboard.safe import md
-from dashboard.charts import as_spec, heatmap
+from dashboard import charts
+from dashboard.charts import as_spec
 
 SPEC_KEY = "an_spec"
 
@@ -29,14 +29,7 @@ def analyse(text: str):
         raise SpecError(0, f"the server could not run this network ({type(exc).__name__}: "
                            f"{str(exc).splitlines()[0][:120]})") from None
     dims = table["output shape"]  # tuples: (channels, *spatial) or (features,)
-    shapes = pd.DataFrame({"#": table["#"], "layer": table["layer"],
-                           "channels": [d[0] for d in dims],
-                           "spatial size": [d[1] if len(d) > 1 else 1 for d in dims]})
-    long = shapes.melt(id_vars=["#", "layer"], var_name="quantity", value_name="value")
-    chart = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("#:O", title="layer"), y=alt.Y("value:Q", scale=alt.Scale(type="log"), title=None),
-        color=alt.Color("quantity:N", legend=alt.Legend(orient="bottom")),
-        tooltip=["#", "layer", "quantity", "value"]).properties(height=240)
+    chart = charts.shapes(shape_series(table))
     try:  # the recursion of the field, for a chain of layers; a residual block merges paths
         recursion, why = recursion_table(receptive_field(model, (1, *shape))), None
     except ValueError as exc:
@@ -52,8 +45,7 @@ def composition(k1: int, k2: int):
     specs = []
     for key, title in zip(("w1", "w2", "composed"), ("first kernel", "second kernel", "composed kernel")):
         m = demo[key]
-        specs.append(as_spec(heatmap(long_table(m, "weight"), "weight", x_title=None, y_title=None).properties(
-            title=f"{title} {m.shape[0]}×{m.shape[1]}", width=180, height=180)))
+        specs.append(as_spec(charts.kernel_cells(long_table(m, "weight"), f"{title} {m.shape[0]}×{m.shape[1]}")))
     return demo, specs
 
 

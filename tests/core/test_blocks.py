@@ -449,3 +449,20 @@ def test_every_layer_kind_in_the_table_builds_and_spatial_ones_refuse_a_flat_inp
         with pytest.raises(SpecError, match="needs a 1D or 2D input"):
             build_model([{"kind": "flatten"}, {"kind": kind, **row}], (2, 8, 8))
     assert SPATIAL == {"conv", "local", "max pool", "avg pool", "lp pool", "batch norm", "residual"}
+
+
+def test_shape_series_keeps_features_apart_from_channels():
+    from core.models import shape_series
+
+    shape, rows = (1, 28, 28), course_convnet(6)
+    model = build_model(rows, shape)
+    table = layer_table(model, shape)
+    series = shape_series(table)
+    flat = table.loc[[len(s) == 1 for s in table["output shape"]], "#"]
+    first_flat = int(flat.iloc[0])
+    # by hand: the course ConvNet flattens 6 features x 4 x 4 = 96 values, then 50, then 10
+    got = series[series["#"] == first_flat]
+    assert list(got["quantity"]) == ["features"] and got["value"].item() == 96
+    assert set(series.loc[series["#"].isin(flat), "quantity"]) == {"features"}
+    assert series.loc[(series["#"] == 1) & (series["quantity"] == "channels"), "value"].item() == 6
+    assert series.loc[(series["#"] == 1) & (series["quantity"] == "spatial size"), "value"].item() == 24

@@ -228,3 +228,28 @@ def test_signal_charts_name_their_axes_and_keep_the_local_scale_on_the_global_va
     # white noise is stationary: every tile's std sits in the middle of the 0-2 scale, near its centre colour
     stds = table(local["datasets"]["local"])["std"]
     assert stds.between(0.6, 1.4).all()
+
+
+def test_a_one_by_one_kernel_is_drawn_in_colour_with_its_number():
+    spec = charts.as_spec(charts.kernel_cells(pd.DataFrame({"row": [0], "col": [0], "weight": [0.42]}), "k 1×1"))
+    rect, text = spec["layer"]
+    assert rect["encoding"]["color"]["scale"]["domain"] == [-0.42, 0.42]  # 0.42 sits at the scale's red end
+    assert text["encoding"]["text"]["field"] == "weight" and text["encoding"]["text"]["format"] == ".2f"
+    big = charts.as_spec(charts.kernel_cells(pd.DataFrame({"row": np.repeat(np.arange(9), 9),
+                                                           "col": np.tile(np.arange(9), 9),
+                                                           "weight": np.linspace(-1, 2, 81)}), "k 9×9"))
+    assert "layer" in big and len(big["layer"]) == 1  # 81 numbers would not fit their cells: colour only
+    assert big["layer"][0]["encoding"]["color"]["scale"]["domain"] == [-2.0, 2.0]
+
+
+def test_the_anatomy_shape_chart_has_a_titled_axis_and_keeps_its_height():
+    from core.layers import build_model
+    from core.models import layer_table, shape_series
+    from core.networks import course_convnet
+
+    series = shape_series(layer_table(build_model(course_convnet(6), (1, 28, 28)), (1, 28, 28)))
+    spec = charts.as_spec(charts.shapes(series))
+    assert spec["encoding"]["y"]["title"] == "size (log scale)"
+    assert spec["autosize"]["type"] == "fit-x" and spec["height"] == 240
+    drawn = table(next(iter(spec["datasets"].values())))
+    assert not ((drawn["quantity"] == "channels") & (drawn["value"] == 96)).any()  # flatten's 96 are features
