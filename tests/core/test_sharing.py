@@ -70,7 +70,6 @@ def test_growth_caption_reads_the_table_both_ways():
 
 @pytest.mark.parametrize("n, k", [(16, 3), (8, 1), (10, 5), (6, 6)])
 def test_the_band_is_drawn_from_the_geometry_not_the_values(n, k):
-    import torch
 
     from core.sharing import _layers, sharing_caption, sharing_matrices
 
