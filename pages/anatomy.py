@@ -11,6 +11,7 @@ from core.receptive_field import receptive_field, recursion_table
 from core.tables import long_table
 from dashboard import urlstate as url
 from dashboard.safe import md
+from dashboard.tables import fit_height
 from dashboard import charts
 from dashboard.charts import as_spec
 
@@ -79,6 +80,7 @@ except SpecError as exc:
 editor = pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
 edited = st.data_editor(
     editor, num_rows="dynamic", hide_index=False, key=f"an_editor_{abs(hash(text))}",
+    height=fit_height(len(editor) + 1, most=30),  # every row and the one to add, with no scroll bar over them
     placeholder="",  # a field a layer does not take (a ReLU's kernel) is an empty cell, not "None"
     column_config={"kind": st.column_config.SelectboxColumn("kind", options=list(KINDS), required=True),
                    **{c: st.column_config.NumberColumn(c, step=1 if c != "p" else 0.5) for c in COLUMNS[1:]}})
@@ -97,14 +99,14 @@ except SpecError as exc:
     st.stop()
 
 st.subheader(f"{total:,} parameters, input {' × '.join(map(str, shape))}")
-st.dataframe(table, hide_index=True, column_config={
+st.dataframe(table, hide_index=True, height=fit_height(len(table), most=30), column_config={
     "parameters": st.column_config.NumberColumn(format="localized"),
     "multiply-adds": st.column_config.NumberColumn(format="localized")})
 st.caption("Multiply-adds are counted by PyTorch's FlopCounterMode; receptive fields come from tracing the "
            "network with torch.fx.")
 with st.expander("How the receptive field grows: the recursion, worked (Distill 2019)"):
     if recursion is not None:
-        st.dataframe(recursion, hide_index=True)
+        st.dataframe(recursion, hide_index=True, height=fit_height(len(recursion), most=30))
         st.caption("Per spatial layer: k_eff = d(k − 1) + 1, r = r + (k_eff − 1)·j, j = j·s, "
                    "start = start + ((k_eff − 1)/2 − p)·j (first dimension; square kernels make both alike).")
     else:

@@ -88,10 +88,10 @@ if df["whole"].any():
                "input, and its receptive field is not one number. The table and the chart give the field of the "
                "convolution path beside the gate.", icon=":material/info:")
 
-left, right = st.columns([3, 2])
-left.vega_lite_chart(growth_chart(name, depth), width="stretch")
+st.vega_lite_chart(growth_chart(name, depth), width="stretch")
 shown = df.drop(columns=["node", "start"]).assign(whole=df["whole"].map({True: "whole input", False: ""}))
-right.dataframe(shown.rename(columns={"rf": "field", "whole": "gated"}), hide_index=True, height=340)
+# the page's width: the field and jump, what the page is about, were cut off in two fifths of it
+st.dataframe(shown.rename(columns={"rf": "field", "whole": "gated"}), hide_index=True, height=340)
 
 st.subheader(f"Depth {depth}: {md(row['layer'])} ({md(row['type'])}), output {row['output']}")
 framed, heat, box, summary = pictures(name, depth)

@@ -135,10 +135,9 @@ right.caption("An odd kernel has a centre sample; an even kernel's centre falls 
 
 st.subheader("The smallest kernels: 3×3 looks around, 1×1 mixes channels")
 reach = reach_table()
-left, right = st.columns([3, 2])
-left.dataframe(reach, hide_index=True)
+st.dataframe(reach, hide_index=True)  # the page's width: its eight columns did not fit three fifths of it
 smallest = smallest_all_round(reach)
-right.markdown(f"What one output pixel reads, from the gradient of a real `Conv2d` with 'same' padding. The smallest "
+st.markdown(f"What one output pixel reads, from the gradient of a real `Conv2d` with 'same' padding. The smallest "
                f"kernel with a neighbour on every side and a centre pixel: **{smallest}**. A 1×1 kernel reads "
                f"{int(reach.iloc[0]['neighbours'])} neighbours; a 2×2 one sees only down and right.")
 mix = url.choice("1×1 mix", "ker_mix", list(MIXES), list(MIXES)[0])

@@ -10,6 +10,7 @@ from core.tables import long_table
 from dashboard import urlstate as url
 from dashboard.charts import as_spec, connections, heatmap_spec, raster
 from dashboard.safe import md
+from dashboard.tables import fit_height
 from dashboard.shell import data_setting
 
 
@@ -80,12 +81,13 @@ def in_one_dimension():
 
     st.subheader("What one unit sees")
     spec, table = diagram(stack, unit)
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)  # the field table's five columns need half the page
     left.vega_lite_chart(spec, width="stretch")
     right.dataframe(table.rename(columns={"rf_previous": "field w.r.t. layer below", "rf_input": "field w.r.t. input",
                                          "seen": "units seen"}), hide_index=True, placeholder="—")
-    with right.expander("The recursion, worked (Distill 2019)"):
-        st.dataframe(recursion(stack), hide_index=True)
+    with st.expander("The recursion, worked (Distill 2019)"):  # the page's width: its columns need it
+        worked = recursion(stack)
+        st.dataframe(worked, hide_index=True, height=fit_height(len(worked)))
         st.caption("From the input (r = 1, j = 1, start = 0), each layer of kernel k, stride s, padding p and dilation d "
                    "(k_eff = d(k − 1) + 1) gives r = r + (k_eff − 1)·j, j = j·s, start = start + ((k_eff − 1)/2 − p)·j; "
                    "the closed form r = 1 + Σ (k_eff − 1)·(product of the strides below) agrees.")

@@ -109,10 +109,6 @@ def show_results() -> None:
                   "middle.")
     else:
         a.caption(f"No published numbers for {ds.label}: the bars are these runs alone.")
-    b.dataframe(table, hide_index=True)
-    if (table["trained"] == "as a pair").any():
-        b.caption("The two ConvNets train in lockstep as one grouped network (same batches, separate weights): "
-                  "their seconds are the pair's.")
 
     # every seed trained with these settings counts in the verdict
     others = [work.lookup(replace(c, seed=s)) for c in configs for s in SEEDS if s != seed]
@@ -128,6 +124,11 @@ def show_results() -> None:
         b.button(f"Try {w.text}", key=f"pp_whatif_{i}", on_click=try_what_if, args=(w.changes,),
                  icon=":material/science:")
     b.caption(lesson(found, dataset))
+    # the page's width: its ten columns, the device last, did not fit three fifths of it
+    st.dataframe(table, hide_index=True)
+    if (table["trained"] == "as a pair").any():
+        st.caption("The two ConvNets train in lockstep as one grouped network (same batches, separate weights): "
+                   "their seconds are the pair's.")
 
     c1, c2 = st.columns(2)
     c1.vega_lite_chart(specs["loss"], width="stretch")
@@ -275,7 +276,7 @@ with results:
         for r, (stage_specs, summary, sentence) in fields:
             where = "permuted" if r.permuted else "original"
             st.markdown(f"**ConvNet, {where} input.** {sentence}")
-            cols = st.columns([1, 1, 1])
+            cols = st.columns([1, 1, 1.3])  # the table's three columns are wider than the 200 px pictures
             for col, (spec_, image) in zip(cols, stage_specs):
                 col.vega_lite_chart(spec_, width="content" if image else "stretch")
             cols[2].dataframe(summary, hide_index=True)

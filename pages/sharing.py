@@ -78,6 +78,6 @@ st.caption(sharing_caption(matrices_table(min(n, 16), k)))
 
 st.subheader("Inputs of other sizes")
 others = tuple(sorted({max(k, n // 2), n, n + 4, 2 * n}))
-st.dataframe(sizes_table(c_in, c_out, k, n, nd, others), hide_index=True)
+st.table(sizes_table(c_in, c_out, k, n, nd, others), hide_index=True)  # sentences: wrapped, not cut off
 st.caption(f"All three layers were built for an input of {n}. Only the convolution accepts other sizes: its "
            "weights belong to a window, not to a position.")

@@ -594,7 +594,8 @@ def test_famous_convnets_page_says_what_it_computed():
     at.slider(key="fm_depth").set_value(5).run()
     text = " ".join(m.value for m in at.markdown)
     assert "**435 px**" in text and "1.9× the input" in text and "Distill's table" not in text
-    assert at.subheader[0].value.startswith("Depth 5: add (merge), output 64 × 56 × 56")
+    shown = at.subheader[0].value.replace("\\", "")  # md() escapes the name's dots and brackets
+    assert shown.startswith("Depth 5: layer1.0 (add) (merge), output 64 × 56 × 56")  # torchvision's block name
     at.selectbox(key="fm_net").set_value("EfficientNet-B0").run()
     assert at.slider(key="fm_depth").value == 74  # a new architecture starts at its last layer
     assert "squeeze-and-excitation" in at.warning[0].value and "From depth 3 on" in at.warning[0].value

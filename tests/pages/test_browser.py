@@ -171,6 +171,40 @@ def test_deep_link_first_then_every_page(server, browser):
         page.context.close()
 
 
+# every table's own scroll box against its frame: a data grid scrolls in its ".dvn-scroller", a static table in
+# its element. Wider content than the frame means a column the reader must scroll to, or cut off.
+CLIPPED_TABLES = """() => [...document.querySelectorAll('[data-testid=stDataFrame], [data-testid=stTable]')]
+  .filter(el => el.getBoundingClientRect().width > 0)
+  .map(el => { const s = el.querySelector('.dvn-scroller') || el;
+               return {table: (el.innerText || '').trim().slice(0, 80), scroll: s.scrollWidth, box: s.clientWidth}; })
+  .filter(t => t.scroll > t.box + 1)"""
+
+
+def open_every_expander(page) -> None:
+    for summary in page.locator("[data-testid=stExpander] summary").all():
+        summary.click()
+    page.wait_for_timeout(600)
+
+
+TABLE_LINKS = [u for *_, u in PAGES if u not in ("home", "practicum")] + [
+    "famous?fm_net=ResNet-50", "anatomy?an_preset=small%20residual%20net", "sharing?sh_nd=2D&sh_cin=16&sh_cout=16",
+    "stepper?st_nd=2D&st_cin=3&st_cout=2", "locality?loc_n=5"]
+
+
+def test_no_table_needs_a_horizontal_scroll_at_1400_px(server, browser):
+    """On a 1400 px projector every column of every table is in view: a sideways scroll hid the famous nets' field
+    and jump, the practicum's device, and cut sharing's sentences mid-word."""
+    clipped = {}
+    for link in TABLE_LINKS:
+        page = open_page(browser, f"{server}/{link}")
+        open_every_expander(page)
+        found = page.evaluate(CLIPPED_TABLES)
+        if found:
+            clipped[link] = found
+        page.context.close()
+    assert not clipped, clipped
+
+
 def test_moving_around_inside_the_app_shows_each_pages_own_heading(server, browser, server_log):
     """The shell sends the heading before the navigation menu, from its own reading of which page this run is
     for: a click in the menu or on home's map (a page asked for by its hash, not by the address) must still get
@@ -231,6 +265,10 @@ def test_practicum_trains_from_the_browser(server, browser):
     page.wait_for_selector(DONE, timeout=120_000)
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.locator("[data-testid=stVegaLiteChart]").count() >= 3
+    page.set_viewport_size({"width": 1400, "height": 1000})  # the results' tables, the device column too, in view
+    page.wait_for_timeout(500)
+    open_every_expander(page)
+    assert not page.evaluate(CLIPPED_TABLES)
     # inside the trained networks: a test image, then a digit drawn on the canvas, through all four nets
     page.get_by_role("heading", name="Inside the trained networks").wait_for(timeout=60_000)
     assert page.get_by_text("FC, original says").count() == 1
