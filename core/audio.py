@@ -148,8 +148,8 @@ CHARACTERS = {
     "high-pass": "removes the slow oscillations and keeps what changes from sample to sample: thin and hissy",
     "high-boost": "keeps the sound and lifts its high frequencies: brighter, crisper",
     "low-boost": "keeps the sound and lifts its low frequencies: warmer, duller",
-    "band-pass": "keeps a band of middle frequencies and removes both ends",
-    "band-stop": "removes a band of middle frequencies (a notch) and keeps both ends",
+    "band-pass": "passes a band of middle frequencies best and weakens both ends",
+    "band-stop": "weakens a band of middle frequencies (a notch) and keeps both ends",
     "comb": "has several evenly spaced notches: some tones pass and others vanish, a hollow, metallic sound",
     "all-pass": "has about the same gain at every frequency: the balance of the sound does not change",
     "no simple name": "boosts and cuts several irregular bands: no one textbook name fits its gain",
@@ -194,15 +194,25 @@ def character(taps: np.ndarray, rate: int = RATE) -> tuple[str, float]:
     return "no simple name", ripple
 
 
-def describe(kind: str, ripple: float) -> str:
-    """The sentence under a kernel: its name with the right article, what it does, and its ripple."""
+def ends_db(taps: np.ndarray) -> tuple[float, float]:
+    """The kernel's gain at 0 Hz and at Nyquist, in dB relative to its peak (at most -120 dB: a null)."""
+    g = response(taps, points=2049)["gain"].to_numpy()
+    peak = g.max()
+    return tuple(float(max(-120.0, 20 * np.log10(max(v, 1e-12) / peak))) for v in (g[0], g[-1]))
+
+
+def describe(kind: str, ripple: float, ends: tuple[float, float] | None = None) -> str:
+    """The sentence under a kernel: its name with the right article, what it does, its ripple and, given
+    ``ends_db``, how far its two ends lie below its peak."""
     article = "An" if kind[0] in "aeiou" else "A"
     spread = ("it has nulls (gains near zero)" if ripple >= 60 else
               f"its gain varies by {ripple:.1f} dB across the band")
-    thing = "filter" if kind != "no simple name" else "filter with"
+    if ends is not None and kind != "all-pass":
+        said = ["a null" if e <= -60 else "its peak" if e > -0.05 else f"{e:.1f} dB" for e in ends]
+        spread += f" (at 0 Hz: {said[0]}; at Nyquist: {said[1]})"
     if kind == "no simple name":
         return f"A filter with no simple name: it {CHARACTERS[kind]}; {spread}."
-    return f"{article} {kind} {thing}: it {CHARACTERS[kind]}; {spread}."
+    return f"{article} {kind} filter: it {CHARACTERS[kind]}; {spread}."
 
 
 def spectrum(sound: np.ndarray, rate: int = RATE, bins: int = 160) -> pd.DataFrame:
@@ -288,7 +298,7 @@ def listen(sound: np.ndarray, names, width: int = 9, typed: str = "1, -2, 1", se
         kind, ripple = character(taps)
         low, high = band_change(sound, y)
         rows.append({"name": name, "taps": taps, "audio": audio, "gain": gain, "kind": kind, "ripple": ripple,
-                     "sentence": describe(kind, ripple), "low_db": low, "high_db": high,
+                     "sentence": describe(kind, ripple, ends_db(taps)), "low_db": low, "high_db": high,
                      "spectra": pd.concat([base, spectrum(y).assign(sound="output")], ignore_index=True),
                      "response": response(taps)})
     return rows

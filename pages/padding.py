@@ -67,8 +67,11 @@ def sizes():
     dilation = url.slider("Dilation", "pad_d", 1, 4, 1, where=c[3])
     url.show_notices()
     st.markdown("Output size = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1. " + same_claim(n, k, stride, dilation)["sentence"])
-    st.dataframe(size_table(n, k, stride, dilation), hide_index=True,
-                 placeholder="none: the kernel spans more than the padded input")
+    sizes_ = size_table(n, k, stride, dilation)
+    st.dataframe(sizes_, hide_index=True, placeholder="none")
+    if sizes_["output size"].isna().any():
+        st.caption(f"“none”: with that padding the kernel's span, {dilation * (k - 1) + 1}, is longer than the "
+                   "padded input, so there is no output.")
 
 
 @st.fragment

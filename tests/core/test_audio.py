@@ -84,6 +84,17 @@ def test_the_sentence_has_the_right_article(kind, article):
     assert "4.0 dB" in describe(kind, 4.0) and "nulls" in describe(kind, 120.0)
 
 
+def test_the_sentence_says_how_far_each_end_lies_below_the_peak():
+    from core.audio import ends_db
+
+    # [1, 0.5]: 1.5 at 0 Hz, 0.5 at Nyquist, by hand: 0 dB and 20 log10(1/3) = -9.5 dB
+    dc, top = ends_db(np.array([1.0, 0.5]))
+    assert dc == pytest.approx(0.0, abs=1e-9) and top == pytest.approx(20 * np.log10(1 / 3))
+    said = describe("low-boost", 9.54, (dc, top))
+    assert "at 0 Hz: its peak; at Nyquist: -9.5 dB" in said
+    assert "at 0 Hz: a null" in describe("high-pass", 120.0, ends_db(np.array([1.0, -1.0])))
+
+
 @pytest.mark.parametrize("gain, words", [(2.5, "2.5× louder"), (0.25, "4× softer"), (1.0, "as it came out")])
 def test_the_playback_note_says_which_way(gain, words):
     assert words in playback_note(gain)
