@@ -342,5 +342,7 @@ def kernel_cells(cells: pd.DataFrame, title: str) -> alt.LayerChart:
         tooltip=["row:Q", "col:Q", alt.Tooltip("weight:Q", format=".3f")])
     layers = [rect]
     if side <= 7:
-        layers.append(base.mark_text(fontSize=10, color=INK).encode(text=alt.Text("weight:Q", format=".2f")))
+        layers.append(base.mark_text(fontSize=10).encode(  # white on the dark ends of the scale, ink elsewhere
+            text=alt.Text("weight:Q", format=".2f"),
+            color=alt.condition(f"abs(datum.weight) > {0.55 * top}", alt.value(WHITE), alt.value(INK))))
     return alt.layer(*layers).properties(title=title, width=180, height=180)
