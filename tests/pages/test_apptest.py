@@ -945,3 +945,16 @@ def test_pooling_names_lp_the_same_in_both_legends_and_draws_blocks(p, name):
     want = F.max_pool2d(torch.tensor(photo("coins", 96))[None, None], 4)[0, 0].numpy()
     small = blocks[:, 0, :, 0]
     assert np.corrcoef(small.ravel(), want.ravel())[0, 1] > 0.999  # the pooled map, up to the display's scaling
+
+
+def test_small_labels_say_what_they_show():
+    at = run_page("linear")
+    labels = {s.key: s.label for s in at.slider}
+    assert labels["lin_bx"] == "Offset $b_x$" and labels["lin_by"] == "Offset $b_y$"  # one notation for both
+    at = run_page("kernels", {"ker_nd": "2D", "ker_c": "3", "ker_k": "2", "ker_s": "3"})
+    shapes = next(d.value for d in at.dataframe if "meaning" in d.value.columns)
+    rows = dict(zip(shapes["what"], shapes["meaning"]))
+    # a 2D input of one sample is channels x height x width (3 x 32 x 32), not "channels x positions"
+    assert rows["input (one sample)"] == "channels × height × width"
+    assert shapes.loc[shapes["what"] == "input (one sample)", "shape"].item() == "3 × 32 × 32"
+    assert rows["weight (kernel collection)"] == "kernels × input channels × height × width"
