@@ -205,6 +205,18 @@ def test_no_table_needs_a_horizontal_scroll_at_1400_px(server, browser):
     assert not clipped, clipped
 
 
+def test_every_chip_of_a_full_multiselect_is_in_view(server, browser):
+    """With all six kernels picked to hear, the sixth chip sat past the end of a box a third of the page wide."""
+    chosen = "&".join(f"ker_hear={n}" for n in ("smoothing", "difference", "edge", "sharpen", "random", "typed"))
+    page = open_page(browser, f"{server}/kernels?{chosen}")
+    box = page.locator("[data-testid=stMultiSelect]").filter(has_text="Kernels to hear")
+    edges = box.evaluate("""el => { const frame = el.querySelector('[data-rac]').getBoundingClientRect();
+        return [...el.querySelectorAll('[data-tag]')].map(t => [t.getBoundingClientRect().right, frame.right,
+                t.getBoundingClientRect().bottom, frame.bottom]); }""")
+    assert len(edges) == 6 and all(r <= fr and b <= fb for r, fr, b, fb in edges), edges
+    page.context.close()
+
+
 def test_moving_around_inside_the_app_shows_each_pages_own_heading(server, browser, server_log):
     """The shell sends the heading before the navigation menu, from its own reading of which page this run is
     for: a click in the menu or on home's map (a page asked for by its hash, not by the address) must still get
