@@ -6,13 +6,13 @@ import math
 
 import pandas as pd
 
-ROW_PX, HEADER_PX = 35, 35  # Streamlit's data grid: each row and the header, plus a 3 px frame
+ROW_PX, HEADER_PX = 35, 35  # Streamlit's data grid: each row and the header (and a 3 px frame)
 
 
 def fit_height(rows: int, most: int = 20) -> int:
     """A data grid's height that shows ``rows`` rows without a vertical scroll bar, up to ``most`` rows: a scroll
     bar takes its width from the columns, and the last column then needs a horizontal scroll."""
-    return HEADER_PX + ROW_PX * min(rows, most) + 12  # the frame, and room for a scroll bar that is not drawn
+    return HEADER_PX + ROW_PX * min(rows, most) + 3  # and the frame
 
 
 def readable(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
