@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import fx, nn
-from torch.utils.flop_counter import FlopCounterMode
 
+from core.exclusive import PATCHING, flop_counter
 from core.receptive_field import _Tracer, field_interval, field_spread, receptive_field
 
 ARCHITECTURES = {"AlexNet": "alexnet", "VGG-16": "vgg16", "ResNet-18": "resnet18", "ResNet-50": "resnet50",
@@ -79,7 +79,7 @@ def published(name: str) -> dict:
 
 def _macs(module: nn.Module, shape) -> dict[str, float]:
     """Multiply-adds per submodule name (relative to ``module``) and in all (``""``), by ``FlopCounterMode``."""
-    with FlopCounterMode(display=False, depth=None) as counter, torch.no_grad():
+    with PATCHING, flop_counter(display=False, depth=None) as counter, torch.no_grad():
         module(torch.zeros(shape))
     root = type(module).__name__
     out = {}
@@ -143,7 +143,8 @@ def centre_box(row: pd.Series) -> dict:
 
 def _truncated(part: nn.Module, node_name: str) -> fx.GraphModule:
     """``part`` cut after the fx node ``node_name`` (its output is that node's)."""
-    graph = _Tracer().trace(part)
+    with PATCHING:
+        graph = _Tracer().trace(part)
     new, env = fx.Graph(), {}
     for node in graph.nodes:
         if node.op == "output":

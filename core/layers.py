@@ -238,7 +238,7 @@ def estimate(rows: Iterable[dict], input_shape: Sequence[int], budget: dict | No
         SpecError: as ``build_model`` would, for a row that cannot be built; and (row 0) as soon as a
         total passes ``budget`` (``BUDGET``'s keys), without building the rest.
     """
-    from torch.utils.flop_counter import FlopCounterMode
+    from core.exclusive import PATCHING, flop_counter
 
     words = {"parameters": "parameters", "activations": "activation values", "work": "multiply-adds of work"}
     shape = _checked_shape(input_shape)
@@ -254,11 +254,11 @@ def estimate(rows: Iterable[dict], input_shape: Sequence[int], budget: dict | No
                                    f"{totals[name]:,} {words[name]} (the limit is {limit:,}); make it smaller, "
                                    "narrower or shallower")
 
-    with torch.device("meta"):
+    with PATCHING, torch.device("meta"):  # core.exclusive: why
         for row_no, row in enumerate(rows, start=1):
             layer = _layer(dict(row), row_no, tuple(x.shape[1:])).eval()
             try:
-                with FlopCounterMode(display=False) as counter:
+                with flop_counter(display=False) as counter:
                     x = layer(x)
             except RuntimeError as exc:
                 raise SpecError(row_no, f"PyTorch refused it: {str(exc).splitlines()[0]}") from None

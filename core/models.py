@@ -18,9 +18,9 @@ if TYPE_CHECKING:  # pandas and the flop counter load on first use: the training
 
 def _macs(layer: nn.Module, x: torch.Tensor) -> int:
     """Multiply-adds of one forward pass of one sample, counted by PyTorch's FlopCounterMode."""
-    from torch.utils.flop_counter import FlopCounterMode
+    from core.exclusive import PATCHING, flop_counter
 
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
+    with PATCHING, flop_counter(display=False) as counter, torch.no_grad():  # core.exclusive: why
         layer(x)
     return counter.get_total_flops() // 2
 
