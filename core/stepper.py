@@ -29,6 +29,9 @@ LIMITS = {"size": (1, 16), "kernel": (1, 7), "stride": (1, 4), "padding": (0, 6)
 MAX_STEPS = 400  # steps (and GIF frames) a setting may ask for
 MAX_GIF_FRAMES = MAX_STEPS
 MAX_FILL = 9.0  # the constant padding's fill, either way
+GIF_BUDGET = 96 * 2 ** 20  # bytes of frames a GIF may hold (one byte a pixel): Pillow keeps every frame until it
+# writes, and its encoding about doubles that; the peak stays near 300 MB
+GIF_CELLS = (28, 20, 14, 10)  # pixels a cell, largest first: a large setting is drawn smaller before it is refused
 
 
 @dataclass(frozen=True)
@@ -339,7 +342,38 @@ def _take(iterable, n: int):
         yield item
 
 
-def gif(s: Setting, cell_px: int = 28, ms: int = 600) -> bytes:
+def _gif_layout(s: Setting) -> tuple[list[tuple[int, int]], list[int]]:
+    """The three columns' grid shapes (rows, cols of one channel) and how many grids each stacks."""
+    before, after = (0, 0) if s.transposed else s.pads
+    side = s.size + before + after
+    one = (1, side) if s.nd == 1 else (side, side)
+    kernel = (1, s.kernel) if s.nd == 1 else (s.kernel, s.kernel)
+    out = (1, s.out_size) if s.nd == 1 else (s.out_size, s.out_size)
+    return [one, kernel, out], [s.c_in, s.c_in // s.groups, s.c_out]
+
+
+def gif_size(s: Setting, cell_px: int) -> tuple[int, int, int]:
+    """(width, height, frames) of ``gif(s, cell_px)``, from the setting alone: what it costs before it is drawn."""
+    shapes, counts = _gif_layout(s)
+    width = sum(sh[1] for sh in shapes) * cell_px + cell_px * (len(shapes) + 1)
+    height = max(n * (sh[0] + 1) for sh, n in zip(shapes, counts)) * cell_px + cell_px
+    return width, height, min(s.steps, MAX_GIF_FRAMES)
+
+
+def gif_cell(s: Setting) -> int:
+    """The largest cell size (``GIF_CELLS``) whose frames fit ``GIF_BUDGET``; ValueError, in words, when even the
+    smallest does not."""
+    for cell in GIF_CELLS:
+        w, h, n = gif_size(s, cell)
+        if w * h * n <= GIF_BUDGET:
+            return cell
+    w, h, n = gif_size(s, GIF_CELLS[-1])
+    raise ValueError(f"a GIF of this setting would hold {n} frames of {w} × {h} pixels even with {GIF_CELLS[-1]} px "
+                     f"cells, {w * h * n / 2 ** 20:,.0f} MB of frames; the lab draws at most "
+                     f"{GIF_BUDGET / 2 ** 20:.0f} MB: use a smaller input or kernel, or fewer steps")
+
+
+def gif(s: Setting, cell_px: int | None = None, ms: int = 600) -> bytes:
     """The whole sequence as an animated GIF (Pillow): the (padded) input channels with this step's cells, the
     kernel of this step's output channel, and the output channels filling up; one frame per step, channels
     stacked in their column. Frames are palette-index arrays pasted from cell tiles drawn once each, so that no
@@ -349,6 +383,7 @@ def gif(s: Setting, cell_px: int = 28, ms: int = 600) -> bytes:
     problem = s.problem()
     if problem:
         raise ValueError(problem)
+    cell_px = cell_px or gif_cell(s)  # costed from frames x canvas before a pixel is drawn
     x, w = operands(s)
     xp = padded_input(s, x)
     # palette indices: 0 white, 1 black (text), 2 grey (outlines), 3 orange (padding), 4 red (this step)
@@ -374,12 +409,9 @@ def gif(s: Setting, cell_px: int = 28, ms: int = 600) -> bytes:
         return tiles[key]
 
     # three columns of stacked grids (one per channel), a cell's gap between grids and columns
-    shapes = [np.atleast_2d(xp[0]).shape, np.atleast_2d(w[0, 0]).shape, (np.atleast_2d(np.zeros((s.out_size,) * s.nd))
-                                                                        .shape)]
-    counts = [s.c_in, w.shape[1], s.c_out]
+    shapes, _ = _gif_layout(s)
     titles = ["padded input" if sum(s.pads) and not s.transposed else "input", "kernel", "output"]
-    width = sum(sh[1] for sh in shapes) * cell_px + cell_px * (len(shapes) + 1)
-    height = max(n * (sh[0] + 1) for sh, n in zip(shapes, counts)) * cell_px + cell_px
+    width, height, _ = gif_size(s, cell_px)
     border = _border(s)
     background = np.zeros((height, width), dtype=np.uint8)
     lefts, left = [], cell_px

@@ -1,11 +1,15 @@
 """A convolution, step by step: the window on the padded input, the products, the sum, the output filling up."""
 
+import time
+
 import streamlit as st
 
 from core.padding import MODES
-from core.stepper import LIMITS, MAX_FILL, Setting, frame, gif
+from core.stepper import LIMITS, MAX_FILL, Setting, frame, gif, gif_cell
 from dashboard import charts, urlstate as url
 from dashboard.safe import md
+
+PLAY_SECONDS = 180
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -78,8 +82,19 @@ if mode == "constant":
     fill = url.slider("Constant fill", "st_fill", -MAX_FILL, MAX_FILL, 0.0, 0.5, where=c[2],
                       help="The value every invented border cell holds.")
 seed = url.slider("Numbers (seed)", "st_seed", 0, 99, 0, where=c[3])
+# Play stops by itself after PLAY_SECONDS: a tab left playing in the background would cost the server a rerun
+# every 0.8 s for as long as it stays open (5 CPU-s a minute)
+if st.session_state.pop("st_play_expired", False):
+    st.session_state["st_play"] = False
+    st.session_state.pop("st_play_since", None)
+    st.info(f"Play stopped after {PLAY_SECONDS // 60} minutes; turn it on again to go on.", icon=":material/pause:")
 playing = url.toggle("Play", "st_play", False, where=c[4],
-                     help="Advance one step every 0.8 s (loops); a link with Play on plays when opened.")
+                     help=f"Advance one step every 0.8 s (loops, for up to {PLAY_SECONDS // 60} minutes); a link "
+                          "with Play on plays when opened. Turn it off to pause.")
+if playing:
+    st.session_state.setdefault("st_play_since", time.time())
+else:
+    st.session_state.pop("st_play_since", None)
 url.show_notices()
 
 setting = Setting(nd=nd, size=size, kernel=kernel, stride=stride, padding=padding, mode=mode or "zeros",
@@ -107,6 +122,9 @@ st.caption(f"Output size: {setting.out_size}" + ("×" + str(setting.out_size) if
 def stepper():
     steps = setting.steps
     if steps > 1:
+        if playing and time.time() - st.session_state.get("st_play_since", time.time()) > PLAY_SECONDS:
+            st.session_state["st_play_expired"] = True
+            st.rerun()  # the whole page: the toggle above turns off
         if playing and "st_step" in st.session_state:
             st.session_state["st_step"] = st.session_state["st_step"] % steps + 1
         step = url.slider("Step", "st_step", 1, steps, 1)
@@ -126,7 +144,13 @@ def stepper():
 
 stepper()
 
-if st.button("Make an animated GIF of every step", icon=":material/movie:"):
+try:
+    gif_cell(setting)  # costed from frames x canvas before anything is drawn
+    too_large = None
+except ValueError as exc:
+    too_large = str(exc)
+if st.button("Make an animated GIF of every step", icon=":material/movie:", disabled=too_large is not None,
+             help=None if too_large is None else f"Too large: {too_large}."):
     data = animation(setting)
     st.download_button("Download the GIF", data, file_name=f"convolution-{nd}d-{'transposed-' if transposed else ''}"
                        f"{'causal-' if causal else ''}{'depthwise-' if depthwise else ''}c{c_in}x{c_out}-"
@@ -134,3 +158,5 @@ if st.button("Make an animated GIF of every step", icon=":material/movie:"):
                        icon=":material/download:")
     st.image(data)
     st.caption(f"{setting.steps} frames, 0.6 s each ({len(data) / 1024:.0f} KB).")
+if too_large is not None:
+    st.caption(f"No GIF for this setting: {md(too_large, 300)}.")

@@ -172,3 +172,36 @@ def test_gif_has_one_frame_per_step():
     s = Setting(nd=2, size=4, kernel=3, padding=1, c_in=3, c_out=2)
     img = Image.open(io.BytesIO(gif(s)))
     assert img.n_frames == s.steps == 2 * 16 and img.height >= 3 * 6 * 28  # three channels stacked
+
+
+def test_a_gif_is_costed_before_it_is_drawn_and_refused_past_the_budget():
+    from core.stepper import GIF_BUDGET, gif_cell, gif_size
+
+    hostile = Setting(nd=2, size=16, kernel=7, stride=4, dilation=4, transposed=True)  # 256 frames of 85 x 85 cells
+    with pytest.raises(ValueError, match="MB of frames"):
+        gif_cell(hostile)
+    with pytest.raises(ValueError, match="MB of frames"):
+        gif(hostile)
+    s = Setting(nd=2, size=16, kernel=3, padding=1)  # 256 frames: drawn with smaller cells to fit
+    cell = gif_cell(s)
+    w, h, n = gif_size(s, cell)
+    assert cell < 28 and w * h * n <= GIF_BUDGET < gif_size(s, 28)[0] * gif_size(s, 28)[1] * n
+    small = Setting(nd=1, size=6, kernel=3, c_in=2, c_out=2)
+    img = Image.open(io.BytesIO(gif(small)))
+    assert img.size == gif_size(small, gif_cell(small))[:2] and img.n_frames == gif_size(small, 28)[2]
+
+
+@pytest.mark.slow
+def test_the_largest_gif_allowed_stays_under_300_mb(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import resource, sys; sys.path.insert(0, '.')\n"
+              "from core.stepper import Setting, gif\n"
+              "s = Setting(nd=2, size=16, kernel=3, padding=1)\n"
+              "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+              "gif(s)\n"
+              "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)\n")
+    grown = float(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                                 cwd=str(__import__("pathlib").Path(__file__).parents[2])).stdout.split()[-1])
+    assert grown < 300, f"the GIF's peak added {grown:.0f} MB"

@@ -958,3 +958,17 @@ def test_small_labels_say_what_they_show():
     assert rows["input (one sample)"] == "channels × height × width"
     assert shapes.loc[shapes["what"] == "input (one sample)", "shape"].item() == "3 × 32 × 32"
     assert rows["weight (kernel collection)"] == "kernels × input channels × height × width"
+
+
+def test_stepper_play_stops_by_itself_after_its_time():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["st_play"] = "true"
+    at.run()
+    file = next(f for f, _, _, u in PAGES if u == "stepper")
+    at.switch_page(str(ROOT / "pages" / file)).run()
+    assert at.toggle(key="st_play").value is True and not at.info  # just started: it plays
+    at.session_state["st_play_since"] = 0.0  # started long ago: the next run stops it and says so
+    at.run()
+    assert not at.exception
+    assert at.toggle(key="st_play").value is False
+    assert any("Play stopped after 3 minutes" in i.value for i in at.info)
