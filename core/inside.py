@@ -141,6 +141,43 @@ def drawn_input(data: Dataset, image01: np.ndarray) -> torch.Tensor:
     return x * data.test.scale + data.test.shift
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_DRAWING_BYTES = 2 ** 21  # a PNG of the canvas, even of a busy drawing, is a few tens of KB
+DRAWING_SCALE = 4  # a high-density screen sends up to this many pixels per canvas pixel along each side
+
+
+def decode_drawing(png: bytes | None, side: int) -> np.ndarray | None:
+    """The canvas's picture (H, W[, C]) from the PNG bytes its component sent, or None for no drawing.
+
+    Whatever a browser sends is checked before it is decoded: at most ``MAX_DRAWING_BYTES``, a PNG, and a size,
+    read from its header, of at most ``DRAWING_SCALE`` times the ``side``-pixel canvas. A value of a few hundred
+    KB can otherwise describe an image of 13,000 × 13,000 pixels (7 GB once decoded). Raises ValueError, in one
+    line, for anything else."""
+    import struct
+
+    from PIL import Image
+
+    if png is None:
+        return None
+    if len(png) > MAX_DRAWING_BYTES:
+        raise ValueError(f"the drawing arrived as {len(png) / 2 ** 20:.1f} MB; a canvas sends at most "
+                         f"{MAX_DRAWING_BYTES / 2 ** 20:.0f} MB")
+    if len(png) < 24 or png[:8] != PNG_SIGNATURE or png[12:16] != b"IHDR":
+        raise ValueError("the drawing did not arrive as a PNG picture")
+    width, height = struct.unpack(">II", png[16:24])
+    limit = DRAWING_SCALE * side
+    if not (0 < width <= limit and 0 < height <= limit):
+        raise ValueError(f"the drawing is {width} × {height} pixels; the canvas is {side} × {side} (at most "
+                         f"{limit} × {limit} on a high-density screen)")
+    try:
+        with Image.open(io.BytesIO(png)) as im:
+            if im.size != (width, height):
+                raise ValueError("its header and its picture disagree")
+            return np.asarray(im.convert("RGBA"))
+    except (OSError, ValueError, SyntaxError) as exc:  # PIL: truncated, corrupt or inconsistent data
+        raise ValueError(f"the drawing could not be read ({str(exc)[:80] or type(exc).__name__})") from None
+
+
 def preprocess_drawing(image: np.ndarray) -> np.ndarray:
     """A drawing (H, W) or (H, W, 3|4) as MNIST was made: the ink's bounding box scaled to fit 20 x 20 (aspect
     kept), placed in 28 x 28 with its centre of mass at the centre; ink is bright on black, in [0, 1].

@@ -84,13 +84,18 @@ def _per_input(keys: tuple, x: np.ndarray, label, _models) -> dict:
 
 
 def drawing():
-    """The user's drawing as an RGBA array (None before anything is drawn). A seam: the tests replace it."""
+    """The user's drawing as an RGBA array (None before anything is drawn), checked before it is decoded
+    (``core.inside.decode_drawing``: ValueError with a sentence). A seam: the tests replace it."""
     from streamlit_drawable_canvas import st_canvas
 
     result = st_canvas(stroke_width=22, stroke_color="#ffffff", background_color="#000000", height=CANVAS,
                        width=CANVAS, drawing_mode="freedraw", return_image_data=True, key="in_canvas")
-    data = result.image_data
-    return None if data is None or not np.asarray(data).any() else np.asarray(data)
+    try:
+        png = result.image_bytes  # base64 only: the PNG is decoded below, once its size is known
+    except (ValueError, TypeError, AttributeError) as exc:  # not a data URL, not base64, not text
+        raise ValueError("the drawing did not arrive as a picture") from exc
+    data = inside.decode_drawing(png, CANVAS)
+    return None if data is None or not data.any() else data
 
 
 def probability_chart(df) -> dict:
@@ -152,7 +157,12 @@ def show(done, weights_of, dataset: str, directory) -> None:
         with c[1]:
             st.caption("Draw one digit, large, in the box; it is preprocessed as MNIST was (its box scaled into "
                        "20×20, its centre of mass at the centre of 28×28). A drawing is not kept in the link.")
-            drawn = drawing()
+            try:
+                drawn = drawing()
+            except ValueError as exc:
+                st.warning(f"Your drawing cannot be used: {md(exc, 200)}. Draw again, or pick a test image.",
+                           icon=":material/draw:")
+                return
         if drawn is None:
             st.info("Nothing drawn yet.", icon=":material/draw:")
             return

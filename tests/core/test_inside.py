@@ -145,3 +145,56 @@ def test_foreign_weights_are_refused(trained):
         load_model(fc, buf.getvalue())
     with pytest.raises(ValueError, match="do not fit"):
         load_model(fc, b"not a torch file")
+
+
+def _png(width, height, mode="RGBA"):
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new(mode, (width, height)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_a_drawing_is_checked_before_it_is_decoded(monkeypatch):
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    from core.inside import decode_drawing
+
+    good = decode_drawing(_png(280, 280), 280)
+    assert good.shape == (280, 280, 4) and decode_drawing(None, 280) is None
+    assert decode_drawing(_png(560, 560), 280).shape == (560, 560, 4)  # a high-density screen's canvas
+    # a 13,000 x 13,000 header in a few dozen bytes (7 GB decoded): refused from the header, never opened
+    ihdr = struct.pack(">II5B", 13000, 13000, 8, 6, 0, 0, 0)
+    bomb = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+            + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)))
+    monkeypatch.setattr(Image, "open", lambda *a, **k: pytest.fail("a picture this large was opened"))
+    with pytest.raises(ValueError, match="13000 × 13000 pixels"):
+        decode_drawing(bomb, 280)
+    with pytest.raises(ValueError, match="at most 2 MB"):
+        decode_drawing(b"\x89PNG\r\n\x1a\n" + b"0" * (2 ** 21), 280)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="2000 × 2000"):
+        decode_drawing(_png(2000, 2000, "L"), 280)
+
+
+@pytest.mark.parametrize("value, words", [
+    (b"", "not arrive as a PNG"), (b"GIF89a" + b"\0" * 40, "not arrive as a PNG"),
+    (b"\xff\xd8\xff\xe0" + b"\0" * 40, "not arrive as a PNG"),  # a JPEG
+    ("truncated", "could not be read"), ("zero", "pixels; the canvas"),
+])
+def test_malformed_drawings_get_one_line(value, words):
+    import struct
+
+    from core.inside import decode_drawing
+
+    if value == "truncated":
+        value = _png(280, 280)[:60]
+    elif value == "zero":
+        value = _png(280, 280)[:16] + struct.pack(">II", 0, 280) + _png(280, 280)[24:]
+    with pytest.raises(ValueError, match=words):
+        decode_drawing(value, 280)

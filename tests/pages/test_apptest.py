@@ -824,6 +824,12 @@ def test_a_drawn_digit_goes_through_every_net(stored_practicum, monkeypatch):
     at.run()
     assert any("Nothing drawn yet" in i.value for i in at.info) and not at.exception
 
+    def hostile():  # what drawing() says of a value a browser should never send (core.inside.decode_drawing)
+        raise ValueError("the drawing is 13000 × 13000 pixels; the canvas is 280 × 280")
+    monkeypatch.setattr(view, "drawing", hostile)
+    at.run()
+    assert not at.exception and any("13000 × 13000 pixels" in w.value for w in at.warning)
+
 
 def test_without_streamlits_internals_the_heading_waits_for_the_navigation(monkeypatch):
     """Outside a script run (no run context), or with pages lacking the attributes the shell reads, the shell
