@@ -25,6 +25,12 @@ from core.runs import RunResult
 MISTAKES = 8  # test images each model gets wrong, shown in the gallery
 
 
+def weights_budget(result: RunResult) -> int:
+    """The most bytes a file of ``result``'s weights may hold: 4 per parameter, a quarter more, and 64 KB for
+    ``torch.save``'s archive. Checked before a stored file is read or loaded."""
+    return int(result.params * 4 * 1.25) + 2 ** 16
+
+
 def load_model(result: RunResult, weights: bytes) -> nn.Sequential:
     """The trained network of ``result``, in eval mode on the CPU, with its layers in the course's order (conv,
     ReLU, pool); ValueError when ``weights`` do not fit it. The engine trained the same weights with each ReLU
@@ -33,6 +39,9 @@ def load_model(result: RunResult, weights: bytes) -> nn.Sequential:
     shape, rows = practicum_rows(result.model, result.config.dataset, result.config.width)
     torch.manual_seed(result.config.seed)
     model = build_model(rows, shape)  # fast_order moves no weighted layer: the state dict's keys are the same
+    if len(weights) > weights_budget(result):
+        raise ValueError(f"the stored weights are {len(weights) / 2 ** 20:.1f} MB, more than this network's "
+                         f"{result.params:,} parameters take")
     try:
         state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
         model.load_state_dict(state)

@@ -126,10 +126,17 @@ class ResultStore:
         atomic_write(self._path(result.key), lambda f: f.write(text))
         self.trim()
 
-    def get_weights(self, key: str) -> bytes | None:
-        """The stored weights of ``key`` (``torch.save`` bytes), or None (never stored, trimmed, unreadable)."""
+    def get_weights(self, key: str, max_bytes: int | None = None) -> bytes | None:
+        """The stored weights of ``key`` (``torch.save`` bytes), or None (never stored, trimmed, unreadable).
+
+        Raises:
+            ValueError: the file is larger than ``max_bytes`` (checked before a byte of it is read)."""
+        path = self._path(key, ".pt")
         try:
-            return self._path(key, ".pt").read_bytes()
+            if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
+                raise ValueError(f"its weights file is {size / 2 ** 20:.1f} MB, more than the "
+                                 f"{max_bytes / 2 ** 20:.2f} MB this network's weights take")
+            return path.read_bytes()
         except OSError:
             return None
 

@@ -27,9 +27,16 @@ def _png(a: np.ndarray, side: int = 84) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _models(keys: tuple, _runs) -> list:
-    """The trained networks of ``_runs`` ((result, weights) pairs, keys ``keys``), rebuilt once."""
-    return [(r, inside.load_model(r, w)) for r, w in _runs]
+def _models(keys: tuple, _runs) -> tuple[list, list]:
+    """The trained networks of ``_runs`` ((result, weights) pairs, keys ``keys``), rebuilt once; and the runs
+    whose weights could not be used, with why."""
+    models, problems = [], []
+    for r, w in _runs:
+        try:
+            models.append((r, inside.load_model(r, w)))
+        except ValueError as exc:
+            problems.append((r, str(exc)))
+    return models, problems
 
 
 @st.cache_data(show_spinner="Classifying the test set…", max_entries=16)
@@ -132,12 +139,24 @@ def confusion_chart(matrix: np.ndarray, title: str, names: list[str] | None = No
 
 
 def show(done, weights_of, dataset: str, directory) -> None:
-    """The section, for the finished runs ``done``; ``weights_of(result)`` gives a run's stored weights or None."""
+    """The section, for the finished runs ``done``; ``weights_of(result, max_bytes)`` gives a run's stored weights
+    or None, and raises ValueError for a file larger than ``max_bytes``."""
     from core.data import load_dataset
     from core.datasets import spec
 
     st.subheader("Inside the trained networks")
-    runs = [(r, weights_of(r)) for r in done]
+    runs, unusable = [], []
+    for r in done:
+        try:
+            runs.append((r, weights_of(r, inside.weights_budget(r))))
+        except ValueError as exc:
+            unusable.append((r, str(exc)))
+
+    def unusable_said(problems):  # a damaged, foreign or oversized file: said, and that run left out
+        for r, why in problems:
+            st.warning(f"The stored weights of {inside.run_name(r)} cannot be used: {md(why, 200)}. Train again "
+                       "to look inside it.", icon=":material/broken_image:")
+    unusable_said(unusable)
     missing = [inside.run_name(r) for r, w in runs if w is None]
     runs = [(r, w) for r, w in runs if w is not None]
     if missing:
@@ -146,8 +165,12 @@ def show(done, weights_of, dataset: str, directory) -> None:
     if not runs:
         return
     data = load_dataset(dataset, directory)
-    keys = tuple(r.key for r, _ in runs)
-    models = _models(keys, runs)
+    # a stored file replaced (trained again) is a new entry: its length is in the key
+    models, damaged = _models(tuple((r.key, len(w)) for r, w in runs), runs)
+    unusable_said(damaged)
+    if not models:
+        return
+    keys = tuple(r.key for r, _ in models)
     image_like = len(spec(dataset).input_shape) == 3
     c = st.columns([1, 3])
     sources = ["test image", "your drawing"] if image_like else ["test image"]
@@ -220,8 +243,8 @@ def show(done, weights_of, dataset: str, directory) -> None:
 
     st.markdown(f"**Confusion matrices** on the {len(data.test.y):,} test images, and the first "
                 f"{inside.MISTAKES} each run gets wrong.")
-    cols = st.columns(min(len(runs), 2))
-    for i, (r, _) in enumerate(runs):
+    cols = st.columns(min(len(models), 2))
+    for i, (r, _) in enumerate(models):
         col, run = cols[i % len(cols)], fixed[r.key]
         col.vega_lite_chart(run["confusion"], width="content")
         if run["mistakes"]:

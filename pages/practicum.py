@@ -290,4 +290,4 @@ with results:
 
 from dashboard import inside as inside_view  # noqa: E402  (torch: loaded after the results are on the page)
 
-inside_view.show(done, lambda r: r.weights or work.store.get_weights(r.key), dataset, directory)
+inside_view.show(done, lambda r, most: r.weights or work.store.get_weights(r.key, most), dataset, directory)

@@ -198,3 +198,27 @@ def test_malformed_drawings_get_one_line(value, words):
         value = _png(280, 280)[:16] + struct.pack(">II", 0, 280) + _png(280, 280)[24:]
     with pytest.raises(ValueError, match=words):
         decode_drawing(value, 280)
+
+
+def test_an_oversized_weights_file_is_refused_before_it_is_read(trained, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from core.inside import weights_budget
+
+    fc, _ = next((r, m) for r, m in trained if r.model == "fc")
+    store = ResultStore(tmp_path)
+    store.put(fc)
+    path = store.root / f"{fc.key}.pt"
+    path.write_bytes(b"\0" * (weights_budget(fc) + 1))
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("an oversized file was read"))
+    with pytest.raises(ValueError, match="MB, more than the"):
+        store.get_weights(fc.key, weights_budget(fc))
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="more than this network's 6,442 parameters"):
+        load_model(fc, b"\0" * (weights_budget(fc) + 1))
+    # the budget holds the real thing: 6,442 float32 weights in torch.save's archive
+    import io
+
+    buf = io.BytesIO()
+    torch.save(next(m for r, m in trained if r.key == fc.key).state_dict(), buf)
+    assert len(buf.getvalue()) <= weights_budget(fc) and fc.params == 6442

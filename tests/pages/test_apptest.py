@@ -978,3 +978,29 @@ def test_stepper_play_stops_by_itself_after_its_time():
     assert not at.exception
     assert at.toggle(key="st_play").value is False
     assert any("Play stopped after 3 minutes" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "foreign", "oversized"])
+def test_a_damaged_weights_file_is_said_and_the_other_runs_still_show(stored_practicum, damage):
+    import io
+
+    import torch
+
+    store, configs, data = stored_practicum
+    victim = next(c for c in configs if c.model == "fc" and not c.permuted)
+    path = store.root / f"{victim.key()}.pt"
+    if damage == "garbage":
+        path.write_bytes(b"\x00not a torch file" * 100)
+    elif damage == "foreign":  # a real weights file of another network
+        buf = io.BytesIO()
+        torch.save(torch.nn.Linear(3, 2).state_dict(), buf)
+        path.write_bytes(buf.getvalue())
+    else:  # far larger than 6,442 parameters' weights: refused from its size, before it is read
+        path.write_bytes(b"\x00" * (8 * 2 ** 20))
+    at = run_page("practicum", {"pp_n": "500", "pp_seed": "7"})
+    assert not at.exception
+    said = " ".join(w.value for w in at.warning).replace("\\", "")  # md() escapes the reason's punctuation
+    assert "The stored weights of FC, original cannot be used" in said
+    assert ("MB, more than the" in said) if damage == "oversized" else ("do not fit this network" in said), said
+    assert "FC, original says" not in " ".join(c.value for c in at.caption)
+    assert any("ConvNet, original says" in c.value for c in at.caption)  # the other three are still inside
