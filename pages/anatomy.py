@@ -84,10 +84,19 @@ edited = st.data_editor(
     placeholder="",  # a field a layer does not take (a ReLU's kernel) is an empty cell, not "None"
     column_config={"kind": st.column_config.SelectboxColumn("kind", options=list(KINDS), required=True),
                    **{c: st.column_config.NumberColumn(c, step=1 if c != "p" else 0.5) for c in COLUMNS[1:]}})
-edited_rows = [{k: v for k, v in r.items() if v is not None and not (isinstance(v, float) and np.isnan(v))}
-               for r in edited.to_dict("records") if r.get("kind")]
+
+
+def _cells(rows):
+    """The rows as the table holds them: a cell cannot hold NaN (p=nan in a link), so neither side keeps one."""
+    return [{k: v for k, v in r.items() if v is not None and not (isinstance(v, float) and np.isnan(v))}
+            for r in rows]
+
+
+edited_rows = _cells(r for r in edited.to_dict("records") if r.get("kind"))
 new_text = rows_to_text(shape, edited_rows)
-if readable and edited_rows != rows:  # the table was edited (not merely a line written another way): the link follows
+# the table was edited (not merely a line written another way): the link follows. A link's p=nan is not an edit:
+# the line keeps it, and the network below refuses it with a message, where it was quietly rewritten to p=2
+if readable and edited_rows != _cells(rows):
     st.session_state["an_pending"] = new_text
     url.rerun()
 

@@ -1004,3 +1004,12 @@ def test_a_damaged_weights_file_is_said_and_the_other_runs_still_show(stored_pra
     assert ("MB, more than the" in said) if damage == "oversized" else ("do not fit this network" in said), said
     assert "FC, original says" not in " ".join(c.value for c in at.caption)
     assert any("ConvNet, original says" in c.value for c in at.caption)  # the other three are still inside
+
+
+@pytest.mark.parametrize("p", ["nan", "NaN", "inf", "0.5"])
+def test_an_impossible_lp_pool_p_in_a_link_is_refused_not_rewritten(p):
+    link = f"1x28x28:lp pool(kernel=2,p={p})"
+    at = run_page("anatomy", {"an_spec": link})
+    assert not at.exception
+    assert any("p must be a finite number of at least 1" in e.value for e in at.error), [e.value for e in at.error]
+    assert at.text_input(key="an_spec").value == link  # the link's line is kept as it was, not quietly p=2
