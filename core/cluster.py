@@ -9,6 +9,7 @@ shared results folder itself and reports progress as Dask events on ``PROGRESS_T
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -83,21 +84,74 @@ def train_task(members: tuple[RunConfig, ...], device: str, data_dir: str | None
         return TaskOutput(results, unsaved=f"{err.strerror or err} (in {results_dir}, on the training worker)")
 
 
+SCHEMES = ("tcp", "ws")  # what a lab server can speak to a scheduler without certificates
+
+
+def check_address(address: str) -> str:
+    """``address`` as Dask takes it (``tcp://host:port``; a bare ``host:port`` is TCP), or ValueError in words."""
+    from urllib.parse import urlsplit
+
+    text = str(address).strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    if scheme in ("tls", "wss"):
+        raise ValueError(f"{text!r} asks for {scheme}://, which needs certificates this lab is not given; use "
+                         "tcp://host:8786")
+    if scheme not in SCHEMES:
+        raise ValueError(f"{text!r} is not a Dask scheduler address (tcp://host:8786)")
+    try:
+        parts = urlsplit(f"{scheme}://{rest}")
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None or not 0 < port < 65536 or parts.path not in ("", "/") or " " in rest:
+        raise ValueError(f"{text!r} is not a Dask scheduler address (tcp://host:8786)")
+    return f"{scheme}://{rest.rstrip('/')}"
+
+
 def executor_from_env(address: str | None = None, timeout: float = 10.0):
     """A Dask client for ``address`` (else ``$CONVLAB_DASK_SCHEDULER``), or None when neither is set.
 
+    The connection gets ``timeout`` seconds in all, on a thread of its own: a port that accepts and never
+    answers held ``Client`` for as long as it liked (over 15 minutes); one that answers late is closed.
+
     Raises:
-        OSError: the scheduler cannot be reached (the message names it).
+        OSError: the address is malformed, or the scheduler cannot be reached in time (the message names it).
     """
     address = address or os.environ.get(DASK_ENV)
     if not address:
         return None
+    try:
+        address = check_address(address)
+    except ValueError as exc:
+        raise OSError(str(exc)) from None
     from distributed import Client
 
-    try:
-        return Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise OSError(f"the Dask scheduler at {address} cannot be reached ({exc})") from exc
+    box: dict = {}
+    done, abandoned = threading.Event(), threading.Event()
+
+    def connect() -> None:
+        try:
+            client = Client(address, timeout=timeout, set_as_default=False)
+            if abandoned.is_set():
+                client.close()
+            else:
+                box["client"] = client
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, in words
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=connect, name="convlab-dask-connect", daemon=True).start()
+    if not done.wait(timeout + 1):
+        abandoned.set()
+        raise OSError(f"the Dask scheduler at {address} did not answer within {timeout:g} s")
+    if "error" in box:
+        exc = box["error"]
+        raise OSError(f"the Dask scheduler at {address} cannot be reached ({type(exc).__name__}: "
+                      f"{str(exc)[:200]})") from exc
+    return box["client"]
 
 
 def is_dask_client(executor) -> bool:

@@ -124,7 +124,9 @@ class Trainer:
         self.in_process = isinstance(self.executor, ThreadPoolExecutor)
         self.dask = is_dask_client(self.executor)
         self.engine_problem: str | None = None  # why trainings do not run where the settings asked
+        self._address = None
         if self.dask:  # every replica hears every task's progress, whoever submitted it
+            self._address = self.executor.scheduler.address  # kept: a closed client's scheduler is None
             self.executor.subscribe_topic(PROGRESS_TOPIC, self._on_event)
         self.data_dir, self.device = data_dir, device
         self._jobs: dict[str, Job] = {}
@@ -135,7 +137,7 @@ class Trainer:
     def engine(self) -> str:
         """Where trainings run, in words."""
         if self.dask:
-            return f"the Dask cluster at {self.executor.scheduler.address}"
+            return f"the Dask cluster at {self._address}"
         if self.in_process:
             return "this server, one training at a time"
         return f"a {type(self.executor).__name__}"
@@ -155,6 +157,30 @@ class Trainer:
         elif "step" in msg and job.progress.follow(msg["step"], msg["total"], msg["epoch"], msg["loss"],
                                                    msg["accuracy"], msg["elapsed"]):
             job.state = "running"
+
+    def check_engine(self) -> bool:
+        """Whether the engine still runs trainings; a Dask cluster that stopped answering is left for a thread on
+        this server. Its unfinished runs fail with a sentence, so Train starts them again here. Called by every
+        lookup and submit: a dead cluster was never noticed, and every later Train waited on it."""
+        if not self.dask:
+            return True
+        status = getattr(self.executor, "status", "running")
+        if status == "running":
+            return True
+        with self._lock:
+            if not self.dask:  # another thread fell back first
+                return True
+            client, self.executor = self.executor, ThreadPoolExecutor(max_workers=1, thread_name_prefix="convlab-train")
+            self.dask, self.in_process = False, True
+            self.engine_problem = (f"the Dask cluster at {self._address} stopped answering (its client is "
+                                   f"{status}); training runs on this server now")
+            for job in self._jobs.values():
+                if not job.finished:
+                    job.error = "the Dask cluster stopped answering before this run finished; press Train to run it here"
+                    job.state, job.finished_at = "failed", time.time()
+        log.warning("%s", self.engine_problem)
+        threading.Thread(target=lambda: client.close(timeout=2), name="convlab-dask-close", daemon=True).start()
+        return False
 
     def speed(self) -> float | None:
         """This server's measured training speed (multiply-adds a second, median of its last runs), or None."""
@@ -181,6 +207,7 @@ class Trainer:
         With ``viewer``, a live job counts that viewer as still waiting for it.
         """
         key = config.key()
+        self.check_engine()
         with self._lock:
             job = self._existing(key, config) or self._jobs.get(key)
             if job is not None and viewer is not None and not job.finished:
@@ -231,6 +258,7 @@ class Trainer:
         """
         configs = list(configs)
         now = time.time()
+        self.check_engine()
         with self._lock:
             self._drop_abandoned(now)
             self._prune(now)

@@ -100,3 +100,75 @@ def test_an_unreachable_scheduler_is_a_message():
     with pytest.raises(OSError, match="tcp://127.0.0.1:9 cannot be reached"):
         executor_from_env("tcp://127.0.0.1:9", timeout=2)
     assert executor_from_env(None) is None or os.environ.get("CONVLAB_DASK_SCHEDULER")
+
+
+# --- failing safe --------------------------------------------------------------------------------------------
+
+def _silent_listener():
+    """A port that accepts connections and never says a word (a scheduler hung, a firewall that swallows)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held, stop = [], threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                pass
+    threading.Thread(target=accept, daemon=True).start()
+    return server, stop, held
+
+
+def test_a_silent_scheduler_is_given_up_on_in_the_time_allowed():
+    server, stop, held = _silent_listener()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    began = time.monotonic()
+    try:
+        with pytest.raises(OSError, match="did not answer within 2 s|cannot be reached"):
+            executor_from_env(address, timeout=2)
+        took = time.monotonic() - began
+    finally:
+        stop.set()
+        for s in held:
+            s.close()
+        server.close()
+    assert took < 2 + 2, f"the connection took {took:.1f} s to give up"
+
+
+@pytest.mark.parametrize("address, words", [
+    ("not an address", "not a Dask scheduler address"), ("http://127.0.0.1:8786", "not a Dask scheduler address"),
+    ("tls://127.0.0.1:8786", "needs certificates"), ("tcp://127.0.0.1", "not a Dask scheduler address"),
+    ("tcp://127.0.0.1:99999", "not a Dask scheduler address"),
+])
+def test_a_malformed_address_is_said_in_words_at_once(address, words):
+    began = time.monotonic()
+    with pytest.raises(OSError, match=words):
+        executor_from_env(address, timeout=10)
+    assert time.monotonic() - began < 1
+
+
+def test_a_dead_cluster_is_noticed_and_train_works_here_without_a_restart(tmp_path):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    trainer = Trainer(ResultStore(tmp_path / "results"), executor=Client(cluster))
+    try:
+        assert trainer.dask and trainer.check_engine()
+        address = cluster.scheduler_address
+        cluster.close()  # the scheduler and its worker die
+        assert wait_for(lambda: not trainer.check_engine() or not trainer.dask, 60)
+        assert not trainer.dask and trainer.in_process
+        assert f"the Dask cluster at {address} stopped answering" in trainer.engine_problem
+        assert trainer.engine == "this server, one training at a time"  # no AttributeError on a closed client
+        config = RunConfig(model="fc", dataset="mnist1d", epochs=1, train_size=400, width=32)
+        job = trainer.submit(config, viewer="alice")  # Train works again, here
+        assert wait_for(lambda: job.finished, 120) and job.state == "done", job.error
+    finally:
+        trainer.close()
+        cluster.close()

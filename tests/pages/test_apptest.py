@@ -365,6 +365,16 @@ def test_an_unreachable_dask_scheduler_is_said_and_training_stays_here(fresh_tra
     assert any("one training at a time" in c.value for c in at.caption)
 
 
+@pytest.mark.parametrize("address", ["not an address", "http://127.0.0.1:8786", "tls://127.0.0.1:8786"])
+def test_a_malformed_dask_address_is_said_and_training_stays_here(fresh_trainer, tmp_path, address):
+    fresh_trainer(CONVLAB_DASK_SCHEDULER=address, CONVLAB_RESULTS_DIR=str(tmp_path))
+    at = run_page("practicum")
+    assert not at.exception  # it was a traceback
+    said = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert ("not a Dask scheduler address" in said or "needs certificates" in said) and "runs on this server" in said
+    assert any("one training at a time" in c.value for c in at.caption)
+
+
 def test_partial_results_name_the_missing_runs(fresh_trainer, tmp_path, data_dir):
     from core.runs import default_config
     from core.training import train
