@@ -6,7 +6,7 @@ ends. It times the first element and the run's end from its own start, counts er
 refused or dropped socket, a run that does not end), and stays connected until every session is done, so the
 server's memory with all of them open can be read. A one-line Streamlit app serves as the floor, in the same run.
 
-    .venv/bin/python benchmarks/classroom.py                       # every page, 100 and 200 sessions in 2 s
+    CONVLAB_DATA_DIR=../shared/data .venv/bin/python benchmarks/classroom.py   # every page, 100 and 200 in 2 s
     .venv/bin/python benchmarks/classroom.py --pages signals,famous-mixed --sessions 200
     .venv/bin/python benchmarks/classroom.py --distinct --pages signals  # N distinct links (the seed varies)
 
@@ -193,6 +193,9 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown page(s): {', '.join(sorted(unknown))}")
 
+    if not os.environ.get("CONVLAB_DATA_DIR"):
+        print("note: CONVLAB_DATA_DIR is not set: pages that need MNIST measure its absence (CI sets "
+              "../shared/data)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         results_dir = os.path.join(tmp, "results")
         if "stored" in pages:

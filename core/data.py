@@ -15,6 +15,7 @@ notebook's constants (mean 0.1307, std 0.3081).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -128,6 +129,10 @@ class ImageData:
     name: str
 
 
+RETRY_DOWNLOAD_AFTER = 60.0  # seconds a failed download is remembered before the next viewer tries again
+_FAILED_DOWNLOADS: dict[tuple, tuple[float, str]] = {}
+
+
 @lru_cache(maxsize=8)
 def load_images(name: str = "mnist", train: bool = True, directory: str | None = None) -> ImageData:
     """Load a split of MNIST, Fashion-MNIST or KMNIST through torchvision.
@@ -159,14 +164,19 @@ def load_images(name: str = "mnist", train: bool = True, directory: str | None =
     except OSError as exc:  # torchvision downloads and extracts into the cache: say so, not "no network"
         raise DataUnavailable(_unwritable(cache_dir(), exc)) from exc
     root, may_download = _torchvision_root(name, directory)
+    attempt = (name, train, str(root))
+    failed = _FAILED_DOWNLOADS.get(attempt)
+    if failed is not None and time.monotonic() - failed[0] < RETRY_DOWNLOAD_AFTER:
+        raise DataUnavailable(failed[1])  # a class opening the link does not try the download a hundred times
     try:
         ds = cls(str(root), train=train, download=may_download)
     except Exception as exc:  # noqa: BLE001 - torchvision raises RuntimeError, URLError, OSError...
-        raise DataUnavailable(
-            f"{cls.__name__} is not on this machine and could not be downloaded ({type(exc).__name__}). "
-            f"Point {DATA_ENV} (or the data-directory setting) at a folder holding {cls.__name__}/raw/ "
-            "with the four original .gz files."
-        ) from exc
+        message = (f"{cls.__name__} is not on this machine and could not be downloaded ({type(exc).__name__}). "
+                   f"Point {DATA_ENV} (or the data-directory setting) at a folder holding {cls.__name__}/raw/ "
+                   "with the four original .gz files.")
+        _FAILED_DOWNLOADS[attempt] = (time.monotonic(), message)
+        raise DataUnavailable(message) from exc
+    _FAILED_DOWNLOADS.pop(attempt, None)
     data = ImageData(ds.data.clone(), ds.targets.clone().long(), name)
     try:  # a faster second start; a full or read-only cache only costs that
         cached.parent.mkdir(parents=True, exist_ok=True)

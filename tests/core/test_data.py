@@ -96,6 +96,34 @@ def test_a_download_into_a_cache_that_cannot_be_written_names_the_setting(tmp_pa
         data.load_images("kmnist", False)
 
 
+def test_a_failed_download_is_not_tried_again_by_every_viewer_for_a_minute(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path / "no-data-here"))
+    monkeypatch.setattr(data, "_FAILED_DOWNLOADS", {})
+    tries = []
+
+    from torchvision.datasets import FashionMNIST
+
+    class Offline(FashionMNIST):  # torchvision's dataset on a machine without a network: every try fails
+        def __init__(self, *args, **kwargs):
+            tries.append(1)
+            raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+    Offline.__name__ = "FashionMNIST"
+    monkeypatch.setattr(data, "_dataset_class", lambda name: Offline)
+    clock = [1000.0]
+    monkeypatch.setattr(data.time, "monotonic", lambda: clock[0])
+    for _ in range(5):  # a class opening the link: one download attempt, the same sentence for everyone
+        data.load_images.cache_clear()
+        with pytest.raises(data.DataUnavailable, match="could not be downloaded"):
+            data.load_images("fashion-mnist", True)
+    assert len(tries) == 1
+    clock[0] += data.RETRY_DOWNLOAD_AFTER + 1  # a minute on: the next viewer tries again
+    data.load_images.cache_clear()
+    with pytest.raises(data.DataUnavailable):
+        data.load_images("fashion-mnist", True)
+    assert len(tries) == 2
+
+
 def test_sample_image_honours_its_size(data_dir):
     from core.images import sample_image
 
