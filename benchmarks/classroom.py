@@ -180,12 +180,37 @@ def train_stored(results_dir: str) -> None:
                 done.add(r.key)
 
 
+SOAK_PAGES = ("signals", "linear", "locality", "sharing", "kernels", "padding", "stepper", "anatomy", "famous-mixed",
+              "pooling", "practicum", "stored", "home")
+
+
+def soak(base: str, pid: int, minutes: float, size: int, within: float) -> list[tuple[float, float]]:
+    """Waves of ``size`` sessions on mixed pages (and mixed settings: the seeds vary) arriving within ``within``
+    seconds, each wave closing before the next, for ``minutes``; the server's resident memory after each wave."""
+    mixed = []
+    for i in range(size):
+        page = SOAK_PAGES[i % len(SOAK_PAGES)]
+        name, query = links(page, 1, False)[0] if page not in ("signals", "stepper") else links(page, i + 1, True)[i]
+        mixed.append((name, query))
+    warm(base, mixed, pid)
+    began, curve = time.monotonic(), [(0.0, rss_mb(pid))]
+    errors = 0
+    while time.monotonic() - began < 60 * minutes:
+        results, _ = asyncio.run(crowd(base, mixed, within, pid))
+        errors += sum(1 for r in results if r["error"] or r["end"] is None)
+        curve.append(((time.monotonic() - began) / 60, rss_mb(pid)))
+        print(f"soak {curve[-1][0]:6.1f} min  RSS {curve[-1][1]:7.1f} MB  errors so far {errors}", flush=True)
+    return curve
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", default=",".join(PAGES), help=f"comma-separated, of: {', '.join(PAGES)}")
     ap.add_argument("--sessions", default="100,200", help="comma-separated session counts")
     ap.add_argument("--within", type=float, default=2.0, help="seconds over which the sessions arrive")
     ap.add_argument("--distinct", action="store_true", help="each session a link of its own")
+    ap.add_argument("--soak", type=float, default=0.0, metavar="MINUTES",
+                    help="instead: waves of sessions on mixed pages for this long, memory after each wave")
     args = ap.parse_args()
     counts = [int(n) for n in args.sessions.split(",")]
     pages = [p for p in args.pages.split(",") if p]
@@ -201,6 +226,23 @@ def main() -> None:
         if "stored" in pages:
             print("training the stored link's runs …", flush=True)
             train_stored(results_dir)
+        if args.soak:
+            if "stored" not in pages:
+                train_stored(results_dir)
+            proc, base = serve({"CONVLAB_RESULTS_DIR": results_dir})
+            try:
+                curve = soak(base, proc.pid, args.soak, counts[-1], max(args.within, 20.0))
+            finally:
+                proc.terminate()
+                proc.wait(30)
+            half = [c for c in curve if c[0] >= curve[-1][0] / 2]
+            slope = ((half[-1][1] - half[0][1]) / (half[-1][0] - half[0][0])) if len(half) > 1 else float("nan")
+            print("minute,rss_mb")
+            for minute, mb in curve:
+                print(f"{minute:.2f},{mb:.1f}")
+            print(f"second half: {slope:+.2f} MB a minute; start {curve[0][1]:.0f} MB, end {curve[-1][1]:.0f} MB, "
+                  f"peak {max(mb for _, mb in curve):.0f} MB")
+            return
         one_line = Path(tmp) / "one_line.py"
         one_line.write_text("import streamlit as st\nst.title('One line')\n")
         env = {"CONVLAB_RESULTS_DIR": results_dir}
