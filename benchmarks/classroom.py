@@ -36,11 +36,14 @@ PAGES = ("home", "signals", "linear", "locality", "sharing", "kernels", "padding
 STORED = "pp_data=MNIST-1D&pp_epochs=2&pp_n=500&pp_seed=4"
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def rss_mb(pids) -> float:
+    """Resident memory of a server (a pid) or of several replicas (their sum), MB."""
+    total = 0.0
+    for pid in ([pids] if isinstance(pids, int) else pids):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 def links(page: str, n: int, distinct: bool) -> list[tuple[str, str]]:
@@ -103,10 +106,12 @@ async def one_session(ws_url: str, page: str, query: str, delay: float, ended, h
     return out
 
 
-async def crowd(base: str, sessions: list[tuple[str, str]], within: float, pid: int) -> tuple[list[dict], float]:
-    """Run the sessions, their starts spread evenly over ``within`` seconds; returns each one's figures and the
-    server's resident memory while all of them are open."""
-    ws_url = base.replace("http://", "ws://") + "/_stcore/stream"
+async def crowd(base, sessions: list[tuple[str, str]], within: float, pid) -> tuple[list[dict], float]:
+    """Run the sessions, their starts spread evenly over ``within`` seconds, on ``base`` (a server's URL, or a list
+    of replicas' that take the sessions in turn); returns each one's figures and the servers' resident memory
+    while all of them are open."""
+    bases = [base] if isinstance(base, str) else list(base)
+    urls = [b.replace("http://", "ws://") + "/_stcore/stream" for b in bases]
     hold, everyone = asyncio.Event(), asyncio.Event()
     n, count = len(sessions), [0]
 
@@ -115,7 +120,8 @@ async def crowd(base: str, sessions: list[tuple[str, str]], within: float, pid: 
         if count[0] == n:
             everyone.set()
 
-    tasks = [asyncio.create_task(one_session(ws_url, p, q, within * i / (n - 1) if n > 1 else 0.0, ended, hold))
+    tasks = [asyncio.create_task(one_session(urls[i % len(urls)], p, q, within * i / (n - 1) if n > 1 else 0.0,
+                                             ended, hold))
              for i, (p, q) in enumerate(sessions)]
     await everyone.wait()
     await asyncio.sleep(0.5)
@@ -131,15 +137,16 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
 
 
-def warm(base: str, sessions: list[tuple[str, str]], pid: int) -> float:
-    """One session per distinct link first (someone opened it before the class: the server's caches hold it),
-    then a pause for the server's background warm-up; returns its resident memory then."""
-    asyncio.run(crowd(base, sorted(set(sessions)), 0.0, pid))
+def warm(base, sessions: list[tuple[str, str]], pid) -> float:
+    """One session per distinct link first on each server (someone opened it before the class: the caches hold
+    it), then a pause for the servers' background warm-up; returns their resident memory then."""
+    for one in ([base] if isinstance(base, str) else base):
+        asyncio.run(crowd(one, sorted(set(sessions)), 0.0, pid))
     time.sleep(6.0)
     return rss_mb(pid)
 
 
-def measure(base: str, pid: int, label: str, sessions: list[tuple[str, str]], within: float) -> dict:
+def measure(base, pid, label: str, sessions: list[tuple[str, str]], within: float) -> dict:
     before = warm(base, sessions, pid)
     results, open_rss = asyncio.run(crowd(base, sessions, within, pid))
     time.sleep(3.0)  # the sessions have closed: what stays
@@ -209,6 +216,7 @@ def main() -> None:
     ap.add_argument("--sessions", default="100,200", help="comma-separated session counts")
     ap.add_argument("--within", type=float, default=2.0, help="seconds over which the sessions arrive")
     ap.add_argument("--distinct", action="store_true", help="each session a link of its own")
+    ap.add_argument("--replicas", type=int, default=1, help="lab servers sharing the sessions in turn")
     ap.add_argument("--soak", type=float, default=0.0, metavar="MINUTES",
                     help="instead: waves of sessions on mixed pages for this long, memory after each wave")
     args = ap.parse_args()
@@ -248,12 +256,14 @@ def main() -> None:
         env = {"CONVLAB_RESULTS_DIR": results_dir}
         rows = []
         for label, script, targets in (("one-line app", one_line, ["home"]), ("lab", None, pages)):
-            proc, base = serve(env, *([script] if script else []))
+            servers = [serve(env, *([script] if script else [])) for _ in range(1 if script else args.replicas)]
+            bases, pids = [b for _, b in servers], [p.pid for p, _ in servers]
             try:
                 for page in targets:
                     for n in counts:
-                        name = label if script else page + (" (distinct)" if args.distinct else "")
-                        row = measure(base, proc.pid, name, links(page, n, args.distinct and script is None),
+                        name = label if script else page + (" (distinct)" if args.distinct else "") + (
+                            f" ({args.replicas} replicas)" if args.replicas > 1 else "")
+                        row = measure(bases, pids, name, links(page, n, args.distinct and script is None),
                                       args.within)
                         rows.append(row)
                         print(f"{row['link']:<22} {n:>4}  first p50 {row['first50']:.2f} p95 {row['first95']:.2f}"
@@ -261,8 +271,9 @@ def main() -> None:
                               f"  errors {row['errors']}  {row['mb_per_session']:.2f} MB/session, "
                               f"{row['left_mb']:+.0f} MB after  {row['example']}", flush=True)
             finally:
-                proc.terminate()
-                proc.wait(30)
+                for proc, _ in servers:
+                    proc.terminate()
+                    proc.wait(30)
     print("\n| link | sessions in %gs | first element p50 / p95 | run's end p50 / p95 / max | errors | MB per open "
           "session | MB left after |" % args.within)
     print("|---|---|---|---|---|---|---|")
