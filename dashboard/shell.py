@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -109,12 +110,22 @@ def intended_url_path(pages) -> str | None:
     return page.url_path
 
 
+@functools.lru_cache(maxsize=1)
+def _secrets() -> dict:
+    """``.streamlit/secrets.toml``'s values, read once per process ({} without the file).
+
+    ``st.secrets`` remembers a file it has read, but not that there is none: without one, every lookup took its
+    lock and looked for the files again, on every run of every session. A class of 150 opening /signals spent
+    two thirds of the server's samples (py-spy) waiting there."""
+    try:
+        return {key: st.secrets[key] for key in st.secrets}
+    except Exception:  # noqa: BLE001 - no secrets file is the normal case
+        return {}
+
+
 def _setting(secret: str, env: str) -> str | None:
     """``secret`` in ``.streamlit/secrets.toml``, else the environment variable ``env``."""
-    try:
-        value = st.secrets.get(secret)
-    except Exception:  # noqa: BLE001 - no secrets file is the normal case
-        value = None
+    value = _secrets().get(secret)
     return str(value) if value else os.environ.get(env)
 
 
