@@ -1023,3 +1023,30 @@ def test_an_impossible_lp_pool_p_in_a_link_is_refused_not_rewritten(p):
     assert not at.exception
     assert any("p must be a finite number of at least 1" in e.value for e in at.error), [e.value for e in at.error]
     assert at.text_input(key="an_spec").value == link  # the link's line is kept as it was, not quietly p=2
+
+
+def test_settings_read_the_secrets_file_once_per_process(monkeypatch):
+    """Without a secrets file st.secrets looks for it again on every lookup, under a lock all sessions share:
+    the shell reads it once, and the environment after."""
+    import streamlit as st
+
+    from dashboard import shell
+
+    looked = []
+
+    class NoFile:
+        def __iter__(self):
+            looked.append(1)
+            raise FileNotFoundError("no secrets.toml")
+
+        def __getitem__(self, key):
+            raise KeyError(key)
+
+    monkeypatch.setattr(st, "secrets", NoFile())
+    shell._secrets.cache_clear()
+    monkeypatch.setenv("CONVLAB_DATA_DIR", "/some/where")
+    try:
+        assert [shell.data_setting() for _ in range(50)] == ["/some/where"] * 50
+        assert len(looked) == 1
+    finally:
+        shell._secrets.cache_clear()
