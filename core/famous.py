@@ -58,8 +58,7 @@ def build(name: str) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = torchvision.models.get_model(arch, weights=None).eval()
-    model.totals = {"parameters": sum(p.numel() for p in model.parameters()),
-                    "macs": _macs(model, (1, 3, INPUT, INPUT))[""]}
+    model.totals = _whole(model)
     for head in HEADS:
         if hasattr(model, head):
             setattr(model, head, nn.Identity())
@@ -102,6 +101,11 @@ def _macs(module: nn.Module, shape) -> dict[str, float]:
     return out
 
 
+def _whole(model: nn.Module) -> dict:
+    """The whole network's ``parameters`` and ``macs`` (classifier included), at the published input size."""
+    return {"parameters": sum(p.numel() for p in model.parameters()), "macs": _macs(model, (1, 3, INPUT, INPUT))[""]}
+
+
 def layer_table(model: nn.Module) -> tuple[pd.DataFrame, dict]:
     """The body's layers (window layers, merges, gates) and the whole network's totals.
 
@@ -129,9 +133,7 @@ def layer_table(model: nn.Module) -> tuple[pd.DataFrame, dict]:
     ops = df["node"].str.rstrip("_0123456789")  # fx's node name less its counter: "add", "mul"
     df["layer"] = [prefix(model) + (n if t not in ("merge", "gate") else f"{w} ({op})")
                    for n, t, w, op in zip(df["layer"], df["type"], df["within"], ops)]
-    whole = getattr(model, "totals", None) or {"parameters": sum(p.numel() for p in model.parameters()),
-                                               "macs": _macs(model, shape)[""]}
-    totals = {**whole, "body_macs": macs[""]}
+    totals = {**(getattr(model, "totals", None) or _whole(model)), "body_macs": macs[""]}
     return df[["depth", "layer", "type", "output", "parameters", "multiply-adds", "rf", "jump", "start", "whole",
                "node"]], totals
 
@@ -157,8 +159,7 @@ def centre_box(row: pd.Series) -> dict:
 
 def _truncated(part: nn.Module, node_name: str) -> fx.GraphModule:
     """``part`` cut after the fx node ``node_name`` (its output is that node's)."""
-    with PATCHING:
-        graph = _Tracer().trace(part)
+    graph = _Tracer().trace(part)  # a ThreadTracer: it holds core.exclusive's lock itself
     new, env = fx.Graph(), {}
     for node in graph.nodes:
         if node.op == "output":

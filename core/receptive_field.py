@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from core.exclusive import PATCHING, ThreadTracer
+from core.exclusive import ThreadTracer
 
 from core.conv import per_dim, same_padding
 from core.module_kinds import ADAPTIVE_POOL, CONV, LOCAL, POINTWISE, POOL, WINDOW
@@ -143,11 +143,10 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFram
     nd = len(input_shape) - 2
     if nd not in (1, 2):
         raise ValueError(f"input_shape must be (B, C, L) or (B, C, H, W), got {tuple(input_shape)}")
-    with PATCHING:  # tracing patches nn.Module.__call__ for every thread (core.exclusive)
-        try:
-            gm = fx.GraphModule(model, _Tracer().trace(model))
-        except Exception as exc:  # fx raises many kinds; the message is what matters
-            raise ValueError(f"torch.fx could not trace this model: {exc}") from exc
+    try:  # the tracer holds core.exclusive's lock while it patches nn.Module for every thread
+        gm = fx.GraphModule(model, _Tracer().trace(model))
+    except Exception as exc:  # fx raises many kinds; the message is what matters
+        raise ValueError(f"torch.fx could not trace this model: {exc}") from exc
     was_training = model.training
     gm.eval()
     with torch.no_grad():
