@@ -9,13 +9,14 @@ from core.audio import MAX_UPLOAD_MB, NAMES, SMOOTH_WIDTHS, clip, listen, playba
 from core.images import as_png, photo
 from core.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
-from dashboard import urlstate as url
+from dashboard import cache, urlstate as url
 from dashboard.charts import FIT_X, as_spec
+from dashboard.tables import arrow
 from dashboard.colours import BLUE, PALE, RED
 from dashboard.safe import md
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def outputs_1d(names):
     x = test_signal()
     out = apply_kernels(x, names)
@@ -29,33 +30,35 @@ def outputs_1d(names):
         row=alt.Row("channel:N", title=None, sort=["input", *out])).resolve_scale(y="independent"))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def outputs_2d(image_name, names):
     img = photo(image_name, 96)
     return [(name, as_png(y)) for name, y in {"input": img, **apply_kernels(img, names)}.items()]
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@cache.data(show_spinner=False, max_entries=8)
 def odd_even(size):
     """(impulse-response chart spec, centre-shift table) for box kernels around ``size``."""
     spec = as_spec(alt.Chart(impulse_responses(size)).mark_line(point=True).encode(
         x="position:Q", y="value:Q", color="kernel:N").properties(height=220))
-    return spec, centre_shift(size)
+    return spec, arrow(centre_shift(size))
 
 
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def bundled_clip():
-    return clip()
+@cache.data(show_spinner="Filtering the sound…", max_entries=32)
+def heard_bundled(names, width, typed):
+    """``heard`` for the bundled clip, keyed by the kernels alone: hashing the clip for the key, and unpickling it
+    from a cache, cost every run more than the rest of this section."""
+    return heard(clip(), names, width, typed)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@cache.data(show_spinner=False, max_entries=4)
 def uploaded_sound(data: bytes):
     return read_wav(data)
 
 
-@st.cache_data(show_spinner="Filtering the sound…", max_entries=32)
+@cache.data(show_spinner="Filtering the sound…", max_entries=32)
 def heard(sound, names, width, typed):
     """``core.audio.listen``, with each spectrum (and the response) as a chart spec."""
     rows = listen(sound, names, width, typed)
@@ -77,12 +80,19 @@ def heard(sound, names, width, typed):
     return rows
 
 
-@st.cache_data(show_spinner=False)
+@cache.data(show_spinner=False)
 def reach_table():
-    return neighbourhood(5)
+    """(the table as Arrow, the smallest all-round kernel, a 1×1 kernel's neighbours)."""
+    table = neighbourhood(5)
+    return arrow(table), smallest_all_round(table), int(table.iloc[0]["neighbours"])
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@cache.data(show_spinner=False, max_entries=64)
+def shapes_table(kernels, channels, size, nd):
+    return arrow(collection(kernels, channels, size, nd))
+
+
+@cache.data(show_spinner=False, max_entries=8)
 def mixing(mix):
     image = rgb_photo("chelsea", 128)
     mixed = channel_mixing(image, mix)
@@ -103,7 +113,7 @@ def shapes(c, nd):
     channels = url.slider("Input channels", "ker_c", 1, 16, 7, where=c[2])
     size = url.slider("Kernel size", "ker_s", 1, 7, 3, where=c[3])
     url.show_notices()
-    st.dataframe(collection(kernels, channels, size, nd), hide_index=True)
+    st.dataframe(shapes_table(kernels, channels, size, nd), hide_index=True)
     st.caption("Shapes read off a real `torch.nn.Conv%dd(%d, %d, %d)`. The lecture's figure: 2 kernels × 7 channels "
                "× length 3." % (nd, channels, kernels, size))
 
@@ -134,12 +144,11 @@ right.caption("An odd kernel has a centre sample; an even kernel's centre falls 
               "output is shifted by half a sample and averages neighbours (a low-pass effect).")
 
 st.subheader("The smallest kernels: 3×3 looks around, 1×1 mixes channels")
-reach = reach_table()
+reach, smallest, one_by_one = reach_table()
 st.dataframe(reach, hide_index=True)  # the page's width: its eight columns did not fit three fifths of it
-smallest = smallest_all_round(reach)
 st.markdown(f"What one output pixel reads, from the gradient of a real `Conv2d` with 'same' padding. The smallest "
                f"kernel with a neighbour on every side and a centre pixel: **{smallest}**. A 1×1 kernel reads "
-               f"{int(reach.iloc[0]['neighbours'])} neighbours; a 2×2 one sees only down and right.")
+               f"{one_by_one} neighbours; a 2×2 one sees only down and right.")
 mix = url.choice("1×1 mix", "ker_mix", list(MIXES), list(MIXES)[0])
 url.show_notices()
 image, channels, mixed = mixing(mix)
@@ -185,10 +194,9 @@ if source == "your WAV":
             st.error(f"{md(upload.name, 80)} cannot be used: {md(exc, 300)}. The bundled clip plays instead.",
                      icon=":material/error:")
 if sound is None:
-    sound = bundled_clip()
     st.caption("The bundled clip, made by the lab: an A-major chord, a voice-like buzz whose formants slide from "
                "“ee” to “ah”, then a hiss.")
-for row in heard(sound, tuple(hear), width, typed):
+for row in (heard(sound, tuple(hear), width, typed) if sound is not None else heard_bundled(tuple(hear), width, typed)):
     if "error" in row:
         st.error(f"Your kernel cannot be used: {md(row['error'], 300)}.", icon=":material/error:")
         continue

@@ -6,84 +6,113 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.audio import wav_bytes
 from core.data import DataUnavailable, available, load_dataset, load_images
 from core.images import PHOTOS, as_png, photo
 from core.signals import compare, data_types, generate, melody, permute
 from core.uploads import UploadError, read_upload
 from core.practicum import KNOBS, knob_configs, prior_advantage, time_estimate, training_cost
 from core.worker import Busy
-from dashboard import charts, urlstate as url
+from dashboard import cache, charts, urlstate as url
 from dashboard.progress import watch
 from dashboard.safe import md
-from dashboard.tables import readable
+from dashboard.tables import arrow, readable
 from dashboard.shell import data_setting, trainer, viewer_id
 
 SOURCES = ["generator", *PHOTOS, "mnist digit", "mnist-1d sequence", "melody", "camera scanline", "upload"]
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def panel(x: np.ndarray, seed: int):
-    """(summary table, chart specs, permuted copy) for one signal: all the work, once per signal."""
+def measured(x: np.ndarray, seed: int, rate=None) -> dict:
+    """Everything the page draws for one signal, made once per signal: the original and its permuted copy (PNG
+    pictures, or line-chart specs for a sequence, and WAV sound where there is a ``rate``), the measures' table as
+    Arrow, the notes as captions and the charts' specs. A session's run then converts nothing."""
     m = compare(x, seed)
     scrambled = permute(x, seed)
-    pictures = (as_png(x, 320), as_png(scrambled, 320)) if x.ndim == 2 else None  # encoded once, not per rerun
-    return m["summary"], m["notes"], [charts.as_spec(c) for c in charts.signal_charts(m, x.ndim)], scrambled, pictures
+    views, sounds = [], []
+    for v in (x, scrambled):
+        if x.ndim == 2:
+            views.append(("image", as_png(v, 320)))
+        else:
+            n = min(len(v), 4096)  # the generator's whole default signal: its coarse levels need the room
+            views.append(("chart", charts.as_spec(alt.Chart(pd.DataFrame({"i": np.arange(n), "value": v[:n]}))
+                                                  .mark_line(strokeWidth=1).encode(x="i:Q", y="value:Q")
+                                                  .properties(height=140))))
+        sounds.append(wav_bytes(v / (np.abs(v).max() + 1e-12), rate) if rate else None)
+    return {"views": views, "sounds": sounds,
+            "summary": arrow(m["summary"]),
+            "notes": [f"**{row.measure}**, {row.copy}: {row.why}." for row in m["notes"].itertuples()],
+            "specs": [charts.as_spec(c) for c in charts.signal_charts(m, x.ndim)]}
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# Keyed by what made the signal, not by its values: hashing a full-resolution photo for the cache key, and
+# unpickling it from the cache, cost a session's run more than drawing its page.
+@cache.data(show_spinner=False, max_entries=32)
+def generated_panel(nd, loc, stat, comp, seed) -> dict:
+    return measured(generate(nd, loc, stat, comp, seed=seed), seed)
+
+
+@cache.data(show_spinner=False, max_entries=32)
+def builtin_panel(name: str, directory, seed: int) -> tuple[dict | None, str, str | None]:
+    """(panel, caption, why not) of a built-in signal; ``why not`` where no measure can read it."""
+    x, rate, caption = builtin(name, directory)
+    try:
+        return measured(x, seed, rate), caption, None
+    except ValueError as exc:
+        return None, caption, str(exc)
+
+
+@cache.data(show_spinner=False, max_entries=8)
+def upload_panel(x: np.ndarray, seed: int, rate) -> dict:
+    """An uploaded signal's panel, keyed by its values."""
+    return measured(x, seed, rate)
+
+
+@cache.data(show_spinner=False, max_entries=8)
 def knob_cost(knob: str) -> int:
     return training_cost(knob_configs(knob))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def generated(nd, loc, stat, comp, seed):
-    return generate(nd, loc, stat, comp, seed=seed)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
 def builtin(name: str, directory):
-    """(array, kind, rate, caption) of a built-in signal."""
+    """(array, rate, caption) of a built-in signal, its rate for a sound and None otherwise."""
     if name in PHOTOS:
         img = photo(name)  # full resolution: halving it pushes a texture's grain to the Nyquist limit
-        return img, "image", None, f"scikit-image's {name}, {img.shape[1]}×{img.shape[0]} (full resolution)"
+        return img, None, f"scikit-image's {name}, {img.shape[1]}×{img.shape[0]} (full resolution)"
     if name == "mnist digit":
         try:
             if available("mnist", directory):
-                return load_images("mnist", False, directory).images[0].numpy() / 255.0, "image", None, \
+                return load_images("mnist", False, directory).images[0].numpy() / 255.0, None, \
                     "an MNIST test digit"
             why = "MNIST is not on this machine"
         except DataUnavailable as exc:
             why = f"MNIST could not be read ({exc})"
-        return photo("camera", 256), "image", None, f"{why}: the camera man instead"
+        return photo("camera", 256), None, f"{why}: the camera man instead"
     if name == "mnist-1d sequence":
         ds = load_dataset("mnist1d")
-        return ds.test.x[0, 0].numpy().astype(np.float64), "signal", None, "an MNIST-1D test sequence (40 samples)"
+        return ds.test.x[0, 0].numpy().astype(np.float64), None, "an MNIST-1D test sequence (40 samples)"
     if name == "melody":
-        return melody(), "audio", 8000, "a synthesized tune: one four-note motif, repeated"
-    return photo("camera", 512)[256], "signal", None, "row 256 of the camera man"
+        return melody(), 8000, "a synthesized tune: one four-note motif, repeated"
+    return photo("camera", 512)[256], None, "row 256 of the camera man"
 
 
-def show(x: np.ndarray, kind: str, rate, seed: int):
-    try:
-        summary, notes, specs, scrambled, pictures = panel(x, seed)
-    except ValueError as exc:  # a signal no measure can read: said, never a traceback
-        st.error(f"This signal cannot be measured: {md(exc, 200)}", icon=":material/error:")
+def show(panel: dict | None, why_not: str | None = None):
+    """The signal beside its permuted copy, the measures' table, notes and charts."""
+    if panel is None:  # a signal no measure can read: said, never a traceback
+        st.error(f"This signal cannot be measured: {md(why_not, 200)}", icon=":material/error:")
         return
     left, right = st.columns(2)
-    for i, (col, title, v) in enumerate(((left, "original", x), (right, "permuted (same values, new places)",
-                                                                    scrambled))):
+    for col, title, (kind, view), sound in zip((left, right), ("original", "permuted (same values, new places)"),
+                                               panel["views"], panel["sounds"]):
         col.caption(title)
-        if pictures is not None:
-            col.image(pictures[i], width=320, output_format="PNG")  # sent as encoded: no JPEG per rerun
+        if kind == "image":
+            col.image(view, width=320, output_format="PNG")  # sent as encoded: no JPEG per rerun
         else:
-            n = min(len(v), 4096)  # the generator's whole default signal: its coarse levels need the room
-            col.vega_lite_chart(charts.as_spec(alt.Chart(pd.DataFrame({"i": np.arange(n), "value": v[:n]})).mark_line(
-                strokeWidth=1).encode(x="i:Q", y="value:Q").properties(height=140)), width="stretch")
-        if kind == "audio" and rate:
-            col.audio(np.clip(v / (np.abs(v).max() + 1e-12), -1, 1), sample_rate=rate)
-    st.dataframe(summary, hide_index=True)
-    for row in notes.itertuples():
-        st.caption(f"**{row.measure}**, {row.copy}: {row.why}.")
+            col.vega_lite_chart(view, width="stretch")
+        if sound is not None:
+            col.audio(sound, format="audio/wav")
+    st.dataframe(panel["summary"], hide_index=True)
+    for note in panel["notes"]:
+        st.caption(note)
+    specs = panel["specs"]
     for row in (specs[:2], specs[2:]):
         for col, spec in zip(st.columns(2), row):
             col.vega_lite_chart(spec, width="stretch")
@@ -93,16 +122,16 @@ st.markdown("A signal is a tensor: its **dimensions** are the axes information s
             "the values at one point. Audio is 1D whether mono, stereo or 5.1; an image is 2D whether gray, RGB or "
             "hyperspectral. ConvNets suit data with three properties: **stationarity** (the same statistics "
             "everywhere), **locality** (neighbours are related) and **compositionality** (parts make wholes).")
-@st.cache_data(show_spinner=False)
+@cache.data(show_spinner=False)
 def types_table():
-    return data_types({"audio, mono": ("a synthesized tune", melody()),
-                       "image, grayscale": ("camera", photo("camera")),
-                       "image, RGB": ("chelsea, as luminance", photo("chelsea"))})
+    return arrow(readable(data_types({"audio, mono": ("a synthesized tune", melody()),
+                                      "image, grayscale": ("camera", photo("camera")),
+                                      "image, RGB": ("chelsea, as luminance", photo("chelsea"))})))
 
 
 # a reference table of words: st.table wraps them where a data grid cut them off (rows without a built-in
 # example are not measured: a dash)
-st.table(readable(types_table()), hide_index=True)
+st.table(types_table(), hide_index=True)
 
 # Each section is a fragment: its widgets rerun it alone, and the browser redraws only its charts (a whole-page
 # rerun redraws every element: about 2-3 ms each on the 2-core test machine, and 50 ms for each chart it rebuilds)
@@ -126,7 +155,10 @@ def dial(c, seed):
                            "the variance; the finest level is sharpened to keep the correlation length where locality "
                            "put it")
     url.show_notices()
-    show(generated(nd, loc, stat, comp, seed), "signal", None, seed)
+    try:
+        show(generated_panel(nd, loc, stat, comp, seed))
+    except ValueError as exc:
+        show(None, str(exc))
     st.caption("Each dial moves its own measure and leaves the other two where they were: locality the correlation "
                "length, stationarity the drift, compositionality the squint score (the squint test at 16 correlation "
                "lengths along a line, 8 across an image: about 0.2-0.3 when all structure lives at one scale, higher "
@@ -158,11 +190,15 @@ def real_signals(seed):
                        f"{loaded.channels} value(s) at each instant.")
         if loaded.table is not None and loaded.kind == "table":
             st.dataframe(loaded.table.head(20), hide_index=True)
-        x, kind, rate, caption = loaded.data, loaded.kind, loaded.rate, loaded.name
-    else:
-        x, kind, rate, caption = builtin(source, data_setting())
+        st.caption(md(loaded.name, 200))
+        try:
+            show(upload_panel(loaded.data, seed, loaded.rate if loaded.kind == "audio" else None))
+        except ValueError as exc:
+            show(None, str(exc))
+        return
+    panel, caption, why_not = builtin_panel(source, data_setting(), seed)
     st.caption(md(caption, 200))
-    show(x, kind, rate, seed)
+    show(panel, why_not)
 
 
 dial(c, seed)
