@@ -14,6 +14,7 @@ from core.images import as_png, data_url
 from core.practicum import effective_fields, filters, loss_curves, model_sizes, per_class, sample_pairs, training_cost
 from dashboard.charts import FIT_X, as_spec, raster, sequence_pairs
 from dashboard.colours import RED
+from dashboard.tables import arrow
 
 
 @st.cache_data(show_spinner="Loading the data…", max_entries=8)
@@ -96,6 +97,37 @@ def result_charts(keys, dataset, models, _done, _table, _marks) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def results_view(keys, seeded_keys, dataset, models, _done, _seeded) -> dict:
+    """Everything the results section draws for a set of finished runs (``keys``) and the runs of every seed with
+    these settings (``seeded_keys``): tables as Arrow, chart specs, the verdict's sentences and what-ifs, the
+    captions. Stored results do not change, so a class opening one link builds this once, not once a viewer.
+    ``_done`` and ``_seeded``: the runs the keys name."""
+    from core.practicum import reference_marks, results_table
+    from core.verdict import lesson, seed_table, verdict
+
+    table = results_table(_done)
+    marks = reference_marks(dataset, models)
+    found = verdict(_seeded)
+    per_seed = seed_table(_seeded)
+    conv = next((r for r in _done if r.model == "cnn" and r.filters), None)
+    return {
+        "specs": result_charts(keys, dataset, models, _done, table, marks),
+        "marks": ("Ticks: " + "; ".join(sorted(set(marks["reference"]))) + ". A range (85-87) is drawn at its "
+                  "middle.") if len(marks) else f"No published numbers for {spec(dataset).label}: the bars are these "
+                                                "runs alone.",
+        "sentences": " ".join(found.sentences),
+        "per_seed": arrow(per_seed) if len(per_seed) else None,
+        "per_seed_numbers": list(per_seed.columns[2:]),
+        "runs": len(_seeded),
+        "what_ifs": [(w.text, w.changes) for w in found.what_ifs],
+        "lesson": lesson(found, dataset),
+        "table": arrow(table),
+        "pairs": bool((table["trained"] == "as a pair").any()) if len(table) else False,
+        "conv": None if conv is None else ("permuted" if conv.permuted else "original"),
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def field_view(key, _result):
     """A ConvNet run's effective fields as ((spec, is_image) before, after), summary, sentence; or None."""
     found = effective_fields(_result)
@@ -111,4 +143,4 @@ def field_view(key, _result):
             stages.append((as_spec(alt.Chart(part).mark_area().encode(
                 x=alt.X("col:Q", title="position"), y=alt.Y("gradient:Q", title="|gradient|, max 1"))
                 .properties(title=title, height=120, autosize=FIT_X)), False))
-    return stages, summary, sentence
+    return stages, arrow(summary), sentence  # Arrow: sent as it is, by every viewer's run

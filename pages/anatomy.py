@@ -9,7 +9,7 @@ from core.models import composition_demo, count_parameters, layer_table, shape_s
 from core.networks import PRESETS
 from core.receptive_field import receptive_field, recursion_table
 from core.tables import long_table
-from dashboard import urlstate as url
+from dashboard import cache, urlstate as url
 from dashboard.safe import md
 from dashboard.tables import fit_height
 from dashboard import charts
@@ -18,7 +18,7 @@ from dashboard.charts import as_spec
 SPEC_KEY = "an_spec"
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def analyse(text: str):
     """(table, total parameters, shape chart spec) or raises SpecError."""
     shape, rows = text_to_rows(text)
@@ -39,7 +39,7 @@ def analyse(text: str):
     return shown, count_parameters(model), as_spec(chart), recursion, why
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def composition(k1: int, k2: int):
     """(demo numbers, the three kernels' chart specs): built and validated once per pair of sizes."""
     demo = composition_demo(k1, k2)

@@ -5,23 +5,32 @@ import streamlit as st
 
 from core.famous import (ARCHITECTURES, INPUT, PUBLISHED_FIELDS, build, centre_box, effective_summary, first,
                          gradient_field, identity_blocks, layer_table, overlay, photo, published)
-from dashboard import urlstate as url
+from dashboard import cache, urlstate as url
+from dashboard.tables import arrow
 from dashboard.charts import as_spec
 from dashboard.colours import BLUE, INK, RED
 from dashboard.safe import md
 
 
-@st.cache_resource(show_spinner="Building the network (random weights, nothing downloaded)…", max_entries=3)
+@cache.resource(show_spinner="Building the network (random weights, nothing downloaded)…", max_entries=3)
 def network(name):
     return build(name)
 
 
-@st.cache_data(show_spinner="Tracing every layer and counting its multiply-adds…", max_entries=8)
+@cache.data(show_spinner="Tracing every layer and counting its multiply-adds…", max_entries=8)
 def table(name):
     return layer_table(network(name))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@cache.data(show_spinner=False, max_entries=8)
+def shown_table(name):
+    """The layer table as the page shows it, in Arrow: made once per network, not by every viewer's run."""
+    df = table(name)[0]
+    return arrow(df.drop(columns=["node", "start"]).assign(whole=df["whole"].map({True: "whole input", False: ""}))
+                 .rename(columns={"rf": "field", "whole": "gated"}))
+
+
+@cache.data(show_spinner=False, max_entries=8)
 def growth_chart(name, depth) -> dict:
     df, _ = table(name)
     data = df.assign(field=df["rf"].map(first))[["depth", "layer", "type", "field", "jump"]]
@@ -40,7 +49,7 @@ def growth_chart(name, depth) -> dict:
     return as_spec(alt.layer(line, points, rule, label, here).properties(height=300, title="Field against depth"))
 
 
-@st.cache_data(show_spinner="Back-propagating from the centre unit…", max_entries=32)
+@cache.data(show_spinner="Back-propagating from the centre unit…", max_entries=32)
 def pictures(name, depth):
     df, _ = table(name)
     row = df.iloc[depth - 1]
@@ -89,9 +98,8 @@ if df["whole"].any():
                "convolution path beside the gate.", icon=":material/info:")
 
 st.vega_lite_chart(growth_chart(name, depth), width="stretch")
-shown = df.drop(columns=["node", "start"]).assign(whole=df["whole"].map({True: "whole input", False: ""}))
 # the page's width: the field and jump, what the page is about, were cut off in two fifths of it
-st.dataframe(shown.rename(columns={"rf": "field", "whole": "gated"}), hide_index=True, height=340)
+st.dataframe(shown_table(name), hide_index=True, height=340)
 
 st.subheader(f"Depth {depth}: {md(row['layer'])} ({md(row['type'])}), output {row['output']}")
 framed, heat, box, summary = pictures(name, depth)

@@ -4,11 +4,11 @@ import numpy as np
 import streamlit as st
 
 from core.linear import SQUASHES, decompose, matrix_from, point_cloud, stages
-from dashboard import charts, urlstate as url
+from dashboard import cache, charts, urlstate as url
 from dashboard.charts import as_spec
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@cache.data(show_spinner=False, max_entries=128)
 def stage_chart(kind, angle, sx, sy, shear, bx, by, squash):
     w = matrix_from(angle, sx, sy, shear)
     # one spec for every setting, its rows a named dataset: a new setting swaps the rows into the chart on the page

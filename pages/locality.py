@@ -7,27 +7,30 @@ from core.images import sample_image
 from core.receptive_field import receptive_field, recursion_table
 from core.sparsity import Stack1d, connection_diagram, field_on_image, field_words, matrix_view
 from core.tables import long_table
-from dashboard import urlstate as url
+from dashboard import cache, urlstate as url
 from dashboard.charts import as_spec, connections, heatmap_spec, raster
 from dashboard.safe import md
-from dashboard.tables import fit_height
+from dashboard.tables import arrow, fit_height
 from dashboard.shell import data_setting
 
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def diagram(stack: Stack1d, unit: int):
-    """(chart spec, per-layer table) for the stack with one output unit picked."""
+    """(chart spec, per-layer table, the lecture's three fields or None) for the stack with one output unit
+    picked."""
     nodes, edges, table = connection_diagram(stack, unit)
-    return as_spec(connections(nodes, edges, stack.layers)), table
+    questions = (table["rf_previous"][2], table["rf_input"][1], table["rf_input"][2]) if len(table) > 2 else None
+    return as_spec(connections(nodes, edges, stack.layers)), arrow(table.rename(columns={
+        "rf_previous": "field w.r.t. layer below", "rf_input": "field w.r.t. input", "seen": "units seen"})), questions
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def recursion(stack: Stack1d):
-    return recursion_table(receptive_field(stack.module(), (1, 1, stack.n)))
+    return arrow(recursion_table(receptive_field(stack.module(), (1, 1, stack.n))))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def matrices(stack: Stack1d):
     mv = matrix_view(stack)
     fc = heatmap_spec(mv.fc, "weight", f"Fully connected: {mv.fc_nonzeros} non-zeros")
@@ -35,7 +38,7 @@ def matrices(stack: Stack1d):
     return as_spec(fc), as_spec(conv), mv.fc_nonzeros, mv.conv_nonzeros, mv.max_abs_diff
 
 
-@st.cache_data(show_spinner="Measuring the gradient field…", max_entries=32)
+@cache.data(show_spinner="Measuring the gradient field…", max_entries=32)
 def fields_2d(source: str, directory, layers: int, pool: bool):
     """(image spec, gradient spec, caption) for the 2D panel."""
     image, caption = sample_image(source, directory=directory)
@@ -80,11 +83,10 @@ def in_one_dimension():
     url.show_notices()
 
     st.subheader("What one unit sees")
-    spec, table = diagram(stack, unit)
+    spec, table, questions = diagram(stack, unit)
     left, right = st.columns(2)  # the field table's five columns need half the page
     left.vega_lite_chart(spec, width="stretch")
-    right.dataframe(table.rename(columns={"rf_previous": "field w.r.t. layer below", "rf_input": "field w.r.t. input",
-                                         "seen": "units seen"}), hide_index=True, placeholder="—")
+    right.dataframe(table, hide_index=True, placeholder="—")
     with st.expander("The recursion, worked (Distill 2019)"):  # the page's width: its columns need it
         worked = recursion(stack)
         st.dataframe(worked, hide_index=True, height=fit_height(len(worked)))
@@ -92,9 +94,9 @@ def in_one_dimension():
                    "(k_eff = d(k − 1) + 1) gives r = r + (k_eff − 1)·j, j = j·s, start = start + ((k_eff − 1)/2 − p)·j; "
                    "the closed form r = 1 + Σ (k_eff − 1)·(product of the strides below) agrees.")
     if len(sizes) == 3:
-        right.caption(f"The lecture's questions: Q1 output w.r.t. hidden = **{table['rf_previous'][2]}**, "
-                      f"Q2 hidden w.r.t. input = **{table['rf_input'][1]}**, "
-                      f"Q3 output w.r.t. input = **{table['rf_input'][2]}**.")
+        right.caption(f"The lecture's questions: Q1 output w.r.t. hidden = **{questions[0]}**, "
+                      f"Q2 hidden w.r.t. input = **{questions[1]}**, "
+                      f"Q3 output w.r.t. input = **{questions[2]}**.")
 
     st.subheader("The same layer as a matrix")
     fc_spec, conv_spec, fc_nz, conv_nz, diff = matrices(stack)

@@ -6,13 +6,14 @@ import streamlit as st
 
 from core.images import photo
 from core.padding import MODES, border_effect, padded_views, same_claim, size_table
-from dashboard import charts, urlstate as url
+from dashboard import cache, charts, urlstate as url
+from dashboard.tables import arrow
 from dashboard.colours import BLUE, INK, ORANGE
 
 SIGNAL = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 5.0, 7.0])
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache.data(show_spinner=False, max_entries=32)
 def signal_chart(amount, value):
     df = padded_views(SIGNAL, amount, value)
     return charts.as_spec(alt.Chart(df).mark_bar(stroke=INK).encode(
@@ -23,13 +24,20 @@ def signal_chart(amount, value):
     ).properties(width=150, height=120).facet(column=alt.Column("mode:N", title=None, sort=list(MODES))))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache.data(show_spinner=False, max_entries=32)
 def image_chart(amount, value):
     img = photo("camera", 64)[8:20, 26:38]  # a 12 x 12 crop with an edge in it
     return charts.as_spec(charts.padded_images(padded_views(img, amount, value), MODES))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@cache.data(show_spinner=False, max_entries=64)
+def size_view(n, k, stride, dilation):
+    """(the size table in Arrow, whether a padding gives no output at all)."""
+    table = size_table(n, k, stride, dilation)
+    return arrow(table), bool(table["output size"].isna().any())
+
+
+@cache.data(show_spinner=False, max_entries=32)
 def border_chart(kernel_size):
     ramp = np.linspace(1.0, 2.0, 16)
     df = border_effect(ramp, np.ones(kernel_size) / kernel_size)
@@ -67,9 +75,9 @@ def sizes():
     dilation = url.slider("Dilation", "pad_d", 1, 4, 1, where=c[3])
     url.show_notices()
     st.markdown("Output size = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1. " + same_claim(n, k, stride, dilation)["sentence"])
-    sizes_ = size_table(n, k, stride, dilation)
+    sizes_, none = size_view(n, k, stride, dilation)
     st.dataframe(sizes_, hide_index=True, placeholder="none")
-    if sizes_["output size"].isna().any():
+    if none:
         st.caption(f"“none”: with that padding the kernel's span, {dilation * (k - 1) + 1}, is longer than the "
                    "padded input, so there is no output.")
 

@@ -9,11 +9,11 @@ import torch
 
 from core.images import as_png, blocky, data_url, photo
 from core.pooling import label, output_shape, pool, random_signals, shift_caption, shift_consistency
-from dashboard import charts, urlstate as url
+from dashboard import cache, charts, urlstate as url
 from dashboard.charts import as_spec
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def signal_chart(p, k):
     x = random_signals(1, 64, seed=3)
     frames = [pd.DataFrame({"i": np.arange(64), "value": x[0, 0].numpy(), "curve": "input"})]
@@ -23,7 +23,7 @@ def signal_chart(p, k):
     return as_spec(charts.pooled_signal(pd.concat(frames)))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def pooled_images(p, k):
     img = torch.tensor(photo("coins", 96))[None, None]
     out = [("input", img[0, 0].numpy())]
@@ -34,7 +34,7 @@ def pooled_images(p, k):
     return [(f"{name}: {y.shape[0]}×{y.shape[1]}", data_url(as_png(blocky(y, 192)))) for name, y in out]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def consistency_chart(k, p):
     changes = shift_consistency(random_signals(128, 128, seed=1), k, p=p)
     named = changes.assign(method=[label(m, p) for m in changes["method"]])  # the signal chart's names

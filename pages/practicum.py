@@ -13,12 +13,11 @@ import streamlit as st
 from core.datadir import DATA_ENV, DataUnavailable, available
 from core.datasets import SPECS, spec
 from core.networks import PRACTICUM_MODELS
-from core.practicum import practicum_configs, reference_marks, results_table, time_estimate, training_budget
-from core.verdict import lesson, seed_table, verdict
+from core.practicum import practicum_configs, time_estimate, training_budget
 from core.store import RESULTS_ENV
 from core.worker import Busy
 from dashboard import urlstate as url
-from dashboard.practicum_view import (budget_chart, field_view, link_cost, parameters, result_charts, samples,
+from dashboard.practicum_view import (budget_chart, field_view, link_cost, parameters, results_view, samples,
                                       sequence_chart)
 from dashboard.progress import watch
 from dashboard.safe import md
@@ -99,44 +98,35 @@ def label(config):
 def show_results() -> None:
     """The finished runs' results: table, bars, verdict, curves and kernels (stored numbers only: no torch)."""
     st.subheader("Results")
-    table = results_table(done)
-    marks = reference_marks(dataset, models)
-    specs = result_charts(tuple(r.key for r in done), dataset, tuple(models), done, table, marks)
-    a, b = st.columns([2, 3])
-    a.vega_lite_chart(specs["bars"], width="stretch")
-    if len(marks):
-        a.caption("Ticks: " + "; ".join(sorted(set(marks["reference"]))) + ". A range (85-87) is drawn at its "
-                  "middle.")
-    else:
-        a.caption(f"No published numbers for {ds.label}: the bars are these runs alone.")
-
     # every seed trained with these settings counts in the verdict
     others = [work.lookup(replace(c, seed=s)) for c in configs for s in SEEDS if s != seed]
     seeded = done + [j.result for j in others if j is not None and j.state == "done"]
-    found = verdict(seeded)
-    b.markdown("**What these runs show.** " + " ".join(found.sentences))
-    per_seed = seed_table(seeded)
-    if len(per_seed):
-        b.caption(f"The verdict pools every seed trained with these settings: {len(seeded)} runs, test accuracy %.")
-        b.dataframe(per_seed, hide_index=True, placeholder="—", column_config={
-            c: st.column_config.NumberColumn(format="%.2f") for c in per_seed.columns[2:]})
-    for i, w in enumerate(found.what_ifs):  # each what-if is one click away, and lands in the link
-        b.button(f"Try {w.text}", key=f"pp_whatif_{i}", on_click=try_what_if, args=(w.changes,),
+    view = results_view(tuple(r.key for r in done), tuple(r.key for r in seeded), dataset, tuple(models), done,
+                        seeded)
+    specs = view["specs"]
+    a, b = st.columns([2, 3])
+    a.vega_lite_chart(specs["bars"], width="stretch")
+    a.caption(view["marks"])
+    b.markdown("**What these runs show.** " + view["sentences"])
+    if view["per_seed"] is not None:
+        b.caption(f"The verdict pools every seed trained with these settings: {view['runs']} runs, test accuracy %.")
+        b.dataframe(view["per_seed"], hide_index=True, placeholder="—", column_config={
+            c: st.column_config.NumberColumn(format="%.2f") for c in view["per_seed_numbers"]})
+    for i, (text, changes) in enumerate(view["what_ifs"]):  # each what-if is one click away, and lands in the link
+        b.button(f"Try {text}", key=f"pp_whatif_{i}", on_click=try_what_if, args=(changes,),
                  icon=":material/science:")
-    b.caption(lesson(found, dataset))
+    b.caption(view["lesson"])
     # the page's width: its ten columns, the device last, did not fit three fifths of it
-    st.dataframe(table, hide_index=True)
-    if (table["trained"] == "as a pair").any():
+    st.dataframe(view["table"], hide_index=True)
+    if view["pairs"]:
         st.caption("The two ConvNets train in lockstep as one grouped network (same batches, separate weights): "
                    "their seconds are the pair's.")
 
     c1, c2 = st.columns(2)
     c1.vega_lite_chart(specs["loss"], width="stretch")
     c2.vega_lite_chart(specs["per_class"], width="stretch")
-    conv = next((r for r in done if r.model == "cnn" and r.filters), None)
-    if conv is not None:
-        st.caption(f"The ConvNet's learned first-layer kernels ({'permuted' if conv.permuted else 'original'} "
-                   "input)")
+    if view["conv"] is not None:
+        st.caption(f"The ConvNet's learned first-layer kernels ({view['conv']} input)")
         st.vega_lite_chart(specs["filters"])
 
 

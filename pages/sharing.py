@@ -5,34 +5,35 @@ import streamlit as st
 from core.conv import layer_costs
 from core.sharing import (apply_to_sizes, costs_vs_size, growth_caption, lecture_examples, sharing_caption,
                           sharing_matrices)
-from dashboard import charts, urlstate as url
+from dashboard import cache, charts, urlstate as url
+from dashboard.tables import arrow
 from dashboard.charts import as_spec
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def costs(shape, c_out, k):
-    return layer_costs(shape, c_out, k)
+    return arrow(layer_costs(shape, c_out, k))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def growth_charts(c_in, c_out, k, nd, sizes):
     df = costs_vs_size(c_in, c_out, k, sizes, nd)
     return (*(as_spec(spec) for spec in charts.growth(df)), growth_caption(df))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def matrices_table(n, k):
     return sharing_matrices(n, k)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def matrices_chart(n, k):
     return as_spec(charts.shared_weights(matrices_table(n, k)))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@cache.data(show_spinner=False, max_entries=64)
 def sizes_table(c_in, c_out, k, n, nd, sizes):
-    return apply_to_sizes(c_in, c_out, k, n, sizes, nd)
+    return arrow(apply_to_sizes(c_in, c_out, k, n, sizes, nd))
 
 
 st.markdown("The same motifs occur everywhere, so every window can use the same weights. "

@@ -6,13 +6,14 @@ import streamlit as st
 
 from core.padding import MODES
 from core.stepper import LIMITS, MAX_FILL, Setting, frame, gif, gif_cell
-from dashboard import charts, urlstate as url
+from dashboard import cache, charts, urlstate as url
+from dashboard.tables import arrow
 from dashboard.safe import md
 
 PLAY_SECONDS = 180
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@cache.data(show_spinner=False, max_entries=256)
 def step_view(setting: Setting, step: int) -> dict:
     """The step's chart specs (a grid per input channel, per slice of this step's kernel and per output channel),
     its sentences and its products table (computed once per setting and step)."""
@@ -38,10 +39,10 @@ def step_view(setting: Setting, step: int) -> dict:
         table = table.drop(columns=["kernel row", "output row"])
     if not many_in:
         table = table.drop(columns=["input channel"])
-    return {**specs, "sentence": f["sentence"], "flip": f["flip_sentence"], "products": table}
+    return {**specs, "sentence": f["sentence"], "flip": f["flip_sentence"], "products": arrow(table)}
 
 
-@st.cache_data(show_spinner="Drawing every step…", max_entries=16)
+@cache.data(show_spinner="Drawing every step…", max_entries=16)
 def animation(setting: Setting) -> bytes:
     return gif(setting)
 
