@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from core.conv import LocallyConnected1d, LocallyConnected2d
+from core.local import LocallyConnected1d, LocallyConnected2d
 from core.module_kinds import POINTWISE
 
 COLUMNS = ("kind", "out", "kernel", "stride", "padding", "p")

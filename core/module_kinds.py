@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from core.conv import LocallyConnected1d, LocallyConnected2d
+from core.local import LocallyConnected1d, LocallyConnected2d
 
 CONV = (nn.Conv1d, nn.Conv2d)
 LOCAL = (LocallyConnected1d, LocallyConnected2d)  # a convolution's windows without the sharing: the same field

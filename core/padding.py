@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core.conv import output_length, same_padding  # noqa: F401 - the padding page's API
+from core.geometry import output_length, same_padding
 
 MODES = ("zeros", "constant", "reflect", "replicate", "circular")
 

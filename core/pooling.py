@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from core.conv import output_length
+from core.geometry import output_length
 
 METHODS = ("max", "average", "lp", "blur")
 

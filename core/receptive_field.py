@@ -38,7 +38,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from core.exclusive import ThreadTracer
 
-from core.conv import per_dim, same_padding
+from core.geometry import per_dim, same_padding
 from core.module_kinds import ADAPTIVE_POOL, CONV, LOCAL, POINTWISE, POOL, WINDOW
 
 

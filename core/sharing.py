@@ -12,7 +12,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from core.conv import LocallyConnected1d, LocallyConnected2d, layer_costs
+from core.conv import layer_costs
+from core.local import LocallyConnected1d, LocallyConnected2d
 from core.tables import long_table
 
 LECTURE_EXAMPLES = (

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.conv import conv_matrix, output_length
+from core.conv import conv_matrix
+from core.geometry import output_length
 from core.receptive_field import empirical_receptive_field, field_table_for_unit, receptive_field
 from core.tables import long_table
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from core import linear, padding, pooling
-from core.conv import output_length
+from core.geometry import output_length
 from core.layers import build_model, SpecError
 from core.models import compose_kernels, count_parameters, layer_table
 from core.networks import PRESETS, course_convnet, course_fc, practicum_rows

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from core.conv import LocallyConnected1d, LocallyConnected2d, conv_matrix, layer_costs
+from core.conv import conv_matrix, layer_costs
+from core.local import LocallyConnected1d, LocallyConnected2d
 
 MODES = ["zeros", "reflect", "replicate", "circular"]
 
