@@ -172,10 +172,10 @@ def expected_title(page: str, query: str) -> str:
 
 def train_stored(results_dir: str) -> None:
     """The practicum's MNIST-1D runs of ``STORED``, trained here into ``results_dir`` (what a class link shows)."""
-    from core.practicum import practicum_configs
-    from core.runs import pair_of
-    from core.store import ResultStore
-    from core.training import train_runs
+    from core.practicum.practicum import practicum_configs
+    from core.practicum.runs import pair_of
+    from core.service.store import ResultStore
+    from core.practicum.training import train_runs
 
     store = ResultStore(results_dir)
     configs, _ = practicum_configs("mnist1d", ("fc", "cnn"), epochs=2, seed=4, train_size=500)

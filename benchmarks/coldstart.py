@@ -150,9 +150,9 @@ def main() -> None:
                   f"folder {empty:.2f}; in it {kept:.2f} ({kept / empty:.2f}x); 15 s after a visit to home "
                   f"{after_home:.2f} ({after_home / kept:.2f}x)", flush=True)
         if not args.no_results_link:
-            from core.practicum import practicum_configs
-            from core.training import train_runs
-            from core.store import ResultStore
+            from core.practicum.practicum import practicum_configs
+            from core.practicum.training import train_runs
+            from core.service.store import ResultStore
 
             store = ResultStore(results)
             for c in practicum_configs("mnist1d", epochs=1, train_size=500)[0]:

@@ -4,8 +4,8 @@ Each link runs in a fresh process (cold caches, as on a restarted server) throug
 imports everything and runs the home page; then the link's page run is measured: CPU-seconds of the whole
 process (every thread) and the peak resident memory, also as the rise over what the process held before.
 The candidates are the heaviest values each page's widgets allow, and for the anatomy page layer lists
-near the budget of ``core.layers.BUDGET``. The practicum's trainings are bounded separately
-(``core.practicum.TRAIN_BUDGET``); the last line turns that budget into seconds at the rate measured here.
+near the budget of ``core.nets.layers.BUDGET``. The practicum's trainings are bounded separately
+(``core.practicum.practicum.TRAIN_BUDGET``); the last line turns that budget into seconds at the rate measured here.
 
     .venv/bin/python benchmarks/links.py            # every page
     .venv/bin/python benchmarks/links.py anatomy    # one page
@@ -82,9 +82,9 @@ def training_rate() -> float:
     """Multiply-adds a second of the training engine here, on the notebook's four runs at 10,000 samples."""
     import time
 
-    from core.practicum import training_cost
-    from core.runs import comparison, training_units
-    from core.training import train_runs
+    from core.practicum.practicum import training_cost
+    from core.practicum.runs import comparison, training_units
+    from core.practicum.training import train_runs
 
     configs = comparison(("fc", "cnn"), train_size=10_000)
     started = time.perf_counter()
@@ -106,7 +106,7 @@ def main(pages: list[str]) -> None:
         shown = json.dumps(worst_params)[:70]
         print(f"{page:<10} {len(results):>5} {worst['cpu']:>11.2f} {peak:>11.0f} {rise:>8.0f}  {shown}")
     if "practicum" in pages and os.environ.get("CONVLAB_DATA_DIR"):
-        from core.practicum import training_budget
+        from core.practicum.practicum import training_budget
 
         rate = training_rate()
         print(f"training: at most {training_budget():.2g} multiply-adds per link; at the {rate:.2g}/s measured "

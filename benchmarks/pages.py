@@ -69,11 +69,11 @@ def stored_practicum(repeat: int) -> dict:
     import os
     import tempfile
 
-    from core.data import load_dataset
-    from core.practicum import practicum_configs
-    from core.runs import pair_of
-    from core.store import ResultStore
-    from core.training import train_runs
+    from core.practicum.data import load_dataset
+    from core.practicum.practicum import practicum_configs
+    from core.practicum.runs import pair_of
+    from core.service.store import ResultStore
+    from core.practicum.training import train_runs
 
     os.environ["CONVLAB_RESULTS_DIR"] = folder = tempfile.mkdtemp(prefix="convlab-bench-")
     store, data, done = ResultStore(folder), load_dataset("mnist", os.environ.get("CONVLAB_DATA_DIR")), set()

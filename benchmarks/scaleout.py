@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the worker processes: one core per training
 
-from core.runs import RunConfig  # noqa: E402
-from core.cluster import PROGRESS_TOPIC  # noqa: E402
-from core.store import ResultStore  # noqa: E402
-from core.worker import Trainer  # noqa: E402
+from core.practicum.runs import RunConfig  # noqa: E402
+from core.service.cluster import PROGRESS_TOPIC  # noqa: E402
+from core.service.store import ResultStore  # noqa: E402
+from core.service.worker import Trainer  # noqa: E402
 
 
 def configs(k: int, epochs: int, seed0: int) -> list[RunConfig]:
@@ -37,7 +37,7 @@ def configs(k: int, epochs: int, seed0: int) -> list[RunConfig]:
 def _warm() -> None:
     import torch
 
-    from core.data import load_dataset
+    from core.practicum.data import load_dataset
 
     torch.set_num_threads(1)
     load_dataset("mnist1d")

@@ -45,9 +45,9 @@ SETTINGS = {
 TRAIN = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from core.practicum import practicum_configs
-from core.runs import training_units
-from core.training import train_runs
+from core.practicum.practicum import practicum_configs
+from core.practicum.runs import training_units
+from core.practicum.training import train_runs
 configs, _ = practicum_configs("mnist", ["fc", "cnn"], epochs=1, train_size=12000)
 groups = training_units(configs)
 train_runs(groups[0][:1], data_dir=sys.argv[2])  # the data loaded and the kernels warm: not timed
@@ -69,7 +69,7 @@ def training_seconds(env: dict, data_dir: str) -> float:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    from core.datadir import data_dir as resolve_data_dir
+    from core.practicum.datadir import data_dir as resolve_data_dir
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)

@@ -6,7 +6,7 @@
 Normalize((0.1307,), (0.3081,)) through a DataLoader (batch 64, shuffled),
 its FC2Layer and CNN classes, SGD lr 0.01 momentum 0.5, one epoch each, the
 permutation applied batch by batch as the notebook does, test batch 1000;
-(b) ``core.training``, as the CLI and the page run it (the two ConvNets in one
+(b) ``core.practicum.training``, as the CLI and the page run it (the two ConvNets in one
 grouped pair). Each phase runs in its own process (same machine, same
 thread count) so that its peak RSS is its own. Prints every run's seconds and
 accuracy, the ratio of total wall times, and peak RSS.
@@ -33,7 +33,7 @@ def notebook_phase(data_dir: str, seed: int, device: str) -> list[dict]:
     import torch.nn.functional as F
     from torchvision import datasets, transforms
 
-    from core.data import _torchvision_root
+    from core.practicum.data import _torchvision_root
 
     dev = torch.device(device)
     root, _ = _torchvision_root("mnist", data_dir)
@@ -99,9 +99,9 @@ def notebook_phase(data_dir: str, seed: int, device: str) -> list[dict]:
 
 
 def engine_phase(data_dir: str, seed: int, device: str) -> list[dict]:
-    from core.data import load_dataset
-    from core.runs import comparison, training_units
-    from core.training import train_runs
+    from core.practicum.data import load_dataset
+    from core.practicum.runs import comparison, training_units
+    from core.practicum.training import train_runs
 
     data = load_dataset("mnist", data_dir)
     configs, done = comparison(("fc", "cnn"), seed=seed), {}
@@ -160,7 +160,7 @@ def main() -> None:
         print(f"wall: notebook {results['notebook']['wall']:.1f} s, engine {results['engine']['wall']:.1f} s, "
               f"ratio {results['notebook']['wall'] / results['engine']['wall']:.1f}x; peak RSS notebook "
               f"{results['notebook']['peak_rss_mb']:.0f} MB, engine {results['engine']['peak_rss_mb']:.0f} MB")
-    print("\n* the two ConvNet runs train as one grouped pair (core.runs.pair_of): half the pair's time each")
+    print("\n* the two ConvNet runs train as one grouped pair (core.practicum.runs.pair_of): half the pair's time each")
     nb_wall = sum(r["wall"] for r in totals["notebook"])
     en_wall = sum(r["wall"] for r in totals["engine"])
     bands = {("fc", False): (85, 89.5), ("cnn", False): (93.5, 96), ("cnn", True): (78, 84), ("fc", True): (84, 88.5)}

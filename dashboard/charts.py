@@ -93,7 +93,7 @@ def _stages() -> alt.FacetChart:
 
 
 def stages(df: pd.DataFrame) -> dict:
-    """A point cloud through a layer's steps from ``core.linear.stages``: one panel per step, colour following
+    """A point cloud through a layer's steps from ``core.lecture.linear.stages``: one panel per step, colour following
     each point. A spec, its rows the ``stages`` dataset."""
     spec = from_template(_stages, stages=df)
     # every point is finite (a layer of finite weights, then tanh, sigmoid or ReLU): Vega-Lite's default filter
@@ -115,7 +115,7 @@ def _growth(measure: str, title: str, axis: str) -> alt.Chart:
 
 
 def growth(df: pd.DataFrame) -> tuple[dict, dict]:
-    """Parameters and multiplies against input size, per layer kind, from ``core.sharing.costs_vs_size``."""
+    """Parameters and multiplies against input size, per layer kind, from ``core.lecture.sharing.costs_vs_size``."""
     return (from_template(_growth, "params", "Parameters: the convolution stays flat", "parameters", growth=df),
             from_template(_growth, "multiplies", "Multiplies", "multiplies per sample", growth=df))
 
@@ -135,7 +135,7 @@ def _shared_weights() -> alt.FacetChart:
 
 
 def shared_weights(df: pd.DataFrame) -> dict:
-    """The weight matrices of ``core.sharing.sharing_matrices``, one panel per layer kind."""
+    """The weight matrices of ``core.lecture.sharing.sharing_matrices``, one panel per layer kind."""
     return from_template(_shared_weights, cells=df)
 
 
@@ -157,7 +157,7 @@ def _shift_changes() -> alt.Chart:
 
 
 def shift_changes(changes: pd.DataFrame) -> dict:
-    """How much each pooling's output changes with the input's shift, from ``core.pooling.shift_consistency``."""
+    """How much each pooling's output changes with the input's shift, from ``core.lecture.pooling.shift_consistency``."""
     return from_template(_shift_changes, changes=changes)
 
 
@@ -176,7 +176,7 @@ def _connections() -> alt.LayerChart:
 
 
 def connections(nodes: pd.DataFrame, edges: pd.DataFrame, layers: int) -> dict:
-    """A stack's connection diagram from ``core.sparsity.connection_diagram``: the wires into the picked unit in
+    """A stack's connection diagram from ``core.lecture.sparsity.connection_diagram``: the wires into the picked unit in
     red, the inputs it sees filled. A spec, its rows the ``nodes`` and ``edges`` datasets."""
     spec = from_template(_connections, nodes=nodes, edges=edges)
     spec["height"] = 70 * (layers + 1) + 40
@@ -203,7 +203,7 @@ def raster(pixels: pd.DataFrame, column: str, scheme: str, box=None, *, reverse=
 
 
 def padded_images(df: pd.DataFrame, modes) -> alt.FacetChart:
-    """One small image per padding mode from ``core.padding.padded_views``, the invented cells marked.
+    """One small image per padding mode from ``core.lecture.padding.padded_views``, the invented cells marked.
 
     The layers carry no data of their own: the facet splits the one table by
     mode (a layer's own data would be drawn whole in every facet, and all the
@@ -261,7 +261,7 @@ def _signal_chart(measure: str, nd: int) -> alt.TopLevelMixin:
 
 
 def signal_charts(m: dict, nd: int) -> list[dict]:
-    """The signals page's four measures from ``core.signals.compare`` as specs: autocorrelation, spectrum, squint,
+    """The signals page's four measures from ``core.lecture.signals.compare`` as specs: autocorrelation, spectrum, squint,
     local std."""
     return [from_template(_signal_chart, measure, nd, **{measure: m[measure]}) for measure in SIGNAL_MEASURES]
 
@@ -302,7 +302,7 @@ def _cell_grid(title: str, one_row: bool, states: tuple[str, ...], stacked: bool
 
 
 def cell_grid(df: pd.DataFrame, title: str, cell: int = 34) -> dict:
-    """Numbered cells from ``core.stepper.frame`` (``row, col, value`` and optional ``active``/``padded``): this
+    """Numbered cells from ``core.lecture.stepper.frame`` (``row, col, value`` and optional ``active``/``padded``): this
     step's cells in red, invented border cells in orange, cells not written yet blank. A spec, with the cells
     as its ``cells`` dataset."""
     d = df.assign(state=np.where(df.get("active", False), "this step",
@@ -319,7 +319,7 @@ def cell_grid(df: pd.DataFrame, title: str, cell: int = 34) -> dict:
 
 
 def shapes(series: pd.DataFrame) -> alt.Chart:
-    """A network's output sizes layer by layer (``core.models.shape_series``): channels, spatial size and, after
+    """A network's output sizes layer by layer (``core.nets.models.shape_series``): channels, spatial size and, after
     flattening, features, each its own line on a log axis. Its plot keeps its height (the legend goes below)."""
     return alt.Chart(series).mark_line(point=True).encode(
         x=alt.X("#:O", title="layer"),

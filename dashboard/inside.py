@@ -1,5 +1,5 @@
 """The practicum's last section: inside the trained networks (one input through every run, feature maps, kernels,
-first-layer weights, confusion matrices, mistakes). Presentation only; ``core.inside`` computes."""
+first-layer weights, confusion matrices, mistakes). Presentation only; ``core.practicum.inside`` computes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import altair as alt
 import numpy as np
 import streamlit as st
 
-from core import inside
-from core.images import as_png, data_url
+from core.practicum import inside
+from core.lecture.images import as_png, data_url
 from dashboard import urlstate as url
 from dashboard.charts import as_spec
 from dashboard.colours import BLUE, RED
@@ -44,8 +44,8 @@ def _per_runs(keys: tuple, dataset: str, directory, _models) -> dict:
     """What does not depend on the input, per run key: its confusion matrix as a chart spec (built and validated
     once), its first mistakes and their pictures, and its weights as pictures (a ConvNet's first-layer kernels,
     an FC net's first-layer units in pixel order)."""
-    from core.data import load_dataset
-    from core.datasets import spec
+    from core.practicum.data import load_dataset
+    from core.practicum.datasets import spec
 
     data = load_dataset(dataset, directory)
     image_like = data.test.x.dim() == 4
@@ -92,7 +92,7 @@ def _per_input(keys: tuple, x: np.ndarray, label, _models) -> dict:
 
 def drawing():
     """The user's drawing as an RGBA array (None before anything is drawn), checked before it is decoded
-    (``core.inside.decode_drawing``: ValueError with a sentence). A seam: the tests replace it."""
+    (``core.practicum.inside.decode_drawing``: ValueError with a sentence). A seam: the tests replace it."""
     from streamlit_drawable_canvas import st_canvas
 
     result = st_canvas(stroke_width=22, stroke_color="#ffffff", background_color="#000000", height=CANVAS,
@@ -141,8 +141,8 @@ def confusion_chart(matrix: np.ndarray, title: str, names: list[str] | None = No
 def show(done, weights_of, dataset: str, directory) -> None:
     """The section, for the finished runs ``done``; ``weights_of(result, max_bytes)`` gives a run's stored weights
     or None, and raises ValueError for a file larger than ``max_bytes``."""
-    from core.data import load_dataset
-    from core.datasets import spec
+    from core.practicum.data import load_dataset
+    from core.practicum.datasets import spec
 
     st.subheader("Inside the trained networks")
     runs, unusable = [], []

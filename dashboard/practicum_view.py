@@ -9,9 +9,9 @@ import functools
 import altair as alt
 import streamlit as st
 
-from core.datasets import spec
-from core.images import as_png, data_url
-from core.practicum import effective_fields, filters, loss_curves, model_sizes, per_class, sample_pairs, training_cost
+from core.practicum.datasets import spec
+from core.lecture.images import as_png, data_url
+from core.practicum.practicum import effective_fields, filters, loss_curves, model_sizes, per_class, sample_pairs, training_cost
 from dashboard.charts import FIT_X, as_spec, raster, sequence_pairs
 from dashboard.colours import RED
 from dashboard.tables import arrow
@@ -20,7 +20,7 @@ from dashboard.tables import arrow
 @st.cache_data(show_spinner="Loading the data…", max_entries=8)
 def samples(dataset, directory):
     """(label, original, permuted) test samples; images as PNG data URLs, encoded once (sequences stay arrays)."""
-    from core.data import load_dataset
+    from core.practicum.data import load_dataset
 
     return [(label, *((data_url(as_png(a)), data_url(as_png(b))) if a.ndim == 2 else (a, b)))
             for label, a, b in sample_pairs(load_dataset(dataset, directory))]
@@ -102,8 +102,8 @@ def results_view(keys, seeded_keys, dataset, models, _done, _seeded) -> dict:
     these settings (``seeded_keys``): tables as Arrow, chart specs, the verdict's sentences and what-ifs, the
     captions. Stored results do not change, so a class opening one link builds this once, not once a viewer.
     ``_done`` and ``_seeded``: the runs the keys name."""
-    from core.practicum import reference_marks, results_table
-    from core.verdict import lesson, seed_table, verdict
+    from core.practicum.practicum import reference_marks, results_table
+    from core.practicum.verdict import lesson, seed_table, verdict
 
     table = results_table(_done)
     marks = reference_marks(dataset, models)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import datadir as data
+from core.practicum import datadir as data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +67,7 @@ def heading(url_path: str, dataset: str = "mnist") -> str:
     """The heading of the page at ``url_path`` ("" is the default page, home; "home" its alias). The practicum's
     names what its data set scrambles: pixels of images, positions of sequences."""
     if url_path == "practicum":
-        from core.datasets import spec
+        from core.practicum.datasets import spec
 
         unit = "pixels" if len(spec(dataset).input_shape) == 3 else "positions"
         return HEADINGS["practicum"].replace("pixels", unit)
@@ -78,7 +78,7 @@ def practicum_dataset() -> str:
     """The data set this run's practicum is for: its widget's value once drawn, else the link's ``pp_data`` (the
     label or the name, as the page reads it), else MNIST. Read before the page runs, for the heading and the
     sidebar; a value the page will refuse reads as MNIST, which the page falls back to."""
-    from core.datasets import SPECS
+    from core.practicum.datasets import SPECS
 
     value = st.session_state.get("pp_data") or st.query_params.get("pp_data") or "mnist"
     return next((k for k, s in SPECS.items() if str(value).lower() in (k, s.label.lower())), "mnist")
@@ -142,8 +142,8 @@ def trainer(directory: str | None):
     a scheduler that cannot be reached leaves training on this server, and ``engine_problem`` says why.
     """
     # imported here, not at the top: the home page (a fresh server's first visitor) does not need them
-    from core.cluster import DASK_ENV, executor_from_env
-    from core.worker import Trainer
+    from core.service.cluster import DASK_ENV, executor_from_env
+    from core.service.worker import Trainer
 
     address, problem = _setting("dask_scheduler", DASK_ENV), None
     try:
@@ -165,7 +165,7 @@ def viewer_id() -> str:
 
 
 def _describe_device() -> str:
-    from core.device import describe_device  # imports torch: seconds on a cold server
+    from core.practicum.device import describe_device  # imports torch: seconds on a cold server
 
     return describe_device()
 
@@ -225,7 +225,7 @@ def sidebar(name_device: bool = True, dataset: str = "mnist") -> None:
         else:
             device = "named once PyTorch is loaded"
         st.caption(f"Compute: **{device}**")
-        from core.datasets import spec
+        from core.practicum.datasets import spec
 
         directory, ds = data_setting(), spec(dataset)
         if ds.generated:

@@ -66,7 +66,7 @@ def start(workers: int, replicas: int, results: Path, logs: Path) -> tuple[list[
             return c.status == "running"
     wait_until(scheduler_up, "the scheduler")
     for i in range(workers):  # one training at a time each; on a GPU machine, one worker per GPU
-        spawn(f"worker-{i}", ["-m", "core.cluster", address, "--nthreads", "1",  # dask worker, importing core
+        spawn(f"worker-{i}", ["-m", "core.service.cluster", address, "--nthreads", "1",  # dask worker, importing core
                               "--name", f"worker-{i}", "--dashboard-address", ":0"])
     urls = []
     for i in range(replicas):
@@ -88,7 +88,7 @@ def check(link: str, address: str, urls: list[str]) -> int:
     from distributed import Client
     from playwright.sync_api import sync_playwright
 
-    from core.cluster import PROGRESS_TOPIC
+    from core.service.cluster import PROGRESS_TOPIC
 
     chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     with sync_playwright() as p:

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.layers import COLUMNS, KINDS, build_model, check_budget, rows_to_text, SpecError, text_to_rows
-from core.models import composition_demo, count_parameters, layer_table, shape_series
-from core.networks import PRESETS
-from core.receptive_field import receptive_field, recursion_table
+from core.nets.layers import COLUMNS, KINDS, build_model, check_budget, rows_to_text, SpecError, text_to_rows
+from core.nets.models import composition_demo, count_parameters, layer_table, shape_series
+from core.lecture.anatomy import PRESETS
+from core.nets.receptive_field import receptive_field, recursion_table
 from core.tables import long_table
 from dashboard import cache, urlstate as url
 from dashboard.safe import md

@@ -3,7 +3,7 @@
 import altair as alt
 import streamlit as st
 
-from core.famous import (ARCHITECTURES, INPUT, PUBLISHED_FIELDS, build, centre_box, effective_summary, first,
+from core.lecture.famous import (ARCHITECTURES, INPUT, PUBLISHED_FIELDS, build, centre_box, effective_summary, first,
                          gradient_field, identity_blocks, layer_table, overlay, photo, published)
 from dashboard import cache, urlstate as url
 from dashboard.tables import arrow

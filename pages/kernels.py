@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.audio import MAX_UPLOAD_MB, NAMES, SMOOTH_WIDTHS, clip, listen, playback_note, read_wav, wav_bytes
-from core.images import as_png, photo
-from core.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
+from core.lecture.audio import MAX_UPLOAD_MB, NAMES, SMOOTH_WIDTHS, clip, listen, playback_note, read_wav, wav_bytes
+from core.lecture.images import as_png, photo
+from core.lecture.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
 from dashboard import cache, urlstate as url
 from dashboard.charts import FIT_X, as_spec
@@ -60,7 +60,7 @@ def uploaded_sound(data: bytes):
 
 @cache.data(show_spinner="Filtering the sound…", max_entries=32)
 def heard(sound, names, width, typed):
-    """``core.audio.listen``, with each spectrum (and the response) as a chart spec."""
+    """``core.lecture.audio.listen``, with each spectrum (and the response) as a chart spec."""
     rows = listen(sound, names, width, typed)
     for row in rows:
         if "audio" in row:

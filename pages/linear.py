@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from core.linear import SQUASHES, decompose, matrix_from, point_cloud, stages
+from core.lecture.linear import SQUASHES, decompose, matrix_from, point_cloud, stages
 from dashboard import cache, charts, urlstate as url
 from dashboard.charts import as_spec
 

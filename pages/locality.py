@@ -3,9 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from core.images import sample_image
-from core.receptive_field import receptive_field, recursion_table
-from core.sparsity import Stack1d, connection_diagram, field_on_image, field_words, matrix_view
+from core.lecture.images import sample_image
+from core.nets.receptive_field import receptive_field, recursion_table
+from core.lecture.sparsity import Stack1d, connection_diagram, field_on_image, field_words, matrix_view
 from core.tables import long_table
 from dashboard import cache, urlstate as url
 from dashboard.charts import as_spec, connections, heatmap_spec, raster

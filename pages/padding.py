@@ -4,8 +4,8 @@ import altair as alt
 import numpy as np
 import streamlit as st
 
-from core.images import photo
-from core.padding import MODES, border_effect, padded_views, same_claim, size_table
+from core.lecture.images import photo
+from core.lecture.padding import MODES, border_effect, padded_views, same_claim, size_table
 from dashboard import cache, charts, urlstate as url
 from dashboard.tables import arrow
 from dashboard.colours import BLUE, INK, ORANGE

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from core.images import as_png, blocky, data_url, photo
-from core.pooling import label, output_shape, pool, random_signals, shift_caption, shift_consistency
+from core.lecture.images import as_png, blocky, data_url, photo
+from core.lecture.pooling import label, output_shape, pool, random_signals, shift_caption, shift_consistency
 from dashboard import cache, charts, urlstate as url
 from dashboard.charts import as_spec
 

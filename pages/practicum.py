@@ -10,12 +10,12 @@ from dataclasses import replace
 
 import streamlit as st
 
-from core.datadir import DATA_ENV, DataUnavailable, available
-from core.datasets import SPECS, spec
-from core.networks import PRACTICUM_MODELS
-from core.practicum import practicum_configs, time_estimate, training_budget
-from core.store import RESULTS_ENV
-from core.worker import Busy
+from core.practicum.datadir import DATA_ENV, DataUnavailable, available
+from core.practicum.datasets import SPECS, spec
+from core.practicum.models import MODELS, model
+from core.practicum.practicum import practicum_configs, time_estimate, training_budget
+from core.service.store import RESULTS_ENV
+from core.service.worker import Busy
 from dashboard import urlstate as url
 from dashboard.practicum_view import (budget_chart, field_view, link_cost, parameters, results_view, samples,
                                       sequence_chart)
@@ -59,8 +59,8 @@ c = st.columns([1, 2, 1, 1])  # the models box holds two or three named chips
 dataset = url.choice("Data", "pp_data", list(DATASETS), "mnist", where=c[0], format_func=DATASETS.get,
                      on_change=url.reset, args=(PER_DATASET,)) or "mnist"
 ds = spec(dataset)
-models = url.multi("Models", "pp_models", list(PRACTICUM_MODELS), ["fc", "cnn"], where=c[1],
-                   format_func=PRACTICUM_MODELS.get) or ["fc", "cnn"]
+models = url.multi("Models", "pp_models", list(MODELS), ["fc", "cnn"], where=c[1],
+                   format_func=lambda k: model(k).title) or ["fc", "cnn"]
 epochs = url.slider("Epochs", "pp_epochs", 1, ds.max_epochs, ds.epochs, where=c[2])
 seed = url.slider("Seed", "pp_seed", 0, max(SEEDS), 0, where=c[3])
 with st.expander("Widths and optimiser"):
@@ -92,7 +92,7 @@ done = [j.result for j in jobs if j is not None and j.state == "done"]
 
 
 def label(config):
-    return f"{PRACTICUM_MODELS[config.model]}, {'permuted' if config.permuted else 'original'}"
+    return model(config.model).label(config.permuted)
 
 
 def show_results() -> None:
@@ -136,7 +136,7 @@ if done:
 
 # ---- the rest loads torch and the data ----
 sizes = parameters(dataset, tuple(sorted(widths.items())))
-budget_text = " and ".join(f"{PRACTICUM_MODELS[m]} {sizes[m]:,}" for m in models)
+budget_text = " and ".join(f"{model(m).title} {sizes[m]:,}" for m in models)
 counts = [sizes[m] for m in models]
 alike = max(counts) <= 1.1 * min(counts)  # "the same budget" only where the counts are within 10 %
 intro.markdown(
@@ -183,7 +183,7 @@ with status:
         st.caption(f"Training runs on **{md(work.engine)}**: each run once, however many viewers and servers ask "
                    "for it; each result's device and seconds show in the results table.")
     else:
-        from core.device import describe_device
+        from core.practicum.device import describe_device
 
         device = describe_device(work.device if work.device != "auto" else None)
         gpu_note = ("" if device.startswith(("CUDA", "Apple")) else

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.conv import layer_costs
-from core.sharing import (apply_to_sizes, costs_vs_size, growth_caption, lecture_examples, sharing_caption,
+from core.lecture.conv import layer_costs
+from core.lecture.sharing import (apply_to_sizes, costs_vs_size, growth_caption, lecture_examples, sharing_caption,
                           sharing_matrices)
 from dashboard import cache, charts, urlstate as url
 from dashboard.tables import arrow

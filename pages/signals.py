@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.audio import wav_bytes
-from core.data import DataUnavailable, available, load_dataset, load_images
-from core.images import PHOTOS, as_png, photo
-from core.signals import compare, data_types, generate, melody, permute
-from core.uploads import UploadError, read_upload
-from core.practicum import KNOBS, knob_configs, prior_advantage, time_estimate, training_cost
-from core.worker import Busy
+from core.lecture.audio import wav_bytes
+from core.practicum.data import DataUnavailable, available, load_dataset, load_images
+from core.lecture.images import PHOTOS, as_png, photo
+from core.lecture.signals import compare, data_types, generate, melody, permute
+from core.lecture.uploads import UploadError, read_upload
+from core.practicum.practicum import KNOBS, knob_configs, prior_advantage, time_estimate, training_cost
+from core.service.worker import Busy
 from dashboard import cache, charts, urlstate as url
 from dashboard.progress import watch
 from dashboard.safe import md

@@ -4,8 +4,8 @@ import time
 
 import streamlit as st
 
-from core.padding import MODES
-from core.stepper import LIMITS, MAX_FILL, Setting, frame, gif, gif_cell
+from core.lecture.padding import MODES
+from core.lecture.stepper import LIMITS, MAX_FILL, Setting, frame, gif, gif_cell
 from dashboard import cache, charts, urlstate as url
 from dashboard.tables import arrow
 from dashboard.safe import md

@@ -30,7 +30,7 @@ def _isolated_cache(tmp_path_factory):
 @pytest.fixture
 def offline_without_data(tmp_path, monkeypatch):
     """No data directory, an empty cache, and every network connection refused."""
-    from core import data
+    from core.practicum import data
 
     monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path / "nothing"))
     monkeypatch.setenv("CONVLAB_CACHE_DIR", str(tmp_path / "cache"))

@@ -294,7 +294,7 @@ def test_results_that_cannot_be_stored_are_shown_with_the_reason(data_dir, fresh
 
 
 def test_a_cache_folder_that_cannot_be_written_is_a_message(tmp_path, monkeypatch, fresh_trainer):
-    from core import data
+    from core.practicum import data
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -376,9 +376,9 @@ def test_a_malformed_dask_address_is_said_and_training_stays_here(fresh_trainer,
 
 
 def test_partial_results_name_the_missing_runs(fresh_trainer, tmp_path, data_dir):
-    from core.runs import default_config
-    from core.training import train
-    from core.store import ResultStore
+    from core.practicum.runs import default_config
+    from core.practicum.training import train
+    from core.service.store import ResultStore
 
     # what the page asks for at pp_n=500, pp_seed=2: the fully connected net on original pixels, alone
     config = default_config("mnist", model="fc", epochs=1, seed=2, width=8, lr=0.01, momentum=0.5, train_size=500)
@@ -401,9 +401,9 @@ def test_the_heaviest_practicum_link_is_refused_before_it_queues(fresh_trainer, 
 
 
 def test_a_link_naming_only_a_preset_shows_that_preset():
-    from core.layers import build_model, rows_to_text
-    from core.models import count_parameters
-    from core.networks import PRESETS
+    from core.nets.layers import build_model, rows_to_text
+    from core.nets.models import count_parameters
+    from core.lecture.anatomy import PRESETS
 
     name = list(PRESETS)[-1]
     assert name != list(PRESETS)[0]
@@ -415,7 +415,7 @@ def test_a_link_naming_only_a_preset_shows_that_preset():
 
 
 def test_a_plain_mnist1d_link_trains_the_papers_sizes_without_a_notice(fresh_trainer, tmp_path):
-    from core.datasets import PAPER_1D
+    from core.practicum.datasets import PAPER_1D
 
     fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path / "results"))
     at = run_page("practicum", {"pp_data": "MNIST-1D"})
@@ -459,10 +459,10 @@ def test_the_receptive_field_recursion_is_worked_on_locality_and_anatomy():
     ("CUDA: NVIDIA H200", "Training runs on **CUDA: NVIDIA H200**", "No GPU is present"),
 ])
 def test_the_practicum_names_the_device_that_trains(monkeypatch, fresh_trainer, tmp_path, device, says, not_says):
-    import core.device
+    import core.practicum.device
 
     fresh_trainer(CONVLAB_RESULTS_DIR=str(tmp_path))
-    monkeypatch.setattr(core.device, "describe_device", lambda *a, **k: device)
+    monkeypatch.setattr(core.practicum.device, "describe_device", lambda *a, **k: device)
     at = run_page("practicum", {"pp_n": "500"})
     text = " ".join(c.value for c in at.caption)
     assert says in text and not_says not in text
@@ -495,7 +495,7 @@ def test_the_watching_helper_polls_only_while_a_run_is_open():
     assert drawn == []
 
 
-@pytest.mark.parametrize("page, query, settings", __import__("core.practicum", fromlist=["CURATED"]).CURATED)
+@pytest.mark.parametrize("page, query, settings", __import__("core.practicum.practicum", fromlist=["CURATED"]).CURATED)
 def test_curated_links_say_what_the_warm_up_trains(page, query, settings):
     """The warm-up trains ``practicum_configs(**settings)``; the link must open on those very settings."""
     import urllib.parse
@@ -503,7 +503,7 @@ def test_curated_links_say_what_the_warm_up_trains(page, query, settings):
     at = run_page(page, dict(urllib.parse.parse_qsl(query)))
     assert not any("Link parameter" in w.value for w in at.warning), [w.value for w in at.warning]
     assert at.selectbox(key="pp_data").value == settings.get("dataset", "mnist")
-    from core.datasets import spec
+    from core.practicum.datasets import spec
 
     assert at.slider(key="pp_epochs").value == settings.get("epochs", spec(settings.get("dataset", "mnist")).epochs)
 
@@ -514,7 +514,7 @@ def test_stepper_link_shows_torchs_sum_for_its_step():
     import torch
     import torch.nn.functional as F
 
-    from core.stepper import Setting, operands
+    from core.lecture.stepper import Setting, operands
 
     at = run_page("stepper", LINKS["stepper"][0])
     s = Setting(nd=1, size=8, kernel=3, stride=2, padding=2, mode="reflect", dilation=2)
@@ -616,7 +616,7 @@ def test_famous_growth_chart_draws_the_deepest_field_so_far():
 
     import pandas as pd
 
-    from core.famous import build, layer_table
+    from core.lecture.famous import build, layer_table
 
     df, _ = layer_table(build("ResNet-18"))
     at = run_page("famous", {"fm_net": "ResNet-18"})
@@ -635,11 +635,11 @@ def test_famous_growth_chart_draws_the_deepest_field_so_far():
 @pytest.fixture
 def stored_practicum(data_dir, fresh_trainer, tmp_path):
     """The practicum's four MNIST runs at pp_n=500, pp_seed=7, trained here and stored with their weights."""
-    from core.data import load_dataset
-    from core.practicum import practicum_configs
-    from core.runs import pair_of
-    from core.store import ResultStore
-    from core.training import train_runs
+    from core.practicum.data import load_dataset
+    from core.practicum.practicum import practicum_configs
+    from core.practicum.runs import pair_of
+    from core.service.store import ResultStore
+    from core.practicum.training import train_runs
 
     store = ResultStore(tmp_path / "results")
     data = load_dataset("mnist", str(data_dir))
@@ -666,7 +666,7 @@ def _stored_verdicts(store, configs, x) -> dict:
     """Each stored network's own top class for the input ``x``: {run name: digit}."""
     import torch
 
-    from core import inside
+    from core.practicum import inside
 
     want = {}
     for c in configs:
@@ -678,7 +678,7 @@ def _stored_verdicts(store, configs, x) -> dict:
 
 
 def test_inside_the_trained_nets_from_a_stored_link(stored_practicum):
-    from core import inside
+    from core.practicum import inside
 
     store, configs, data = stored_practicum
     at = run_page("practicum", {"pp_n": "500", "pp_seed": "7", "in_idx": "42"})
@@ -819,7 +819,7 @@ def test_the_warm_up_imports_what_a_pages_first_network_sizing_would():
 def test_a_drawn_digit_goes_through_every_net(stored_practicum, monkeypatch):
     import numpy as np
 
-    from core import inside
+    from core.practicum import inside
     from dashboard import inside as view
 
     store, configs, data = stored_practicum
@@ -834,7 +834,7 @@ def test_a_drawn_digit_goes_through_every_net(stored_practicum, monkeypatch):
     at.run()
     assert any("Nothing drawn yet" in i.value for i in at.info) and not at.exception
 
-    def hostile():  # what drawing() says of a value a browser should never send (core.inside.decode_drawing)
+    def hostile():  # what drawing() says of a value a browser should never send (core.practicum.inside.decode_drawing)
         raise ValueError("the drawing is 13000 × 13000 pixels; the canvas is 280 × 280")
     monkeypatch.setattr(view, "drawing", hostile)
     at.run()
@@ -897,7 +897,7 @@ def test_stepper_with_channels_shows_torchs_sum_and_names_its_grids():
     import torch
     import torch.nn.functional as F
 
-    from core.stepper import Setting, operands
+    from core.lecture.stepper import Setting, operands
 
     link = {"st_nd": "1D", "st_n": "7", "st_k": "3", "st_cin": "3", "st_cout": "2", "st_causal": "true",
             "st_mode": "constant", "st_fill": "2", "st_step": "9"}
@@ -943,7 +943,7 @@ def test_pooling_names_lp_the_same_in_both_legends_and_draws_blocks(p, name):
     from PIL import Image
     from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
-    from core.images import photo
+    from core.lecture.images import photo
 
     at = run_page("pooling", {"pool_p": p, "pool_k": "4"})
     names = []

@@ -5,8 +5,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from core.padding import MODES, padded_views
-from core.signals import compare, melody
+from core.lecture.padding import MODES, padded_views
+from core.lecture.signals import compare, melody
 from dashboard import charts
 from tests.vega import facet_rows, table
 
@@ -56,7 +56,7 @@ def test_the_spectrum_chart_leaves_out_numerically_empty_bins():
 
 
 def test_the_reference_ticks_are_the_published_numbers_each_labelled():
-    from core.practicum import reference_marks
+    from core.practicum.practicum import reference_marks
 
     marks = reference_marks("mnist", ["fc", "cnn"]).set_index(["reference", "model", "input"])["accuracy %"]
     notebook, rerun = "published in the course notebook", "the lecture's re-run of the notebook (mean over seeds, spread ±1.5)"
@@ -70,8 +70,8 @@ def test_the_reference_ticks_are_the_published_numbers_each_labelled():
 
 
 def test_the_mnist1d_samples_chart_draws_each_sequence_and_its_permuted_copy():
-    from core.data import load_dataset, pixel_permutation
-    from core.practicum import sample_pairs
+    from core.practicum.data import load_dataset, pixel_permutation
+    from core.practicum.practicum import sample_pairs
 
     ds = load_dataset("mnist1d")
     pairs = sample_pairs(ds, n=3)
@@ -94,7 +94,7 @@ def _layer_data(spec: dict, i: int = 0) -> pd.DataFrame:
 
 
 def test_the_stepper_grids_draw_torchs_window_and_output():
-    from core.stepper import Setting, frame, operands
+    from core.lecture.stepper import Setting, frame, operands
 
     s = Setting(nd=2, size=5, kernel=3, stride=2, padding=1, mode="replicate")
     f = frame(s, 5)  # output cell (1, 1) of 3 x 3: padded rows and cols 2..4, labelled 1..3
@@ -121,7 +121,7 @@ def _legend(spec: dict) -> dict | None:
 def test_each_stepper_grid_names_only_the_states_it_draws():
     """A legend of all three states under every grid named padding under the kernel, and under a 3-cell grid it
     was cut off after two entries: each grid lists what it shows, one entry per line when a row would not fit."""
-    from core.stepper import Setting, frame
+    from core.lecture.stepper import Setting, frame
 
     f = frame(Setting(nd=2, size=5, kernel=3, stride=1, padding=1), 1)
     padded = _legend(charts.cell_grid(f["input"], "padded input"))
@@ -173,7 +173,7 @@ def test_a_short_chart_with_a_title_sizes_its_plot_not_its_frame():
 def test_a_chart_from_a_template_is_altairs_own_spec_with_the_rows_named():
     """A template's spec is what Altair builds with the rows in it (the oracle), the rows given by name; each
     call gets its own copy."""
-    from core.sparsity import Stack1d, matrix_view
+    from core.lecture.sparsity import Stack1d, matrix_view
 
     mv = matrix_view(Stack1d(7, 3, 1, 0, 1, 2))
     spec = charts.heatmap_spec(mv.fc, "weight", "Fully connected")
@@ -243,9 +243,9 @@ def test_a_one_by_one_kernel_is_drawn_in_colour_with_its_number():
 
 
 def test_the_anatomy_shape_chart_has_a_titled_axis_and_keeps_its_height():
-    from core.layers import build_model
-    from core.models import layer_table, shape_series
-    from core.networks import course_convnet
+    from core.nets.layers import build_model
+    from core.nets.models import layer_table, shape_series
+    from core.nets.networks import course_convnet
 
     series = shape_series(layer_table(build_model(course_convnet(6), (1, 28, 28)), (1, 28, 28)))
     spec = charts.as_spec(charts.shapes(series))

@@ -1,0 +1,246 @@
+"""What the practicum page shows, computed: samples, model sizes, published numbers, result tables.
+
+Lecture 04.1, section 10 (course notebook ``06-convnet.ipynb``) and its 1D twin
+MNIST-1D (Greydanus and Kobak, ICML 2024).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from core.practicum.datasets import spec
+from core.practicum.models import MODELS, model, practicum_rows
+from core.tables import long_table
+from core.practicum.runs import RunConfig, RunResult, comparison, default_config
+
+if TYPE_CHECKING:
+    from core.practicum.data import Dataset
+# torch (``core.practicum.data``, ``core.nets.layers``) is imported by the functions that need it: a link to stored results shows
+# them from this module's tables before a fresh server has loaded torch
+
+
+def practicum_configs(dataset: str = "mnist", models=("fc", "cnn"), *, epochs: int | None = None, seed: int = 0,
+                      widths: dict[str, int] | None = None, lr: float | None = None, momentum: float | None = None,
+                      train_size: int | None = None) -> tuple[list[RunConfig], list[str]]:
+    """The runs a practicum link asks for, each model on original then permuted inputs, inside the server's
+    bounds: (configurations, a note for every value the bounds changed). ``None``: the data set's default."""
+    ds = spec(dataset)
+    widths = widths or {}
+    settings = {"epochs": epochs, "lr": lr, "momentum": momentum}
+    configs, notes = [], []
+    for permuted in (False, True):
+        for key in models:
+            config, changed = default_config(dataset, model=key, permuted=permuted, seed=seed,
+                                             width=ds.width(key, widths.get(key)), train_size=train_size,
+                                             **{k: v for k, v in settings.items() if v is not None}).clamped()
+            configs.append(config)
+            notes += [n for n in changed if n not in notes]
+    return configs, notes
+
+
+# links worth having trained before a class (``python -m core.service.experiment --warm``): page, query, settings
+CURATED = [
+    ("practicum", "", {}),  # the notebook's experiment: four runs on MNIST
+    ("practicum", "pp_data=MNIST-1D", {"dataset": "mnist1d"}),  # the same in 1D
+    ("practicum", "pp_epochs=3", {"epochs": 3}),  # longer training: the ConvNet's edge grows
+]
+
+
+def curated_configs() -> list[tuple[str, list[RunConfig]]]:
+    """(link, its runs) for every curated link, the signals page's default knob among them."""
+    out = [(f"{page}?{query}" if query else page, practicum_configs(**settings)[0])
+           for page, query, settings in CURATED]
+    out.append(("signals", knob_configs("shuffled share")))
+    return out
+
+
+def sample_pairs(ds: Dataset, n: int = 8, perm_seed: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """``n`` test samples as (label, original, permuted), the permutation the training uses."""
+    from core.practicum.data import permute_pixels, pixel_permutation
+
+    x = ds.test.batch(slice(0, n))
+    perm = pixel_permutation(x[0, 0].numel(), perm_seed)
+    scrambled = permute_pixels(x, perm)
+    return [(int(ds.test.y[i]), x[i, 0].numpy(), scrambled[i, 0].numpy()) for i in range(n)]
+
+
+def model_sizes(dataset: str, widths: dict[str, int | None]) -> pd.DataFrame:
+    """Parameters of each practicum model at the given widths."""
+    from core.nets.layers import build_model
+    from core.nets.models import count_parameters
+
+    rows = []
+    for key, m in MODELS.items():
+        shape, layers = m.rows(dataset, widths.get(key))
+        rows.append({"model": key, "name": m.title, "parameters": count_parameters(build_model(layers, shape))})
+    return pd.DataFrame(rows)
+
+
+def results_table(results: list[RunResult]) -> pd.DataFrame:
+    """One row per finished run, with each reference accuracy of its data set (``core.practicum.datasets``) beside it."""
+    rows = []
+    for r in results:
+        refs = {f"{ref.short} %": ref.text(r.model, r.permuted) for ref in spec(r.dataset).references}
+        rows.append({"model": model(r.model).title, "input": "permuted" if r.permuted else "original",
+                     "parameters": r.params, "accuracy %": round(r.accuracy, 2),
+                     **refs, "test loss": round(r.test_loss, 4),
+                     "seconds": round(r.train_seconds, 2),
+                     # a ConvNet trains with its twin (original and permuted) in one grouped pass: the pair's seconds
+                     "trained": "as a pair" if r.trained_with else "alone", "device": r.device_name})
+    return pd.DataFrame(rows)
+
+
+def run_label(r: RunResult) -> str:
+    """How charts name a run: the model's title and its input, e.g. ``ConvNet, permuted``."""
+    return model(r.model).label(r.permuted)
+
+
+def loss_curves(results: list[RunResult]) -> pd.DataFrame:
+    """Long table ``run, step, loss`` of the training losses (mean over each report interval)."""
+    frames = []
+    for r in results:
+        frames.append(pd.DataFrame({"run": run_label(r),
+                                    "step": np.arange(1, len(r.losses) + 1) * r.report_every, "loss": r.losses}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run", "step", "loss"])
+
+
+def per_class(results: list[RunResult]) -> pd.DataFrame:
+    """Long table ``run, class, accuracy``; ``class`` is the data set's name for it (``"0 T-shirt/top"``)."""
+    rows = [{"run": run_label(r), "class": spec(r.dataset).class_name(c), "accuracy": a}
+            for r in results for c, a in enumerate(r.per_class)]
+    return pd.DataFrame(rows, columns=["run", "class", "accuracy"])
+
+
+def reference_marks(dataset: str, models) -> pd.DataFrame:
+    """The data set's reference accuracies as chart marks: ``model, input, reference, accuracy %`` (range: its middle)."""
+    rows = [{"model": model(m).title, "input": "permuted" if p else "original", "reference": ref.label,
+             "accuracy %": ref.mid(m, p), "published": ref.text(m, p)}
+            for ref in spec(dataset).references for p in (False, True) for m in models if ref.mid(m, p) is not None]
+    return pd.DataFrame(rows, columns=["model", "input", "reference", "accuracy %", "published"])
+
+
+def filters(result: RunResult) -> pd.DataFrame:
+    """The ConvNet's first-layer kernels as a long table ``kernel, row, col, weight`` (2D) or ``kernel, col``."""
+    frames = [long_table(w, "weight", kernel=k) for k, w in enumerate(result.filters or [])]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["kernel", "row", "col", "weight"])
+
+
+# what one link's trainings may cost a shared server, in multiply-adds (forward and backward passes over every
+# training sample of every epoch, plus the test set each epoch): the notebook's four runs cost 5.9e10, which this
+# project's 2-core CPU trained in 14 s (4.4e9 a second; the small MNIST-1D nets run at 1.5e9). The default cap is
+# some 6 to 17 minutes there (CONVLAB_MAX_TRAIN_MACS). The largest link the sliders allow costs far more.
+TRAIN_BUDGET = 1.5e12
+
+
+def time_estimate(cost: float, speeds: tuple[float, float] | None, ahead: int = 0) -> str:
+    """How long ``cost`` multiply-adds take, as a range from this server's slowest and fastest measured speeds
+    (``speeds``), with the trainings ``ahead`` of it said. Before the server has measured a training there is no
+    duration to give: a guess made elsewhere can be wrong by a factor of a hundred on a loaded machine."""
+    queue = "" if not ahead else f"; {ahead} run(s) of other viewers are ahead of these, and go first"
+    if not speeds or min(speeds) <= 0:
+        return (f"{cost:.2g} multiply-adds; no time estimate until this server has finished a training and measured "
+                f"its own speed{queue}")
+    slow, fast = min(speeds), max(speeds)
+    low, high = _seconds(cost / fast), _seconds(cost / slow)
+    span = f"about {low}" if low == high else f"{low} to {high}"
+    return (f"{span} at this server's measured speeds (its last trainings: {slow:.2g} to {fast:.2g} multiply-adds "
+            f"a second){queue}")
+
+
+def _seconds(s: float) -> str:
+    if s < 90:
+        return f"{max(1, round(s))} s"
+    return f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.1f} h"
+
+
+def training_cost(configs) -> int:
+    """Multiply-adds that training ``configs`` costs, from the models' shapes alone (no tensor is allocated)."""
+    from core.nets.layers import estimate
+
+    total = 0
+    for c in configs:
+        shape, rows = practicum_rows(c.model, c.dataset, c.width)
+        per_sample = estimate(rows, shape)["macs"]
+        ds = spec(c.dataset)
+        train_n, test_n = min(c.train_size or ds.train_size, ds.train_size), ds.test_size
+        total += per_sample * c.epochs * (3 * train_n + test_n)  # backward is about twice the forward
+    return int(total)
+
+
+def training_budget() -> float:
+    import os
+
+    try:
+        return float(os.environ.get("CONVLAB_MAX_TRAIN_MACS", TRAIN_BUDGET))
+    except ValueError:
+        return TRAIN_BUDGET
+
+
+KNOBS = {
+    # knob: (RunConfig field, values, axis title)
+    "shuffled share": ("perm_fraction", (0.0, 0.25, 0.5, 1.0), "share of positions shuffled"),
+    "translation": ("m1d_translation", (1, 16, 32, 48), "largest shift of the digit (samples)"),
+    "noise": ("m1d_noise", (0.02, 0.25, 0.5, 1.0), "white noise added (std)"),
+}
+
+
+def knob_configs(knob: str, epochs: int = 10) -> list:
+    """MLP and ConvNet runs on MNIST-1D at each value of one knob (the practicum's 1D twin)."""
+    field, values, _ = KNOBS[knob]
+    base = comparison(("fc", "cnn"), dataset="mnist1d", epochs=epochs)[:2]
+    if field == "perm_fraction":  # 0 means in order
+        return [replace(c, permuted=v > 0, perm_fraction=v if v > 0 else 1.0) for v in values for c in base]
+    return [replace(c, **{field: v}) for v in values for c in base]
+
+
+def prior_advantage(results: list[RunResult], knob: str = "shuffled share") -> pd.DataFrame:
+    """ConvNet minus MLP test accuracy at each value of ``knob``."""
+    field, _, _ = KNOBS[knob]
+    rows: dict[float, dict] = {}
+    for r in results:
+        if field == "perm_fraction":
+            value = r.config.perm_fraction if r.permuted else 0.0
+        else:
+            value = getattr(r.config, field)
+        rows.setdefault(value, {knob: value})["ConvNet" if r.model == "cnn" else "MLP"] = r.accuracy
+    df = pd.DataFrame(sorted(rows.values(), key=lambda row: row[knob]))
+    df["advantage"] = df["ConvNet"] - df["MLP"]
+    return df
+
+
+def effective_fields(result: RunResult) -> tuple[pd.DataFrame, pd.DataFrame, str] | None:
+    """A trained ConvNet's effective receptive field beside its initial one: (pixels, summary, sentence), or None.
+
+    ``pixels``: long table ``stage, row, col, gradient`` (1D: row 0).
+    ``summary``: per stage, the rms radius around the centroid and how many
+    input positions hold 90 % of the gradient. The sentence says which way
+    the field went with training, from those numbers.
+    """
+    from core.nets.receptive_field import field_spread
+
+    erf = result.erf
+    if not erf:
+        return None
+    frames, rows = [], []
+    for stage in ("random", "trained"):
+        frames.append(long_table(np.asarray(erf[stage], dtype=np.float64), "gradient", stage=stage))
+        spread = field_spread(np.asarray(erf[stage]))
+        rows.append({"stage": "at initialisation" if stage == "random" else "after training",
+                     "rms radius": round(spread["rms radius"], 2), "positions for 90 %": spread["pixels for 90 %"]})
+    summary = pd.DataFrame(rows)
+    before, after = summary["rms radius"]
+    unit = "pixels" if np.ndim(erf["random"]) == 2 else "samples"
+    change = (after - before) / before
+    if abs(change) < 0.05:
+        way = f"about as wide after training as at initialisation (rms radius {before:.1f} and {after:.1f} {unit})"
+    else:
+        way = (f"{'wider' if change > 0 else 'narrower'} after training than at initialisation: its rms radius went "
+               f"from {before:.1f} to {after:.1f} {unit} ({100 * change:+.0f} %), and 90 % of it sits in "
+               f"{summary['positions for 90 %'].iloc[1]} instead of {summary['positions for 90 %'].iloc[0]} {unit}")
+    sentence = (f"The effective field of the central unit of the last convolution block, averaged over "
+                f"{erf.get('samples', 'the first')} test inputs, is {way}.")
+    return pd.concat(frames, ignore_index=True), summary, sentence
