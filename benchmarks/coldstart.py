@@ -101,7 +101,7 @@ def main() -> None:
     from dashboard.shell import PAGES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pages", default=",".join(u for *_, u in PAGES))
+    ap.add_argument("--pages", default=",".join(p.url_path for p in PAGES))
     ap.add_argument("--repeat", type=int, default=1, help="fresh servers per measure; medians are printed")
     ap.add_argument("--no-results-link", action="store_true")
     ap.add_argument("--no-untrained-link", action="store_true")

@@ -102,7 +102,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presses", type=int, default=5)
-    ap.add_argument("--pages", default=",".join(u for *_, u in PAGES if u != "home"))
+    ap.add_argument("--pages", default=",".join(p.url_path for p in PAGES if p.url_path != "home"))
     args = ap.parse_args()
     chromium = os.environ.get("CHROMIUM") or shutil.which("chromium")
     folder = Path(tempfile.mkdtemp(prefix="convlab-interact-"))

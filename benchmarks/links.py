@@ -61,7 +61,7 @@ for key, value in {params!r}.items():
 at.run()  # the home page: imports and the shell, not counted
 cpu0, _ = usage()
 held, wall = rss(), time.perf_counter()
-file = next(f for f, _, _, u in PAGES if u == {page!r})
+file = next(p.file for p in PAGES if p.url_path == {page!r})
 at.switch_page(str(ROOT / "pages" / file)).run()
 cpu1, peak = usage()
 print(json.dumps({{"cpu": cpu1 - cpu0, "wall": time.perf_counter() - wall, "peak": peak, "rise": peak - held,

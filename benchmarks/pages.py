@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--stored", action="store_true", help="also time a practicum link with stored results")
     args = parser.parse_args()
     wanted = set(args.pages.split(",")) if args.pages else None
-    rows = [bench_page(file, args.repeat) for file, *_, path in PAGES if wanted is None or path in wanted]
+    rows = [bench_page(file, args.repeat) for file, _, _, path, _ in PAGES if wanted is None or path in wanted]
     if args.stored:
         rows.append(stored_practicum(args.repeat))
     print(f"{'page':<20}{'defaults':>10}{'change':>10}{'slowest':>10}  widget   (median ms per rerun)")

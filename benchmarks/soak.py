@@ -38,7 +38,7 @@ def main() -> None:
     started, marks = time.time(), []
     print(f"{'loads/page':>10} {'RSS MB':>8} {'seconds':>8}")
     for i in range(1, args.loads + 1):
-        for file, _, _, _ in PAGES:
+        for file, *_ in PAGES:
             at = AppTest.from_file(app, default_timeout=300)
             at.switch_page(str(ROOT / "pages" / file)).run()
             if at.exception:

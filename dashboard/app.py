@@ -41,7 +41,7 @@ st.set_page_config(page_title="Convolution lab · NYU DL 04.1", page_icon=":mate
 pages = [st.Page(str(ROOT / "pages" / f), title=t, icon=i, default=(u == "home"),
                  # the default page is served at "/"; its own path must still be unique, and "home" is the alias's
                  url_path="index" if u == "home" else u)
-         for f, t, i, u in PAGES]
+         for f, t, i, u, _ in PAGES]
 
 
 def _home_alias():

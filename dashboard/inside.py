@@ -48,7 +48,7 @@ def _per_runs(keys: tuple, dataset: str, directory, _models) -> dict:
     from core.practicum.datasets import spec
 
     data = load_dataset(dataset, directory)
-    image_like = data.test.x.dim() == 4
+    image_like = spec(dataset).nd == 2
     out = {}
     for r, m in _models:
         matrix, wrong = inside.confusion(r, m, data)
@@ -171,7 +171,7 @@ def show(done, weights_of, dataset: str, directory) -> None:
     if not models:
         return
     keys = tuple(r.key for r, _ in models)
-    image_like = len(spec(dataset).input_shape) == 3
+    image_like = spec(dataset).nd == 2
     c = st.columns([1, 3])
     sources = ["test image", "your drawing"] if image_like else ["test image"]
     source = url.choice("Input", "in_src", sources, "test image", widget="segmented", where=c[0]) or "test image"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import functools
 import logging
 import os
@@ -32,35 +34,36 @@ def _server_log() -> None:
 _server_log()
 
 # (file in pages/, title, Material icon, url path), in the lecture's order
-PAGES = [
-    ("home.py", "Home", ":material/home:", "home"),
-    ("signals.py", "Signals and their properties", ":material/graphic_eq:", "signals"),
-    ("linear.py", "The linear layer: rotation and squashing", ":material/rotate_right:", "linear"),
-    ("locality.py", "Locality → sparsity", ":material/grain:", "locality"),
-    ("sharing.py", "Stationarity → parameter sharing", ":material/share:", "sharing"),
-    ("kernels.py", "Kernels", ":material/filter:", "kernels"),
-    ("padding.py", "Padding", ":material/padding:", "padding"),
-    ("stepper.py", "A convolution, step by step", ":material/step:", "stepper"),
-    ("anatomy.py", "Anatomy of a ConvNet", ":material/layers:", "anatomy"),
-    ("famous.py", "Famous ConvNets' fields", ":material/visibility:", "famous"),
-    ("pooling.py", "Pooling", ":material/compress:", "pooling"),
-    ("practicum.py", "Permuted pixels: FC vs ConvNet", ":material/shuffle:", "practicum"),
-]
+class Page(NamedTuple):
+    file: str  # in pages/
+    title: str  # in the navigation
+    icon: str
+    url_path: str
+    heading: str = ""  # the page's h1, where it says more than the title
 
-# each page's heading, shown by the shell before the page's own script runs (and imports what it needs: torch,
+    @property
+    def h1(self) -> str:
+        return self.heading or self.title
+
+
+# each page's heading is shown by the shell before the page's own script runs (and imports what it needs: torch,
 # on a fresh server, takes seconds), so a visitor sees where they are at once
-HEADINGS = {"home": "Natural signals and the convolution",
-            "signals": "Signals and their properties",
-            "linear": "The linear layer: rotation and squashing",
-            "locality": "Locality → sparsity",
-            "sharing": "Stationarity → parameter sharing",
-            "kernels": "Kernels",
-            "padding": "Padding",
-            "stepper": "A convolution, step by step",
-            "anatomy": "Anatomy of a ConvNet",
-            "famous": "Famous ConvNets: receptive fields",
-            "pooling": "Pooling",
-            "practicum": "Permuted pixels: fully connected net vs ConvNet"}
+PAGES = [
+    Page("home.py", "Home", ":material/home:", "home", "Natural signals and the convolution"),
+    Page("signals.py", "Signals and their properties", ":material/graphic_eq:", "signals"),
+    Page("linear.py", "The linear layer: rotation and squashing", ":material/rotate_right:", "linear"),
+    Page("locality.py", "Locality → sparsity", ":material/grain:", "locality"),
+    Page("sharing.py", "Stationarity → parameter sharing", ":material/share:", "sharing"),
+    Page("kernels.py", "Kernels", ":material/filter:", "kernels"),
+    Page("padding.py", "Padding", ":material/padding:", "padding"),
+    Page("stepper.py", "A convolution, step by step", ":material/step:", "stepper"),
+    Page("anatomy.py", "Anatomy of a ConvNet", ":material/layers:", "anatomy"),
+    Page("famous.py", "Famous ConvNets' fields", ":material/visibility:", "famous", "Famous ConvNets: receptive fields"),
+    Page("pooling.py", "Pooling", ":material/compress:", "pooling"),
+    Page("practicum.py", "Permuted pixels: FC vs ConvNet", ":material/shuffle:", "practicum",
+         "Permuted pixels: fully connected net vs ConvNet"),
+]
+_BY_PATH = {p.url_path: p for p in PAGES}
 
 
 def heading(url_path: str, dataset: str = "mnist") -> str:
@@ -69,9 +72,8 @@ def heading(url_path: str, dataset: str = "mnist") -> str:
     if url_path == "practicum":
         from core.practicum.datasets import spec
 
-        unit = "pixels" if len(spec(dataset).input_shape) == 3 else "positions"
-        return HEADINGS["practicum"].replace("pixels", unit)
-    return HEADINGS.get(url_path or "home", HEADINGS["home"])
+        return _BY_PATH["practicum"].h1.replace("pixels", spec(dataset).unit)
+    return _BY_PATH.get(url_path or "home", PAGES[0]).h1
 
 
 def practicum_dataset() -> str:

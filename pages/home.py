@@ -20,5 +20,5 @@ cols[2].markdown("**Compositionality**  \nSamples form motifs, motifs form parts
                  "→ *depth*: stacked layers see larger and larger fields.")
 
 st.subheader("Map of the lab")
-for file, title, icon, _ in PAGES[1:]:
+for file, title, icon, *_ in PAGES[1:]:
     st.page_link(str(ROOT / "pages" / file), label=title, icon=icon)

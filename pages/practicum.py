@@ -160,7 +160,7 @@ except DataUnavailable as exc:
     st.stop()
 with left:
     st.caption("Test samples, original (top) and with the fixed permutation (bottom)")
-    if isinstance(pairs[0][1], str):
+    if ds.nd == 2:  # images: pictures; sequences: one chart
         st.image([o for _, o, _ in pairs], caption=[str(d) for d, _, _ in pairs], width=56)
         st.image([s for _, _, s in pairs], width=56)
     else:  # MNIST-1D: sequences, in one chart

@@ -78,6 +78,11 @@ class DatasetSpec:
         return len(self.input_shape) - 1
 
     @property
+    def unit(self) -> str:
+        """What a permutation moves: pixels of an image, positions of a sequence."""
+        return "pixels" if self.nd == 2 else "positions"
+
+    @property
     def chance(self) -> float:
         return 100.0 / self.classes
 

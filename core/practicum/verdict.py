@@ -64,7 +64,7 @@ class Verdict:
 
 
 def _unit(dataset: str) -> str:
-    return "pixels" if len(spec(dataset).input_shape) == 3 else "positions"
+    return spec(dataset).unit
 
 
 def _problems(run: RunResult, classes: int) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.safe import md
-from dashboard.shell import HEADINGS, PAGES, ROOT
+from dashboard.shell import PAGES, ROOT, heading
 
 APP = str(ROOT / "dashboard" / "app.py")
 
@@ -49,17 +49,17 @@ def run_page(url_path, params=None):
     for key, value in (params or {}).items():
         at.query_params[key] = value
     at.run()
-    file = next(f for f, _, _, u in PAGES if u == url_path)
+    file = next(p.file for p in PAGES if p.url_path == url_path)
     at.switch_page(str(ROOT / "pages" / file)).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
 
 def test_every_page_has_links_under_test():
-    assert set(LINKS) == {u for *_, u in PAGES}
+    assert set(LINKS) == {p.url_path for p in PAGES}
 
 
-@pytest.mark.parametrize("url_path", [u for *_, u in PAGES])
+@pytest.mark.parametrize("url_path", [p.url_path for p in PAGES])
 def test_defaults(url_path, caplog):
     log = logging.getLogger("convlab")
     log.addHandler(caplog.handler)  # the lab's logger does not propagate
@@ -71,7 +71,7 @@ def test_defaults(url_path, caplog):
     # the page's own heading, once. The shell sends it before the navigation menu, from its own reading of which
     # page the run is for (here: asked for by hash, as a click in the app does); Streamlit's answer is the oracle,
     # and a wrong reading is mended and logged
-    assert [t.value for t in at.title] == [HEADINGS[url_path]]
+    assert [t.value for t in at.title] == [heading(url_path)]
     assert "heading guessed" not in caplog.text
     # every chart is drawn on a canvas: Streamlit's default, SVG, made the browser style, lay out and paint a DOM
     # node per mark on every rerun (the browser test checks that vega-embed obeyed)
@@ -87,7 +87,7 @@ def assert_no_none_cells(at) -> None:
             assert table.proto.HasField("placeholder"), list(table.value.columns)
 
 
-@pytest.mark.parametrize("url_path", [u for *_, u in PAGES])
+@pytest.mark.parametrize("url_path", [p.url_path for p in PAGES])
 def test_seeded_link(url_path):
     valid, _ = LINKS[url_path]
     at = run_page(url_path, valid)
@@ -100,7 +100,7 @@ def test_seeded_link(url_path):
     assert_no_none_cells(at)
 
 
-@pytest.mark.parametrize("url_path", [u for *_, u in PAGES if LINKS[u][1] and u != "home"])
+@pytest.mark.parametrize("url_path", [p.url_path for p in PAGES if LINKS[p.url_path][1] and p.url_path != "home"])
 def test_bad_link_values_are_corrected_with_a_notice(url_path):
     _, bad = LINKS[url_path]
     at = run_page(url_path, bad)
@@ -980,7 +980,7 @@ def test_stepper_play_stops_by_itself_after_its_time():
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["st_play"] = "true"
     at.run()
-    file = next(f for f, _, _, u in PAGES if u == "stepper")
+    file = next(p.file for p in PAGES if p.url_path == "stepper")
     at.switch_page(str(ROOT / "pages" / file)).run()
     assert at.toggle(key="st_play").value is True and not at.info  # just started: it plays
     at.session_state["st_play_since"] = 0.0  # started long ago: the next run stops it and says so

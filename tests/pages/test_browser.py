@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.shell import HEADINGS, PAGES, ROOT
+from dashboard.shell import PAGES, ROOT, heading
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a real server and Chromium: minutes
 DONE = "[data-testid=stApp][data-test-script-state=notRunning]"
@@ -158,16 +158,16 @@ def _nudge(page, thumb, value: str) -> None:
 
 def test_deep_link_first_then_every_page(server, browser):
     # the first visit of the fresh server is a deep link to a page other than home
-    first = next(u for *_, u in PAGES if u != "home")
+    first = next(p.url_path for p in PAGES if p.url_path != "home")
     page = open_page(browser, f"{server}/{first}")
     assert_healthy(page, first)
-    assert page.locator("h1").first.inner_text() == HEADINGS[first]
+    assert page.locator("h1").first.inner_text() == heading(first)
     page.context.close()
 
-    for _, title, _, url_path in PAGES:  # each page as its plain link opens it (moved and shared: below)
+    for _, title, _, url_path, _ in PAGES:  # each page as its plain link opens it (moved and shared: below)
         page = open_page(browser, f"{server}/{url_path}")
         assert_healthy(page, url_path)
-        assert page.locator("h1").all_inner_texts() == [HEADINGS[url_path]]  # the one heading, the page's own
+        assert page.locator("h1").all_inner_texts() == [heading(url_path)]  # the one heading, the page's own
         page.context.close()
 
 
@@ -186,7 +186,7 @@ def open_every_expander(page) -> None:
     page.wait_for_timeout(600)
 
 
-TABLE_LINKS = [u for *_, u in PAGES if u not in ("home", "practicum")] + [
+TABLE_LINKS = [p.url_path for p in PAGES if p.url_path not in ("home", "practicum")] + [
     "famous?fm_net=ResNet-50", "anatomy?an_preset=small%20residual%20net", "sharing?sh_nd=2D&sh_cin=16&sh_cout=16",
     "stepper?st_nd=2D&st_cin=3&st_cout=2", "locality?loc_n=5"]
 
@@ -223,14 +223,14 @@ def test_moving_around_inside_the_app_shows_each_pages_own_heading(server, brows
     the right one, and only one."""
     before = len(server_log())
     page = open_page(browser, f"{server}/home")  # the alias of /
-    assert page.locator("h1").all_inner_texts() == [HEADINGS["home"]]
+    assert page.locator("h1").all_inner_texts() == [heading("home")]
     page.locator("[data-testid=stPageLink] a", has_text="Padding").click()
-    expect(page.locator("h1")).to_have_text([HEADINGS["padding"]], timeout=60_000)
+    expect(page.locator("h1")).to_have_text([heading("padding")], timeout=60_000)
     page.wait_for_selector(DONE, timeout=60_000)
     for url_path in ("kernels", "home", "pooling"):
-        title = next(t for _, t, _, u in PAGES if u == url_path)
+        title = next(p.title for p in PAGES if p.url_path == url_path)
         page.locator("[data-testid=stSidebarNav] a", has_text=title).first.click()
-        expect(page.locator("h1")).to_have_text([HEADINGS[url_path]], timeout=60_000)
+        expect(page.locator("h1")).to_have_text([heading(url_path)], timeout=60_000)
         page.wait_for_selector(DONE, timeout=60_000)
         assert page.locator("[data-testid=stException]").count() == 0
     page.context.close()

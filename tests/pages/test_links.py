@@ -32,7 +32,7 @@ def open_page(url_path: str, params: dict) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in params.items():
         at.query_params[key] = value
-    file = next(f for f, _, _, u in PAGES if u == url_path)
+    file = next(p.file for p in PAGES if p.url_path == url_path)
     at.switch_page(str(ROOT / "pages" / file)).run()  # the first run is the deep link itself
     assert not at.exception, (url_path, params, [e.value for e in at.exception])
     return at
@@ -92,7 +92,7 @@ def values_for(kind, lo, hi, step, options):
 
 @st.composite
 def links(draw):
-    url_path = draw(st.sampled_from([u for *_, u in PAGES if u != "home"]))
+    url_path = draw(st.sampled_from([p.url_path for p in PAGES if p.url_path != "home"]))
     dom = domains(url_path)
     keys = draw(st.lists(st.sampled_from(sorted(dom)), min_size=1, max_size=min(4, len(dom)), unique=True))
     return url_path, {k: draw(values_for(*dom[k])) for k in keys}
