@@ -11,7 +11,7 @@ from core.nets.receptive_field import receptive_field, recursion_table
 from core.tables import long_table
 from dashboard import cache, urlstate as url
 from dashboard.safe import md
-from dashboard.tables import fit_height
+from dashboard.tables import arrow, fit_height
 from dashboard import charts
 from dashboard.charts import as_spec
 
@@ -36,7 +36,8 @@ def analyse(text: str):
     except ValueError as exc:
         recursion, why = None, str(exc)
     shown = table.assign(**{"output shape": [" × ".join(map(str, d)) for d in dims]})  # formatted only to show
-    return shown, count_parameters(model), as_spec(chart), recursion, why
+    # the tables as Arrow, made once: every viewer's run sends them as they are
+    return arrow(shown), count_parameters(model), as_spec(chart), None if recursion is None else arrow(recursion), why
 
 
 @cache.data(show_spinner=False, max_entries=64)

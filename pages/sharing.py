@@ -28,7 +28,16 @@ def matrices_table(n, k):
 
 @cache.data(show_spinner=False, max_entries=64)
 def matrices_chart(n, k):
-    return as_spec(charts.shared_weights(matrices_table(n, k)))
+    """(the matrices' chart spec, the caption read from the same table)."""
+    table = matrices_table(n, k)
+    return as_spec(charts.shared_weights(table)), sharing_caption(table)
+
+
+@cache.data(show_spinner=False)
+def examples_metrics():
+    """The lecture's examples as (label, value) pairs for the metrics."""
+    return [(row["example"], f"{row['locally connected weights']} → {row['convolution weights']} weights")
+            for row in lecture_examples().to_dict("records")]
 
 
 @cache.data(show_spinner=False, max_entries=64)
@@ -60,10 +69,9 @@ st.dataframe(costs(shape, c_out, k), column_config={
     "nonzeros": st.column_config.NumberColumn("matrix non-zeros", format="localized"),
     "output_shape": "output shape", "any_input_size": "works on any input size"})
 
-examples = lecture_examples()
-for col, row in zip(st.columns(len(examples)), examples.to_dict("records")):
-    col.metric(row["example"], f"{row['locally connected weights']} → {row['convolution weights']} weights",
-               help="Locally connected weights → shared convolution weights, no bias.")
+examples = examples_metrics()
+for col, (label, value) in zip(st.columns(len(examples)), examples):
+    col.metric(label, value, help="Locally connected weights → shared convolution weights, no bias.")
 
 st.subheader("How each layer grows with the input")
 sizes = tuple(sorted({s for s in (4, 8, 16, 32, 64, 128, n) if s >= k}))
@@ -74,8 +82,9 @@ g2.vega_lite_chart(mults_spec, width="stretch")
 st.caption(growth_words)
 
 st.subheader("The matrices: shared vs separate weights")
-st.vega_lite_chart(matrices_chart(min(n, 16), k))
-st.caption(sharing_caption(matrices_table(min(n, 16), k)))
+matrices_spec, matrices_words = matrices_chart(min(n, 16), k)
+st.vega_lite_chart(matrices_spec)
+st.caption(matrices_words)
 
 st.subheader("Inputs of other sizes")
 others = tuple(sorted({max(k, n // 2), n, n + 4, 2 * n}))
