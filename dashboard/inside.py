@@ -216,7 +216,12 @@ def show(done, weights_of, dataset: str, directory) -> None:
                     "each pooling before its ReLU, which gives the same numbers (ReLU and max-pooling commute) for a "
                     "quarter of the ReLU's work.")
         for r, m in convs:
-            with st.expander(f"{inside.run_name(r)}: feature maps and kernels", expanded=not r.permuted):
+            # drawn only when open (the permuted run's starts closed; the link keeps what was opened)
+            section = st.expander(f"{inside.run_name(r)}: feature maps and kernels", expanded=not r.permuted,
+                                  key=f"in_maps_{'perm' if r.permuted else 'orig'}", bind="query-params")
+            if not section.open:
+                continue
+            with section:
                 for name, shape, pictures in seen["maps"][r.key]:
                     st.caption(f"{md(name)}: {shape}")
                     st.image(pictures, width=72 if len(pictures) > 1 else 300)

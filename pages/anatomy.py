@@ -114,13 +114,15 @@ st.dataframe(table, hide_index=True, height=fit_height(len(table), most=30), col
     "multiply-adds": st.column_config.NumberColumn(format="localized")})
 st.caption("Multiply-adds are counted by PyTorch's FlopCounterMode; receptive fields come from tracing the "
            "network with torch.fx.")
-with st.expander("How the receptive field grows: the recursion, worked (Distill 2019)"):
-    if recursion is not None:
-        st.dataframe(recursion, hide_index=True, height=fit_height(len(recursion), most=30))
-        st.caption("Per spatial layer: k_eff = d(k − 1) + 1, r = r + (k_eff − 1)·j, j = j·s, "
+# drawn only when open (and the link says so): a class opening the page skips what nobody has opened yet
+worked = st.expander("How the receptive field grows: the recursion, worked (Distill 2019)", key="an_rec",
+                     bind="query-params")
+if worked.open and recursion is not None:
+    worked.dataframe(recursion, hide_index=True, height=fit_height(len(recursion), most=30))
+    worked.caption("Per spatial layer: k_eff = d(k − 1) + 1, r = r + (k_eff − 1)·j, j = j·s, "
                    "start = start + ((k_eff − 1)/2 − p)·j (first dimension; square kernels make both alike).")
-    else:
-        st.caption(f"No single chain to work through: {md(no_recursion, 300)}.")
+elif worked.open:
+    worked.caption(f"No single chain to work through: {md(no_recursion, 300)}.")
 st.vega_lite_chart(shape_spec, width="stretch")
 
 @st.fragment  # its sliders rerun this section alone: the network above is not rebuilt nor redrawn

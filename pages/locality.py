@@ -87,12 +87,15 @@ def in_one_dimension():
     left, right = st.columns(2)  # the field table's five columns need half the page
     left.vega_lite_chart(spec, width="stretch")
     right.dataframe(table, hide_index=True, placeholder="—")
-    with st.expander("The recursion, worked (Distill 2019)"):  # the page's width: its columns need it
+    # the page's width: its columns need it; drawn only when open (and the link says so)
+    section = st.expander("The recursion, worked (Distill 2019)", key="loc_rec", bind="query-params")
+    if section.open:
         worked = recursion(stack)
-        st.dataframe(worked, hide_index=True, height=fit_height(len(worked)))
-        st.caption("From the input (r = 1, j = 1, start = 0), each layer of kernel k, stride s, padding p and dilation d "
-                   "(k_eff = d(k − 1) + 1) gives r = r + (k_eff − 1)·j, j = j·s, start = start + ((k_eff − 1)/2 − p)·j; "
-                   "the closed form r = 1 + Σ (k_eff − 1)·(product of the strides below) agrees.")
+        section.dataframe(worked, hide_index=True, height=fit_height(len(worked)))
+        section.caption("From the input (r = 1, j = 1, start = 0), each layer of kernel k, stride s, padding p and "
+                        "dilation d (k_eff = d(k − 1) + 1) gives r = r + (k_eff − 1)·j, j = j·s, "
+                        "start = start + ((k_eff − 1)/2 − p)·j; the closed form r = 1 + Σ (k_eff − 1)·(product of the "
+                        "strides below) agrees.")
     if len(sizes) == 3:
         right.caption(f"The lecture's questions: Q1 output w.r.t. hidden = **{questions[0]}**, "
                       f"Q2 hidden w.r.t. input = **{questions[1]}**, "

@@ -181,8 +181,13 @@ CLIPPED_TABLES = """() => [...document.querySelectorAll('[data-testid=stDataFram
 
 
 def open_every_expander(page) -> None:
-    for summary in page.locator("[data-testid=stExpander] summary").all():
-        summary.click()
+    """Open each closed expander (an open one stays open). A lazy one reruns the page to draw its content: wait for
+    that run to end."""
+    for details in page.locator("[data-testid=stExpander] details").all():
+        if details.get_attribute("open") is None:
+            details.locator("summary").click()
+            page.wait_for_timeout(300)
+            page.wait_for_selector(DONE, timeout=60_000)
     page.wait_for_timeout(600)
 
 
