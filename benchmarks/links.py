@@ -4,8 +4,8 @@ Each link runs in a fresh process (cold caches, as on a restarted server) throug
 imports everything and runs the home page; then the link's page run is measured: CPU-seconds of the whole
 process (every thread) and the peak resident memory, also as the rise over what the process held before.
 The candidates are the heaviest values each page's widgets allow, and for the anatomy page layer lists
-near the budget of ``core.nets.layers.BUDGET``. The practicum's trainings are bounded separately
-(``core.practicum.practicum.TRAIN_BUDGET``); the last line turns that budget into seconds at the rate measured here.
+near the budget of ``core.limits.LAYER_BUDGET``. The practicum's trainings are bounded separately
+(``core.limits.TRAIN_MACS``); the last line turns that budget into seconds at the rate measured here.
 
     .venv/bin/python benchmarks/links.py            # every page
     .venv/bin/python benchmarks/links.py anatomy    # one page
@@ -106,11 +106,11 @@ def main(pages: list[str]) -> None:
         shown = json.dumps(worst_params)[:70]
         print(f"{page:<10} {len(results):>5} {worst['cpu']:>11.2f} {peak:>11.0f} {rise:>8.0f}  {shown}")
     if "practicum" in pages and os.environ.get("CONVLAB_DATA_DIR"):
-        from core.practicum.practicum import training_budget
+        from core.limits import train_budget
 
         rate = training_rate()
-        print(f"training: at most {training_budget():.2g} multiply-adds per link; at the {rate:.2g}/s measured "
-              f"here that is {training_budget() / rate:.0f} s of the worker")
+        print(f"training: at most {train_budget():.2g} multiply-adds per link; at the {rate:.2g}/s measured "
+              f"here that is {train_budget() / rate:.0f} s of the worker")
 
 
 if __name__ == "__main__":

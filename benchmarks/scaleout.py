@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the worker processes: one core per training
 
 from core.practicum.runs import RunConfig  # noqa: E402
+from core.service.worker import JobState  # noqa: E402
 from core.service.cluster import PROGRESS_TOPIC  # noqa: E402
 from core.service.store import ResultStore  # noqa: E402
 from core.service.worker import Trainer  # noqa: E402
@@ -48,7 +49,7 @@ def run_all(trainer: Trainer, todo: list[RunConfig]) -> float:
     jobs = trainer.submit_all(todo)
     while not all(j.finished for j in jobs):
         time.sleep(0.05)
-    assert all(j.state == "done" for j in jobs), [j.error for j in jobs]
+    assert all(j.state == JobState.DONE for j in jobs), [j.error for j in jobs]
     return time.perf_counter() - started
 
 

@@ -13,6 +13,8 @@ from typing import Callable
 
 import streamlit as st
 
+from core.service.worker import JobState
+
 
 def _open(job) -> bool:
     return job is not None and not job.finished and not job.cancel_requested
@@ -23,7 +25,7 @@ def watch(lookup: Callable[[], list], draw: Callable[[list], None]) -> bool:
     jobs = lookup()
     if not any(_open(j) for j in jobs):
         return False
-    running = any(j is not None and j.state == "running" for j in jobs)
+    running = any(j is not None and j.state == JobState.RUNNING for j in jobs)
 
     def tick():
         current = lookup()

@@ -13,9 +13,10 @@ import streamlit as st
 from core.practicum.datadir import DATA_ENV, DataUnavailable, available
 from core.practicum.datasets import SPECS, spec
 from core.practicum.models import MODELS, model
-from core.practicum.practicum import practicum_configs, time_estimate, training_budget
+from core.limits import train_budget
+from core.practicum.practicum import practicum_configs, time_estimate
 from core.service.store import RESULTS_ENV
-from core.service.worker import Busy
+from core.service.worker import Busy, JobState
 from dashboard import urlstate as url
 from dashboard.practicum_view import (budget_chart, field_view, link_cost, parameters, results_view, samples,
                                       sequence_chart)
@@ -88,7 +89,7 @@ for note in sorted(notes):
 work = trainer(directory)
 viewer = viewer_id()
 jobs = [work.lookup(c, viewer) for c in configs]
-done = [j.result for j in jobs if j is not None and j.state == "done"]
+done = [j.result for j in jobs if j is not None and j.state == JobState.DONE]
 
 
 def label(config):
@@ -100,7 +101,7 @@ def show_results() -> None:
     st.subheader("Results")
     # every seed trained with these settings counts in the verdict
     others = [work.lookup(replace(c, seed=s)) for c in configs for s in SEEDS if s != seed]
-    seeded = done + [j.result for j in others if j is not None and j.state == "done"]
+    seeded = done + [j.result for j in others if j is not None and j.state == JobState.DONE]
     view = results_view(tuple(r.key for r in done), tuple(r.key for r in seeded), dataset, tuple(models), done,
                         seeded)
     specs = view["specs"]
@@ -168,7 +169,7 @@ with left:
 with right:
     st.vega_lite_chart(budget_chart(dataset, tuple(sorted(widths.items())), tuple(models)), width="stretch")
 
-cost, budget = link_cost(tuple(configs)), training_budget()
+cost, budget = link_cost(tuple(configs)), train_budget()
 speeds, ahead = work.speed_range(), len(work.queue())
 too_costly = cost > budget  # checked from the models' shapes before anything is queued; stored results still show
 with status:
@@ -213,11 +214,11 @@ def show_progress(current):
     for config, job in zip(configs, current):
         if job is None:
             st.progress(0.0, text=f"{label(config)}: not started")
-        elif job.state == "done":
+        elif job.state == JobState.DONE:
             st.progress(1.0, text=f"{label(config)}: done")
-        elif job.state == "failed":
+        elif job.state == JobState.FAILED:
             st.error(f"{label(config)} failed: {md(job.error, 300)}", icon=":material/error:")
-        elif job.state == "cancelled" or job.cancel_requested:
+        elif job.state == JobState.CANCELLED or job.cancel_requested:
             st.progress(0.0, text=f"{label(config)}: cancelled")
         else:
             p = job.progress.snapshot()
@@ -228,7 +229,7 @@ def show_progress(current):
             waiting = ("waiting for a free worker of the cluster" if work.dask else
                        f"queued, {work.ahead(job)} training(s) ahead")
             text = (f"{label(config)}{where}: epoch {p.epoch}, step {p.step}/{p.total}, loss {p.loss:.3f}{eta}{again}"
-                    if job.state == "running" else f"{label(config)}: {waiting}")
+                    if job.state == JobState.RUNNING else f"{label(config)}: {waiting}")
             st.progress(min(1.0, p.step / p.total) if p.total else 0.0, text=text)
     # no chart on a tick: with a class watching, each tick's cost is taken from the training (the loss curves
     # are drawn once the runs finish)
@@ -242,9 +243,9 @@ with progress_place:
 
 with messages:
     for job in jobs:
-        if job is not None and job.state == "failed":
+        if job is not None and job.state == JobState.FAILED:
             st.error(f"{label(job.config)} failed: {md(job.error, 300)}", icon=":material/error:")
-    unsaved = sorted({j.unsaved for j in jobs if j is not None and j.state == "done" and j.unsaved})
+    unsaved = sorted({j.unsaved for j in jobs if j is not None and j.state == JobState.DONE and j.unsaved})
     if unsaved:
         st.warning(f"These results were not saved ({md('; '.join(unsaved), 300)}): they stay on this server until "
                    f"it restarts. Check the results folder (`{RESULTS_ENV}`).", icon=":material/save:")
@@ -253,7 +254,7 @@ with messages:
             st.info(f"Press **Train** to run these models: {md(time_estimate(cost, speeds, ahead))} for all of them.",
                     icon=":material/info:")
         st.stop()
-    missing = [label(c) for c, j in zip(configs, jobs) if j is None or j.state in ("cancelled", "failed")]
+    missing = [label(c) for c, j in zip(configs, jobs) if j is None or j.state in (JobState.CANCELLED, JobState.FAILED)]
     if missing and not active:
         st.info(f"Results for {len(done)} of {len(configs)} runs. Not trained yet (or stopped): "
                 f"{', '.join(missing)}. Press **Train** to run them.", icon=":material/info:")

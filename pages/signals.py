@@ -12,7 +12,7 @@ from core.lecture.images import PHOTOS, as_png, photo
 from core.lecture.signals import compare, data_types, generate, melody, permute
 from core.lecture.uploads import UploadError, read_upload
 from core.practicum.practicum import KNOBS, knob_configs, prior_advantage, time_estimate, training_cost
-from core.service.worker import Busy
+from core.service.worker import Busy, JobState
 from dashboard import cache, charts, urlstate as url
 from dashboard.progress import watch
 from dashboard.safe import md
@@ -240,10 +240,10 @@ def training_progress(current):
 
 
 watch(lambda: [work.lookup(c, viewer) for c in configs], training_progress)
-failed = [j for j in jobs if j is not None and j.state == "failed"]
+failed = [j for j in jobs if j is not None and j.state == JobState.FAILED]
 if failed:
     st.error(f"Training failed: {md(failed[0].error, 300)}", icon=":material/error:")
-elif all(j is not None and j.state == "done" for j in jobs):
+elif all(j is not None and j.state == JobState.DONE for j in jobs):
     lead = prior_advantage([j.result for j in jobs], knob)
     st.vega_lite_chart(charts.as_spec(alt.Chart(lead).mark_line(point=True).encode(
         x=alt.X(f"{knob}:Q", title=KNOBS[knob][2]),

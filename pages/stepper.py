@@ -5,7 +5,8 @@ import time
 import streamlit as st
 
 from core.lecture.padding import MODES
-from core.lecture.stepper import LIMITS, MAX_FILL, Setting, frame, gif, gif_cell
+from core.lecture.stepper import Setting, frame, gif, gif_cell
+from core.limits import STEPPER, STEPPER_FILL
 from dashboard import cache, charts, urlstate as url
 from dashboard.tables import arrow
 from dashboard.safe import md
@@ -55,14 +56,14 @@ st.markdown("One output cell at a time. A convolution *gathers*: each output cel
             "PyTorch's `conv1d`/`conv2d`/`conv_transpose` on the same weights.")
 c = st.columns(5)
 nd = url.dims("Signal", "st_nd", 2, where=c[0])
-size = url.slider("Input size", "st_n", *LIMITS["size"], 5, where=c[1])
-kernel = url.slider("Kernel size", "st_k", *LIMITS["kernel"], 3, where=c[2])
-stride = url.slider("Stride", "st_s", *LIMITS["stride"], 1, where=c[3])
-dilation = url.slider("Dilation", "st_d", *LIMITS["dilation"], 1, where=c[4])
+size = url.slider("Input size", "st_n", *STEPPER["size"], 5, where=c[1])
+kernel = url.slider("Kernel size", "st_k", *STEPPER["kernel"], 3, where=c[2])
+stride = url.slider("Stride", "st_s", *STEPPER["stride"], 1, where=c[3])
+dilation = url.slider("Dilation", "st_d", *STEPPER["dilation"], 1, where=c[4])
 c = st.columns(5)
-c_in = url.slider("Input channels", "st_cin", *LIMITS["c_in"], 1, where=c[0],
+c_in = url.slider("Input channels", "st_cin", *STEPPER["c_in"], 1, where=c[0],
                   help="Each kernel spans every input channel and sums its window across them.")
-c_out = url.slider("Kernels (output channels)", "st_cout", *LIMITS["c_out"], 1, where=c[1],
+c_out = url.slider("Kernels (output channels)", "st_cout", *STEPPER["c_out"], 1, where=c[1],
                    help="One kernel per output channel; the steps go through each output channel in turn.")
 depthwise = url.toggle("Depthwise", "st_dw", False, where=c[2],
                        help="groups = input channels: each kernel reads one input channel only (MobileNet's "
@@ -75,12 +76,12 @@ causal = url.toggle("Causal (1D)", "st_causal", False, where=c[4], disabled=nd !
                          "output reads a later input. Used for audio (WaveNet) and time series, where the future "
                          "is not known yet.") and nd == 1
 c = st.columns(5)
-padding = url.slider("Padding", "st_p", *LIMITS["padding"], 0, where=c[0], disabled=causal,
+padding = url.slider("Padding", "st_p", *STEPPER["padding"], 0, where=c[0], disabled=causal,
                      help="Set by the causal toggle while it is on." if causal else None)
 mode = url.choice("Padding mode", "st_mode", list(MODES), "zeros", where=c[1])
 fill = 0.0
 if mode == "constant":
-    fill = url.slider("Constant fill", "st_fill", -MAX_FILL, MAX_FILL, 0.0, 0.5, where=c[2],
+    fill = url.slider("Constant fill", "st_fill", -STEPPER_FILL, STEPPER_FILL, 0.0, 0.5, where=c[2],
                       help="The value every invented border cell holds.")
 seed = url.slider("Numbers (seed)", "st_seed", 0, 99, 0, where=c[3])
 # Play stops by itself after PLAY_SECONDS: a tab left playing in the background would cost the server a rerun

@@ -42,3 +42,25 @@ def offline_without_data(tmp_path, monkeypatch):
     data.load_images.cache_clear()
     yield
     data.load_images.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def trained_practicum(data_dir, tmp_path_factory):
+    """The practicum's four MNIST runs at pp_n=500, pp_seed=7, trained once for the whole session and stored with
+    their weights: (the results folder, the four configurations). Tests that change the folder copy it first."""
+    from core.practicum.data import load_dataset
+    from core.practicum.practicum import practicum_configs
+    from core.practicum.runs import pair_of
+    from core.practicum.training import train_runs
+    from core.service.store import ResultStore
+
+    store = ResultStore(tmp_path_factory.mktemp("stored") / "results")
+    data = load_dataset("mnist", str(data_dir))
+    configs, _ = practicum_configs("mnist", ("fc", "cnn"), seed=7, train_size=500)
+    done = set()
+    for c in configs:
+        if c.key() not in done:
+            for r in train_runs(pair_of(c) or (c,), data):
+                store.put(r)
+                done.add(r.key)
+    return store.root, configs

@@ -23,14 +23,8 @@ import pandas as pd
 import torch
 
 from core.lecture.padding import MODES, pad
+from core.limits import GIF_BYTES, STEPPER, STEPPER_FILL, STEPPER_STEPS
 
-LIMITS = {"size": (1, 16), "kernel": (1, 7), "stride": (1, 4), "padding": (0, 6), "dilation": (1, 4),
-          "c_in": (1, 3), "c_out": (1, 4)}
-MAX_STEPS = 400  # steps (and GIF frames) a setting may ask for
-MAX_GIF_FRAMES = MAX_STEPS
-MAX_FILL = 9.0  # the constant padding's fill, either way
-GIF_BUDGET = 96 * 2 ** 20  # bytes of frames a GIF may hold (one byte a pixel): Pillow keeps every frame until it
-# writes, and its encoding about doubles that; the peak stays near 300 MB
 GIF_CELLS = (28, 20, 14, 10)  # pixels a cell, largest first: a large setting is drawn smaller before it is refused
 
 
@@ -61,13 +55,13 @@ class Setting:
         """Why this setting cannot be stepped through (a sentence for the page), or None."""
         if self.nd not in (1, 2):
             return "the stepper draws 1D and 2D convolutions"
-        for name, (lo, hi) in LIMITS.items():
+        for name, (lo, hi) in STEPPER.items():
             if not lo <= getattr(self, name) <= hi:
                 return f"{name} must be between {lo} and {hi}"
         if self.mode not in MODES:
             return f"padding mode must be one of {', '.join(MODES)}"
-        if not abs(self.value) <= MAX_FILL:  # NaN fails this too
-            return f"the constant fill must be between -{MAX_FILL:g} and {MAX_FILL:g}"
+        if not abs(self.value) <= STEPPER_FILL:  # NaN fails this too
+            return f"the constant fill must be between -{STEPPER_FILL:g} and {STEPPER_FILL:g}"
         if self.causal and (self.nd != 1 or self.transposed):
             return "causal padding is for 1D signals (it pads the past, on the left) and the forward convolution"
         if self.depthwise and self.c_out % self.c_in:
@@ -91,8 +85,8 @@ class Setting:
             if self.out_size < 1:
                 return (f"the kernel spans {self.span} cells, more than the padded input's "
                         f"{self.size + before + after}: there is no output")
-        if self.steps > MAX_STEPS:
-            return f"this setting has {self.steps} steps; the stepper draws at most {MAX_STEPS}"
+        if self.steps > STEPPER_STEPS:
+            return f"this setting has {self.steps} steps; the stepper draws at most {STEPPER_STEPS}"
         return None
 
     @property
@@ -357,20 +351,20 @@ def gif_size(s: Setting, cell_px: int) -> tuple[int, int, int]:
     shapes, counts = _gif_layout(s)
     width = sum(sh[1] for sh in shapes) * cell_px + cell_px * (len(shapes) + 1)
     height = max(n * (sh[0] + 1) for sh, n in zip(shapes, counts)) * cell_px + cell_px
-    return width, height, min(s.steps, MAX_GIF_FRAMES)
+    return width, height, min(s.steps, STEPPER_STEPS)
 
 
 def gif_cell(s: Setting) -> int:
-    """The largest cell size (``GIF_CELLS``) whose frames fit ``GIF_BUDGET``; ValueError, in words, when even the
+    """The largest cell size (``GIF_CELLS``) whose frames fit ``GIF_BYTES``; ValueError, in words, when even the
     smallest does not."""
     for cell in GIF_CELLS:
         w, h, n = gif_size(s, cell)
-        if w * h * n <= GIF_BUDGET:
+        if w * h * n <= GIF_BYTES:
             return cell
     w, h, n = gif_size(s, GIF_CELLS[-1])
     raise ValueError(f"a GIF of this setting would hold {n} frames of {w} × {h} pixels even with {GIF_CELLS[-1]} px "
                      f"cells, {w * h * n / 2 ** 20:,.0f} MB of frames; the lab draws at most "
-                     f"{GIF_BUDGET / 2 ** 20:.0f} MB: use a smaller input or kernel, or fewer steps")
+                     f"{GIF_BYTES / 2 ** 20:.0f} MB: use a smaller input or kernel, or fewer steps")
 
 
 def gif(s: Setting, cell_px: int | None = None, ms: int = 600) -> bytes:
@@ -421,7 +415,7 @@ def gif(s: Setting, cell_px: int | None = None, ms: int = 600) -> bytes:
         left += sh[1] * cell_px + cell_px
 
     frames = []
-    for step, out in zip(range(1, MAX_GIF_FRAMES + 1), accumulate(s)):
+    for step, out in zip(range(1, STEPPER_STEPS + 1), accumulate(s)):
         o, cell = place(s, step)
         reads = [0] if s.transposed else input_channels(s, o)
         read, hit = _lit(s, cell, taps(s, cell))

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 from torch import nn
 
+from core.limits import LAYER_BUDGET, LAYER_FIELDS
 from core.nets.local import LocallyConnected1d, LocallyConnected2d
 from core.nets.module_kinds import POINTWISE
 
@@ -56,7 +57,6 @@ class Residual(nn.Module):
         return self.relu(x + self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
 
 
-LIMITS = {"out": 1024, "kernel": 64, "stride": 16, "padding": 32}  # bounded work for a shared server
 MAX_SIDE, MAX_CHANNELS, MAX_LAYERS = 256, 64, 60
 
 
@@ -74,8 +74,8 @@ def _int(row: dict, field: str, row_no: int, default: int | None = None, low: in
         raise SpecError(row_no, f"'{field}' must be a whole number, got {value!r}")
     if number < low:
         raise SpecError(row_no, f"'{field}' must be at least {low}, got {int(number)}")
-    if number > LIMITS.get(field, math.inf):
-        raise SpecError(row_no, f"'{field}' can be at most {LIMITS[field]} here, got {int(number)}")
+    if number > LAYER_FIELDS.get(field, math.inf):
+        raise SpecError(row_no, f"'{field}' can be at most {LAYER_FIELDS[field]} here, got {int(number)}")
     return int(number)
 
 
@@ -221,7 +221,6 @@ def build_model(rows: Iterable[dict], input_shape: Sequence[int]) -> nn.Sequenti
 
 
 # what one layer list may cost a shared server, checked from shapes alone before anything is allocated
-BUDGET = {"parameters": 20_000_000, "activations": 32_000_000, "work": 4_000_000_000}
 
 
 def estimate(rows: Iterable[dict], input_shape: Sequence[int], budget: dict | None = None) -> dict:
@@ -236,7 +235,7 @@ def estimate(rows: Iterable[dict], input_shape: Sequence[int], budget: dict | No
 
     Raises:
         SpecError: as ``build_model`` would, for a row that cannot be built; and (row 0) as soon as a
-        total passes ``budget`` (``BUDGET``'s keys), without building the rest.
+        total passes ``budget`` (``core.limits.LAYER_BUDGET``'s keys), without building the rest.
     """
     from core.nets.exclusive import PATCHING, flop_counter
 
@@ -273,8 +272,8 @@ def estimate(rows: Iterable[dict], input_shape: Sequence[int], budget: dict | No
 
 
 def check_budget(rows: Iterable[dict], input_shape: Sequence[int], budget: dict | None = None) -> dict:
-    """``estimate`` against ``budget`` (default ``BUDGET``): SpecError (row 0) for a list that costs more."""
-    return estimate(rows, input_shape, budget or BUDGET)
+    """``estimate`` against ``budget`` (default ``core.limits.LAYER_BUDGET``): SpecError (row 0) for a list that costs more."""
+    return estimate(rows, input_shape, budget or LAYER_BUDGET)
 
 
 def _fmt(value) -> str:

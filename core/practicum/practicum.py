@@ -129,13 +129,6 @@ def filters(result: RunResult) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["kernel", "row", "col", "weight"])
 
 
-# what one link's trainings may cost a shared server, in multiply-adds (forward and backward passes over every
-# training sample of every epoch, plus the test set each epoch): the notebook's four runs cost 5.9e10, which this
-# project's 2-core CPU trained in 14 s (4.4e9 a second; the small MNIST-1D nets run at 1.5e9). The default cap is
-# some 6 to 17 minutes there (CONVLAB_MAX_TRAIN_MACS). The largest link the sliders allow costs far more.
-TRAIN_BUDGET = 1.5e12
-
-
 def time_estimate(cost: float, speeds: tuple[float, float] | None, ahead: int = 0) -> str:
     """How long ``cost`` multiply-adds take, as a range from this server's slowest and fastest measured speeds
     (``speeds``), with the trainings ``ahead`` of it said. Before the server has measured a training there is no
@@ -169,15 +162,6 @@ def training_cost(configs) -> int:
         train_n, test_n = min(c.train_size or ds.train_size, ds.train_size), ds.test_size
         total += per_sample * c.epochs * (3 * train_n + test_n)  # backward is about twice the forward
     return int(total)
-
-
-def training_budget() -> float:
-    import os
-
-    try:
-        return float(os.environ.get("CONVLAB_MAX_TRAIN_MACS", TRAIN_BUDGET))
-    except ValueError:
-        return TRAIN_BUDGET
 
 
 KNOBS = {

@@ -17,12 +17,9 @@ import threading
 import time
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
+from core.limits import RUN_BOUNDS
 from core.practicum.datasets import spec
 
-# what one link may ask of a shared server (epochs, width and training samples: per data set, from its spec)
-BOUNDS = {"perm_fraction": (0.0, 1.0), "m1d_translation": (1, 60), "m1d_noise": (0.0, 2.0), "epochs": (1, 50),
-          "batch_size": (8, 1024), "width": (1, 128), "lr": (1e-4, 1.0), "momentum": (0.0, 0.99),
-          "train_size": (100, 60000), "seed": (0, 10_000)}
 
 
 class Cancelled(RuntimeError):
@@ -49,7 +46,7 @@ class RunConfig:
     m1d_noise: float | None = None  # MNIST-1D's iid_noise_scale (None: its default, 0.02)
 
     def clamped(self) -> tuple["RunConfig", list[str]]:
-        """The config inside ``BOUNDS`` and known names, and a note for every value changed.
+        """The config inside ``core.limits.RUN_BOUNDS`` and known names, and a note for every value changed.
 
         Equivalent settings are written one way, so that they share one key
         (one stored result): no width means the data set's default width, and
@@ -64,7 +61,7 @@ class RunConfig:
             values["width"] = ds.width(self.model)
         if values["train_size"] is not None and values["train_size"] >= ds.train_size:
             values["train_size"] = None
-        for name, (lo, hi) in BOUNDS.items():
+        for name, (lo, hi) in RUN_BOUNDS.items():
             hi = {"epochs": ds.max_epochs, "width": ds.max_width}.get(name, hi)
             v = values[name]
             if v is None:
@@ -123,6 +120,25 @@ class Progress:
             self.losses.append(loss)
             self.started = time.monotonic() - elapsed
             return True
+
+    def event(self, key: str) -> dict:
+        """This progress as an event for another process (a Dask task's, ``core.service.cluster``), read back by
+        ``follow_event``: the one place that writes and reads the format."""
+        s = self.snapshot()
+        return {"key": key, "step": s.step, "total": s.total, "epoch": s.epoch, "loss": s.loss,
+                "accuracy": s.accuracy, "elapsed": time.monotonic() - (s.started or time.monotonic())}
+
+    @staticmethod
+    def start_event(key: str, device: str) -> dict:
+        """The event of an attempt that starts (a first one, or one again on another worker) on ``device``."""
+        return {"key": key, "started": True, "device": device}
+
+    def follow_event(self, event: dict) -> bool:
+        """``follow`` an ``event`` made by ``event``; False for a start or anything else."""
+        if event.get("started") or "step" not in event:
+            return False
+        return self.follow(event["step"], event["total"], event["epoch"], event["loss"], event["accuracy"],
+                           event["elapsed"])
 
     def finish(self, losses: list[float]) -> None:
         """The run ended: every step done, and the whole loss curve (also when reports came only at the end)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import dataclass
 
 from core.practicum.runs import Progress, RunConfig, RunResult
@@ -62,16 +61,13 @@ def train_task(members: tuple[RunConfig, ...], device: str, data_dir: str | None
     def report() -> bool:  # called at every progress report; never asks to stop
         if emit is not None:
             for key, p in zip(keys, progresses):
-                s = p.snapshot()
-                emit(PROGRESS_TOPIC, {"key": key, "step": s.step, "total": s.total, "epoch": s.epoch,
-                                      "loss": s.loss, "accuracy": s.accuracy,
-                                      "elapsed": time.monotonic() - (s.started or time.monotonic())})
+                emit(PROGRESS_TOPIC, p.event(key))
         return False
 
     if emit is not None:
         where = describe_device(pick_device(device))
         for key in keys:
-            emit(PROGRESS_TOPIC, {"key": key, "started": True, "device": where})
+            emit(PROGRESS_TOPIC, Progress.start_event(key, where))
     results = train_runs(members, device=device, data_dir=data_dir, progresses=progresses, should_stop=report)
     if results_dir is None:
         return TaskOutput(results)

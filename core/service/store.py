@@ -15,25 +15,15 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
+from core.limits import ServiceLimits
 from core.practicum.datadir import cache_dir
 from core.practicum.files import atomic_write
 from core.practicum.runs import RunResult
 
 RESULTS_ENV = "CONVLAB_RESULTS_DIR"
-RESULTS_MB_ENV = "CONVLAB_RESULTS_MAX_MB"
-RESULTS_MB = 256.0  # the folder's default cap
 TOUCH_EVERY = 60.0  # seconds: a result read again sooner is not marked as used again (a write per rerun, else)
 PARSED = 256  # parsed results kept in memory, per store
 log = logging.getLogger("convlab.worker")
-
-
-def env_number(name: str, default: float) -> float:
-    """A non-negative number from the environment variable ``name``, else ``default``."""
-    try:
-        value = float(os.environ.get(name, default))
-        return value if value >= 0 else default
-    except ValueError:
-        return default
 
 
 class ResultStore:
@@ -45,7 +35,7 @@ class ResultStore:
 
     def __init__(self, root: str | os.PathLike | None = None, max_bytes: float | None = None):
         self.root = Path(root or os.environ.get(RESULTS_ENV) or cache_dir() / "results")
-        self.max_bytes = max_bytes if max_bytes is not None else env_number(RESULTS_MB_ENV, RESULTS_MB) * 1e6
+        self.max_bytes = max_bytes if max_bytes is not None else ServiceLimits.from_env().results_mb * 1e6
         self.problem: str | None = None
         # key -> (the file's identity, parsed result): a page rerun reads its results without parsing JSON
         self._parsed: OrderedDict[str, tuple[tuple, RunResult]] = OrderedDict()

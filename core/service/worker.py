@@ -16,7 +16,7 @@ elsewhere and the progress starts over. Any other ``concurrent.futures``
 executor (a process pool) gets the same task; its progress arrives with the
 result. Out of this process, cancelling stops only a run not yet started.
 
-A shared server bounds what links can ask of it (``Limits``): how many runs
+A shared server bounds what links can ask of it (``core.limits.ServiceLimits``): how many runs
 may wait, how many one viewer may have pending, and how large the results
 folder may grow (least recently used results go first). A run that no viewer
 has looked at for ``abandon_after`` seconds leaves the queue; a viewer's Cancel
@@ -31,6 +31,7 @@ shown with a warning that says why it was not saved.
 from __future__ import annotations
 
 import logging
+from enum import Enum
 import statistics
 import threading
 import time
@@ -40,27 +41,10 @@ from dataclasses import dataclass, field
 
 from core.service.cluster import PROGRESS_TOPIC, TaskOutput, is_dask_client, task_key, train_task
 from core.practicum.runs import Cancelled, Progress, RunConfig, RunResult, pair_of
-from core.service.store import RESULTS_MB, RESULTS_MB_ENV, ResultStore, env_number
+from core.limits import ServiceLimits
+from core.service.store import ResultStore
 
 log = logging.getLogger("convlab.worker")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a public link may cost the server; each from an environment variable, with a default."""
-
-    max_waiting: int = 16  # runs queued and not started, all viewers together (CONVLAB_MAX_QUEUE)
-    per_viewer: int = 8  # runs one viewer may have pending (CONVLAB_MAX_PER_VIEWER)
-    results_mb: float = RESULTS_MB  # the results folder's size cap (CONVLAB_RESULTS_MAX_MB)
-    abandon_after: float = 30.0  # seconds without a look before a queued run is dropped (CONVLAB_ABANDON_S)
-
-    @classmethod
-    def from_env(cls) -> "Limits":
-        d = cls()
-        return cls(int(env_number("CONVLAB_MAX_QUEUE", d.max_waiting)),
-                   int(env_number("CONVLAB_MAX_PER_VIEWER", d.per_viewer)),
-                   env_number(RESULTS_MB_ENV, d.results_mb),
-                   env_number("CONVLAB_ABANDON_S", d.abandon_after))
 
 
 class Busy(RuntimeError):
@@ -71,11 +55,27 @@ class Busy(RuntimeError):
         self.ahead = ahead
 
 
+class JobState(str, Enum):
+    """Where a training stands. A ``str``: a state reads as its word (``"done"``) in messages and logs."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ENDED = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
+
+
 @dataclass
 class Job:
     key: str
     config: RunConfig
-    state: str = "queued"  # queued | running | done | failed | cancelled
+    state: JobState = JobState.QUEUED
     progress: Progress = field(default_factory=Progress)
     result: RunResult | None = None
     error: str | None = None
@@ -91,7 +91,7 @@ class Job:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("done", "failed", "cancelled")
+        return self.state in ENDED
 
     def watched(self, within: float, now: float | None = None) -> bool:
         now = time.time() if now is None else now
@@ -115,8 +115,8 @@ class Trainer:
     """Deduplicating, bounded front of an executor; safe to share between all sessions of a server."""
 
     def __init__(self, store: ResultStore | None = None, executor: Executor | None = None,
-                 data_dir: str | None = None, device: str = "auto", limits: Limits | None = None):
-        self.limits = limits or Limits.from_env()
+                 data_dir: str | None = None, device: str = "auto", limits: ServiceLimits | None = None):
+        self.limits = limits or ServiceLimits.from_env()
         self.store = store or ResultStore(max_bytes=self.limits.results_mb * 1e6)
         self.executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="convlab-train")
         # a thread pool shares this process's memory: progress streams and cancelling works mid-run. Any other
@@ -153,10 +153,9 @@ class Trainer:
             return
         if msg.get("started"):  # a first attempt, or a rerun after a lost worker: from the start again
             job.progress.restart()
-            job.state, job.attempts, job.device_name = "running", job.attempts + 1, msg.get("device")
-        elif "step" in msg and job.progress.follow(msg["step"], msg["total"], msg["epoch"], msg["loss"],
-                                                   msg["accuracy"], msg["elapsed"]):
-            job.state = "running"
+            job.state, job.attempts, job.device_name = JobState.RUNNING, job.attempts + 1, msg.get("device")
+        elif job.progress.follow_event(msg):
+            job.state = JobState.RUNNING
 
     def check_engine(self) -> bool:
         """Whether the engine still runs trainings; a Dask cluster that stopped answering is left for a thread on
@@ -177,7 +176,7 @@ class Trainer:
             for job in self._jobs.values():
                 if not job.finished:
                     job.error = "the Dask cluster stopped answering before this run finished; press Train to run it here"
-                    job.state, job.finished_at = "failed", time.time()
+                    job.state, job.finished_at = JobState.FAILED, time.time()
         log.warning("%s", self.engine_problem)
         threading.Thread(target=lambda: client.close(timeout=2), name="convlab-dask-close", daemon=True).start()
         return False
@@ -196,10 +195,10 @@ class Trainer:
     def _existing(self, key: str, config: RunConfig) -> Job | None:
         """A live job for ``key``, else its stored result as a finished job, else None."""
         job = self._jobs.get(key)
-        if job is not None and job.state not in ("failed", "cancelled"):
+        if job is not None and job.state not in (JobState.FAILED, JobState.CANCELLED):
             return job
         stored = self.store.get(key)
-        return Job(key, config, "done", result=stored) if stored is not None else None
+        return Job(key, config, JobState.DONE, result=stored) if stored is not None else None
 
     def lookup(self, config: RunConfig, viewer: str | None = None) -> Job | None:
         """The job or stored result for ``config`` (a failed or cancelled job too), without starting anything.
@@ -217,7 +216,7 @@ class Trainer:
     def _drop_abandoned(self, now: float) -> None:
         """Cancel queued runs that no viewer has looked at lately (called under the lock)."""
         for job in self._jobs.values():
-            if job.state == "queued" and job.viewers and not job.watched(self.limits.abandon_after, now):
+            if job.state == JobState.QUEUED and job.viewers and not job.watched(self.limits.abandon_after, now):
                 self._request_cancel(job)
 
     def _tasks_ahead(self, job: Job | None = None) -> int:
@@ -272,7 +271,7 @@ class Trainer:
                     seen.update(m.key() for m, t in zip(members, twins) if t is None)
             new_jobs = len(seen)
             if new_jobs:
-                waiting = sum(j.state == "queued" and not j.cancel_requested for j in self._jobs.values())
+                waiting = sum(j.state == JobState.QUEUED and not j.cancel_requested for j in self._jobs.values())
                 mine = sum(viewer in j.viewers and not j.finished and not j.cancel_requested
                            for j in self._jobs.values()) if viewer is not None else 0
                 if waiting + new_jobs > self.limits.max_waiting:
@@ -315,7 +314,7 @@ class Trainer:
         else:  # another process: running as far as we can tell, progress arrives with the result
             future = self.executor.submit(train_task, members, self.device, self.data_dir, results_dir)
             for job in mine:
-                job.state = "running"
+                job.state = JobState.RUNNING
         for job in mine:
             job.future, job.group = future, mine
         return future, jobs
@@ -328,7 +327,7 @@ class Trainer:
         if _shutting_down() or all(j.cancel_requested for j in mine):
             raise Cancelled("cancelled before it started")
         for j in mine:
-            j.state = "running"
+            j.state = JobState.RUNNING
         from core.practicum.training import train_runs
 
         log.info("training %s", " + ".join(c.key() for c in members))
@@ -345,11 +344,11 @@ class Trainer:
             exc = None if future.cancelled() else future.exception()
             if future.cancelled() or isinstance(exc, Cancelled):
                 for j in mine:
-                    j.state = "cancelled"
+                    j.state = JobState.CANCELLED
                 return
             if exc is not None:  # the page shows the message instead of a traceback
                 for j in mine:
-                    j.error, j.state = f"{type(exc).__name__}: {exc}", "failed"
+                    j.error, j.state = f"{type(exc).__name__}: {exc}", JobState.FAILED
                 return
             out = future.result()
             results, stored, unsaved = ((out.results, out.stored, out.unsaved) if isinstance(out, TaskOutput)
@@ -365,11 +364,11 @@ class Trainer:
                         log.warning("result %s not stored: %s", result.key, unsaved)
                 if job is not None:
                     job.progress.finish(result.losses)
-                    job.result, job.unsaved, job.state = result, unsaved, "done"
+                    job.result, job.unsaved, job.state = result, unsaved, JobState.DONE
         except BaseException as err:  # noqa: BLE001 - whatever broke, the jobs end and say so
             for j in mine:
                 if not j.finished:
-                    j.error, j.state = f"{type(err).__name__}: {err}", "failed"
+                    j.error, j.state = f"{type(err).__name__}: {err}", JobState.FAILED
             log.exception("finishing %s failed", [j.key for j in mine])
         finally:
             for j in mine:
@@ -392,7 +391,7 @@ class Trainer:
         """Forget finished jobs after ``keep`` seconds (called under the lock); a saved result stays on disk."""
         for key, job in list(self._jobs.items()):
             if job.finished and job.finished_at is not None and now - job.finished_at > keep and (
-                    job.state != "done" or job.unsaved is None or now - job.finished_at > 6 * keep):
+                    job.state != JobState.DONE or job.unsaved is None or now - job.finished_at > 6 * keep):
                 del self._jobs[key]
 
     # -- stopping ------------------------------------------------------------------------------------------------

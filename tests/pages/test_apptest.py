@@ -636,25 +636,19 @@ def test_famous_growth_chart_draws_the_deepest_field_so_far():
 
 
 @pytest.fixture
-def stored_practicum(data_dir, fresh_trainer, tmp_path):
-    """The practicum's four MNIST runs at pp_n=500, pp_seed=7, trained here and stored with their weights."""
-    from core.practicum.data import load_dataset
-    from core.practicum.practicum import practicum_configs
-    from core.practicum.runs import pair_of
-    from core.service.store import ResultStore
-    from core.practicum.training import train_runs
+def stored_practicum(trained_practicum, data_dir, fresh_trainer, tmp_path):
+    """A copy of the session's stored runs for this test alone (a test may damage them), served by a fresh
+    trainer."""
+    import shutil
 
+    from core.practicum.data import load_dataset
+    from core.service.store import ResultStore
+
+    root, configs = trained_practicum
+    shutil.copytree(root, tmp_path / "results")
     store = ResultStore(tmp_path / "results")
-    data = load_dataset("mnist", str(data_dir))
-    configs, _ = practicum_configs("mnist", ("fc", "cnn"), seed=7, train_size=500)
-    done = set()
-    for c in configs:
-        if c.key() not in done:
-            for r in train_runs(pair_of(c) or (c,), data):
-                store.put(r)
-                done.add(r.key)
     fresh_trainer(CONVLAB_RESULTS_DIR=str(store.root), CONVLAB_DATA_DIR=str(data_dir))
-    return store, configs, data
+    return store, configs, load_dataset("mnist", str(data_dir))
 
 
 def _says(at) -> dict:

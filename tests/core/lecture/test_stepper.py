@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from hypothesis import assume, given, settings, strategies as st
 from PIL import Image
 
-from core.lecture.stepper import MAX_STEPS, Setting, frame, gif, operands, run
+from core.lecture.stepper import Setting, frame, gif, operands, run
+from core.limits import STEPPER_STEPS as MAX_STEPS
 
 TORCH_MODE = {"zeros": "constant", "constant": "constant", "reflect": "reflect", "replicate": "replicate",
               "circular": "circular"}
@@ -175,7 +176,8 @@ def test_gif_has_one_frame_per_step():
 
 
 def test_a_gif_is_costed_before_it_is_drawn_and_refused_past_the_budget():
-    from core.lecture.stepper import GIF_BUDGET, gif_cell, gif_size
+    from core.lecture.stepper import gif_cell, gif_size
+    from core.limits import GIF_BYTES as GIF_BUDGET
 
     hostile = Setting(nd=2, size=16, kernel=7, stride=4, dilation=4, transposed=True)  # 256 frames of 85 x 85 cells
     with pytest.raises(ValueError, match="MB of frames"):

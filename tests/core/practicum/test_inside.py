@@ -12,10 +12,7 @@ from core.practicum.inside import (MISTAKES, confusion, drawn_input, feature_map
                          load_model, preprocess_drawing, probabilities, sample_input)
 from core.nets.layers import build_model
 from core.practicum.models import practicum_rows
-from core.practicum.practicum import practicum_configs
 from core.service.store import ResultStore
-from core.practicum.training import train_runs
-from core.practicum.runs import pair_of
 
 
 @pytest.fixture(scope="module")
@@ -24,18 +21,11 @@ def mnist():
 
 
 @pytest.fixture(scope="module")
-def trained(mnist, tmp_path_factory):
-    """FC and ConvNet, original and permuted, 1 epoch on 600 images, stored and read back."""
-    store = ResultStore(tmp_path_factory.mktemp("results"))
-    configs, _ = practicum_configs("mnist", ("fc", "cnn"), epochs=1, train_size=600)
-    done = {}
-    for c in configs:
-        if c.key() in done:
-            continue
-        for r in train_runs(pair_of(c) or (c,), mnist):
-            store.put(r)
-            done[r.key] = r
-    return [(r, load_model(store.get(r.key), store.get_weights(r.key))) for r in done.values()]
+def trained(trained_practicum):
+    """FC and ConvNet, original and permuted (the session's stored runs), read back with their weights."""
+    root, configs = trained_practicum
+    store = ResultStore(root)
+    return [(store.get(c.key()), load_model(store.get(c.key()), store.get_weights(c.key()))) for c in configs]
 
 
 def test_unstack_gives_each_member_its_own_network():

@@ -66,3 +66,17 @@ def test_a_record_without_format_or_key_is_not_ours_and_one_of_another_configura
     for text in ("[]", "null", "3"):
         with pytest.raises(ValueError):
             RunResult.from_json(text)
+
+
+def test_a_progress_event_is_read_back_as_it_was_written():
+    from core.practicum.runs import Progress
+
+    made = Progress()
+    made.start(100)
+    made.report(40, 0.5, 80.0)
+    event = made.event("k1")
+    assert event["key"] == "k1" and event["step"] == 40  # a Dask event: plain values
+    seen = Progress()
+    assert seen.follow_event(event) and (seen.step, seen.total, seen.loss, seen.accuracy) == (40, 100, 0.5, 80.0)
+    assert not seen.follow_event(event)  # an older or repeated report moves nothing
+    assert not seen.follow_event(Progress.start_event("k1", "CPU")) and seen.step == 40

@@ -15,7 +15,8 @@ import pytest
 
 from core.practicum.runs import Progress, RunConfig, RunResult
 from core.service.store import ResultStore
-from core.service.worker import Busy, Limits, Trainer
+from core.limits import ServiceLimits as Limits
+from core.service.worker import Busy, Trainer
 
 ROOT = Path(__file__).resolve().parents[3]
 
