@@ -8,7 +8,8 @@ server's memory with all of them open can be read. A one-line Streamlit app serv
 
     CONVLAB_DATA_DIR=../shared/data .venv/bin/python benchmarks/classroom.py   # every page, 100 and 200 in 2 s
     .venv/bin/python benchmarks/classroom.py --pages signals,famous-mixed --sessions 200
-    .venv/bin/python benchmarks/classroom.py --distinct --pages signals  # N distinct links (the seed varies)
+    .venv/bin/python benchmarks/classroom.py --distinct --pages signals  # N distinct links (the seed varies),
+                                                                          # none of them opened before
 
 ``famous-mixed`` spreads the sessions over the seven famous nets (``fm_net``), ``stored`` is a practicum link
 whose MNIST-1D runs are trained first into a fresh results folder. Figures: p50/p95/max seconds to the first
@@ -146,8 +147,9 @@ def warm(base, sessions: list[tuple[str, str]], pid) -> float:
     return rss_mb(pid)
 
 
-def measure(base, pid, label: str, sessions: list[tuple[str, str]], within: float) -> dict:
-    before = warm(base, sessions, pid)
+def measure(base, pid, label: str, sessions: list[tuple[str, str]], within: float, distinct: bool = False) -> dict:
+    # distinct links: the page was opened before (its code loaded), none of these links (their work not cached)
+    before = warm(base, [(sessions[0][0], "")] if distinct else sessions, pid)
     results, open_rss = asyncio.run(crowd(base, sessions, within, pid))
     time.sleep(3.0)  # the sessions have closed: what stays
     after = rss_mb(pid)
@@ -264,7 +266,7 @@ def main() -> None:
                         name = label if script else page + (" (distinct)" if args.distinct else "") + (
                             f" ({args.replicas} replicas)" if args.replicas > 1 else "")
                         row = measure(bases, pids, name, links(page, n, args.distinct and script is None),
-                                      args.within)
+                                      args.within, distinct=args.distinct and script is None)
                         rows.append(row)
                         print(f"{row['link']:<22} {n:>4}  first p50 {row['first50']:.2f} p95 {row['first95']:.2f}"
                               f"  end p50 {row['end50']:.2f} p95 {row['end95']:.2f} max {row['endmax']:.2f}"
