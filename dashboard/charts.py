@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from dashboard.colours import BLUE, COPIES, INK, ORANGE, PALE, RED, WHITE
+from core.palette import BLUE, COPIES, INK, ORANGE, PALE, RED, WHITE
 
 
 # The column's width, and ``height`` for the plot alone. Streamlit's default "fit" squeezes the title, legend and

@@ -11,7 +11,7 @@ from core.practicum import inside
 from core.lecture.images import as_png, data_url
 from dashboard import urlstate as url
 from dashboard.charts import as_spec
-from dashboard.colours import BLUE, RED
+from core.palette import BLUE, RED
 from dashboard.safe import md
 
 CANVAS = 280  # pixels: ten per MNIST pixel

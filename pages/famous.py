@@ -8,7 +8,7 @@ from core.lecture.famous import (ARCHITECTURES, INPUT, PUBLISHED_FIELDS, build, 
 from dashboard import cache, urlstate as url
 from dashboard.tables import arrow
 from dashboard.charts import as_spec
-from dashboard.colours import BLUE, INK, RED
+from core.palette import BLUE, INK, RED
 from dashboard.safe import md
 
 

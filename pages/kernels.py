@@ -12,7 +12,7 @@ from core.lecture.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, 
 from dashboard import cache, urlstate as url
 from dashboard.charts import FIT_X, as_spec
 from dashboard.tables import arrow
-from dashboard.colours import BLUE, PALE, RED
+from core.palette import BLUE, PALE, RED
 from dashboard.safe import md
 
 

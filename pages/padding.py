@@ -8,7 +8,7 @@ from core.lecture.images import photo
 from core.lecture.padding import MODES, border_effect, padded_views, same_claim, size_table
 from dashboard import cache, charts, urlstate as url
 from dashboard.tables import arrow
-from dashboard.colours import BLUE, INK, ORANGE
+from core.palette import BLUE, INK, ORANGE
 
 SIGNAL = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0, 5.0, 7.0])
 

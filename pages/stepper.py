@@ -5,7 +5,8 @@ import time
 import streamlit as st
 
 from core.lecture.padding import MODES
-from core.lecture.stepper import Setting, frame, gif, gif_cell
+from core.lecture.stepper import Setting, frame
+from core.lecture.stepper_gif import gif, gif_cell
 from core.limits import STEPPER, STEPPER_FILL
 from dashboard import cache, charts, urlstate as url
 from dashboard.tables import arrow

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from hypothesis import assume, given, settings, strategies as st
 from PIL import Image
 
-from core.lecture.stepper import Setting, frame, gif, operands, run
+from core.lecture.stepper import Setting, frame, operands, run
+from core.lecture.stepper_gif import gif
 from core.limits import STEPPER_STEPS as MAX_STEPS
 
 TORCH_MODE = {"zeros": "constant", "constant": "constant", "reflect": "reflect", "replicate": "replicate",
@@ -176,7 +177,7 @@ def test_gif_has_one_frame_per_step():
 
 
 def test_a_gif_is_costed_before_it_is_drawn_and_refused_past_the_budget():
-    from core.lecture.stepper import gif_cell, gif_size
+    from core.lecture.stepper_gif import gif_cell, gif_size
     from core.limits import GIF_BYTES as GIF_BUDGET
 
     hostile = Setting(nd=2, size=16, kernel=7, stride=4, dilation=4, transposed=True)  # 256 frames of 85 x 85 cells
@@ -199,7 +200,7 @@ def test_the_largest_gif_allowed_stays_under_300_mb(tmp_path):
     import sys
 
     script = ("import resource, sys; sys.path.insert(0, '.')\n"
-              "from core.lecture.stepper import Setting, gif\n"
+              "from core.lecture.stepper import Setting\nfrom core.lecture.stepper_gif import gif\n"
               "s = Setting(nd=2, size=16, kernel=3, padding=1)\n"
               "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
               "gif(s)\n"

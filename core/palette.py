@@ -1,4 +1,5 @@
-"""The lab's colours, in one place (the theme's in ``.streamlit/config.toml`` match)."""
+"""The lab's colours, in one place: the charts and pictures the pages draw, and the GIF the stepper exports (the
+theme's in ``.streamlit/config.toml`` match). A shared leaf of ``core``."""
 
 BLUE = "#3b6e8f"  # the original, the data: the theme's primary colour
 RED = "#e4572e"  # the permuted copy, what a unit sees, a highlight
@@ -6,4 +7,10 @@ ORANGE = "#f2a541"  # invented cells (padding)
 INK = "#25303b"  # text and outlines: the theme's text colour
 PALE = "#d5d9e0"  # connections not taken
 WHITE = "#ffffff"
+GREY = "#555555"  # cell outlines in an exported picture
 COPIES = {"domain": ["original", "permuted"], "range": [BLUE, RED]}  # original vs permuted, on every page
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    """``"#e4572e"`` as ``(228, 87, 46)``."""
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
