@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from core.lecture import signals as s
+from core.lecture.signals.generate import _gaussian_power
 from core.lecture.images import photo
 from core.lecture.uploads import UploadError, read_upload
 
@@ -203,7 +204,7 @@ def test_generated_levels_are_the_full_complex_fft_synthesis(nd):
     f2 = f ** 2 if nd == 1 else f[:, None] ** 2 + f[None, :] ** 2
     x = np.zeros((size,) * nd)
     for share, sigma in levels:
-        level = np.real(np.fft.ifftn(np.fft.fftn(rng.standard_normal(x.shape)) * np.sqrt(s._gaussian_power(f2, sigma))))
+        level = np.real(np.fft.ifftn(np.fft.fftn(rng.standard_normal(x.shape)) * np.sqrt(_gaussian_power(f2, sigma))))
         x += np.sqrt(share) * (level - level.mean()) / level.std()
     x = (x - x.mean()) / x.std()
     np.testing.assert_allclose(s.generate(nd, 0.6, 1.0, 0.7, size=size, seed=seed), x, atol=1e-10)
