@@ -9,7 +9,9 @@ import streamlit as st
 from core.lecture.audio import wav_bytes
 from core.practicum.data import DataUnavailable, available, load_dataset, load_images
 from core.lecture.images import PHOTOS, as_png, photo
-from core.lecture.signals import compare, data_types, generate, melody, permute
+from core.lecture.signals import compare, data_types, generate, melody, permute, target_length
+from core.lecture.signals.generate import LEVEL_RATIO, LEVEL_SHARE, MAX_LEVELS
+from core.lecture.signals.measures import SQUINT_LENGTHS
 from core.lecture.uploads import UploadError, read_upload
 from core.practicum.practicum import KNOBS, knob_configs, prior_advantage, time_estimate, training_cost
 from core.service.worker import Busy, JobState
@@ -145,23 +147,23 @@ seed = url.slider("Seed", "sig_seed", 0, 20, 0, where=c[4])
 def dial(c, seed):
     nd = url.dims("Signal", "sig_nd", 2, where=c[0])
     loc = url.slider("Locality", "sig_loc", 0.0, 1.0, 0.5, 0.05, where=c[1],
-                     help="sets the correlation length: from white noise (0.63 sample) to 25 samples (1D) or 7.6 pixels "
-                          "(2D)")
+                     help=f"sets the correlation length: from white noise ({target_length(1, 0.0):.2f} sample) to "
+                          f"{target_length(1, 1.0):.0f} samples (1D) or {target_length(2, 1.0):.1f} pixels (2D)")
     stat = url.slider("Stationarity", "sig_stat", 0.0, 1.0, 1.0, 0.05, where=c[2],
                       help="1: same statistics everywhere; 0: the amplitude drifts with position, calm at one end and "
                            "busy at the other")
     comp = url.slider("Compositionality", "sig_comp", 0.0, 1.0, 0.5, 0.05, where=c[3],
-                      help="levels of a hierarchy of scales, 1 to 4: each 4× coarser than the one below, with 10 % of "
-                           "the variance; the finest level is sharpened to keep the correlation length where locality "
-                           "put it")
+                      help=f"levels of a hierarchy of scales, 1 to {MAX_LEVELS}: each {LEVEL_RATIO:g}× coarser than "
+                           f"the one below, with {LEVEL_SHARE:.0%} of the variance; the finest level is sharpened to keep "
+                           "the correlation length where locality put it")
     url.show_notices()
     try:
         show(generated_panel(nd, loc, stat, comp, seed))
     except ValueError as exc:
         show(None, str(exc))
     st.caption("Each dial moves its own measure and leaves the other two where they were: locality the correlation "
-               "length, stationarity the drift, compositionality the squint score (the squint test at 16 correlation "
-               "lengths along a line, 8 across an image: about 0.2-0.3 when all structure lives at one scale, higher "
+               "length, stationarity the drift, compositionality the squint score (the squint test at "
+               f"{SQUINT_LENGTHS[1]} correlation lengths along a line, {SQUINT_LENGTHS[2]} across an image: about 0.2-0.3 when all structure lives at one scale, higher "
                "as coarser levels carry structure). Permuting the positions keeps every value (the histogram) and "
                "destroys locality and compositionality: the autocorrelation drops to 0 at lag 1, the spectrum goes "
                "flat (slope ≈ 0), and the squint curve collapses at every scale.")

@@ -1047,3 +1047,18 @@ def test_settings_read_the_secrets_file_once_per_process(monkeypatch):
         assert len(looked) == 1
     finally:
         shell._secrets.cache_clear()
+
+
+def test_the_signal_dials_help_says_what_the_generator_makes():
+    """The help's numbers come from the generator's constants: measured on generated signals, they hold."""
+    import re
+
+    from core.lecture.signals import correlation_length, generate
+
+    at = run_page("signals")
+    helps = {s.key: s.help for s in at.slider}
+    white, line, image = (float(v) for v in re.findall(r"([\d.]+) (?:sample|pixel)", helps["sig_loc"]))
+    assert correlation_length(generate(1, 0.0, 1.0, 0.0, seed=1)) == pytest.approx(white, abs=0.1)
+    assert correlation_length(generate(1, 1.0, 1.0, 0.0, seed=1)) == pytest.approx(line, rel=0.25)
+    assert correlation_length(generate(2, 1.0, 1.0, 0.0, seed=1)) == pytest.approx(image, rel=0.25)
+    assert "1 to 4" in helps["sig_comp"] and "4× coarser" in helps["sig_comp"]
