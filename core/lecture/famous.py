@@ -27,6 +27,7 @@ from torch import fx, nn
 
 from core.nets.exclusive import PATCHING, flop_counter
 from core.nets.receptive_field import _Tracer, field_interval, field_spread, receptive_field
+from core.nets.receptive_field import gradient_field as unit_gradient
 
 ARCHITECTURES = {"AlexNet": "alexnet", "VGG-16": "vgg16", "ResNet-18": "resnet18", "ResNet-50": "resnet50",
                  "MobileNetV2": "mobilenet_v2", "EfficientNet-B0": "efficientnet_b0", "ConvNeXt-Tiny": "convnext_tiny"}
@@ -181,14 +182,10 @@ def photo() -> np.ndarray:
 def gradient_field(model: nn.Module, node_name: str, image: np.ndarray) -> np.ndarray:
     """|d centre unit / d input| (summed over the unit's channels and the colours) for ``image`` normalised as
     ImageNet was, with the network cut at ``node_name``: the effective field of Luo et al. (2016)."""
-    cut = _truncated(body(model), node_name).eval()
+    cut = _truncated(body(model), node_name)
     x = torch.as_tensor(image, dtype=torch.float32).permute(2, 0, 1)[None]
     x = ((x - torch.tensor(IMAGENET_MEAN)[:, None, None]) / torch.tensor(IMAGENET_STD)[:, None, None])
-    x.requires_grad_(True)
-    out = cut(x)
-    unit = tuple(s // 2 for s in out.shape[2:])
-    out[(0, slice(None), *unit)].sum().backward()
-    return x.grad[0].abs().sum(0).numpy()
+    return unit_gradient(cut, x).numpy()  # the lab's one "backward from the centre unit"
 
 
 def identity_blocks(model: nn.Module, below: float = 1e-4) -> tuple[int, float]:
