@@ -36,10 +36,11 @@ import statistics
 import threading
 import time
 from collections import deque
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
-from core.service.cluster import PROGRESS_TOPIC, TaskOutput, is_dask_client, task_key, train_task
+from core.service.cluster import TaskOutput
+from core.service.engines import LocalEngine, engine_for, local_pool
 from core.practicum.runs import Cancelled, Progress, RunConfig, RunResult, pair_of
 from core.limits import ServiceLimits
 from core.service.store import ResultStore
@@ -118,16 +119,8 @@ class Trainer:
                  data_dir: str | None = None, device: str = "auto", limits: ServiceLimits | None = None):
         self.limits = limits or ServiceLimits.from_env()
         self.store = store or ResultStore(max_bytes=self.limits.results_mb * 1e6)
-        self.executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="convlab-train")
-        # a thread pool shares this process's memory: progress streams and cancelling works mid-run. Any other
-        # executor (processes, Dask) runs a plain function elsewhere; its result comes back through the future.
-        self.in_process = isinstance(self.executor, ThreadPoolExecutor)
-        self.dask = is_dask_client(self.executor)
+        self._engine = engine_for(executor, self._on_event)  # where tasks run (core.service.engines)
         self.engine_problem: str | None = None  # why trainings do not run where the settings asked
-        self._address = None
-        if self.dask:  # every replica hears every task's progress, whoever submitted it
-            self._address = self.executor.scheduler.address  # kept: a closed client's scheduler is None
-            self.executor.subscribe_topic(PROGRESS_TOPIC, self._on_event)
         self.data_dir, self.device = data_dir, device
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -136,11 +129,19 @@ class Trainer:
     @property
     def engine(self) -> str:
         """Where trainings run, in words."""
-        if self.dask:
-            return f"the Dask cluster at {self._address}"
-        if self.in_process:
-            return "this server, one training at a time"
-        return f"a {type(self.executor).__name__}"
+        return self._engine.name
+
+    @property
+    def executor(self) -> Executor:
+        return self._engine.executor
+
+    @property
+    def in_process(self) -> bool:
+        return self._engine.in_process
+
+    @property
+    def dask(self) -> bool:
+        return self._engine.dask
 
     def _on_event(self, event) -> None:
         """A Dask task's progress (``train_task``), delivered to every subscribed replica."""
@@ -161,24 +162,20 @@ class Trainer:
         """Whether the engine still runs trainings; a Dask cluster that stopped answering is left for a thread on
         this server. Its unfinished runs fail with a sentence, so Train starts them again here. Called by every
         lookup and submit: a dead cluster was never noticed, and every later Train waited on it."""
-        if not self.dask:
-            return True
-        status = getattr(self.executor, "status", "running")
-        if status == "running":
+        problem = self._engine.problem()
+        if problem is None:
             return True
         with self._lock:
-            if not self.dask:  # another thread fell back first
+            if self._engine.problem() is None:  # another thread fell back first
                 return True
-            client, self.executor = self.executor, ThreadPoolExecutor(max_workers=1, thread_name_prefix="convlab-train")
-            self.dask, self.in_process = False, True
-            self.engine_problem = (f"the Dask cluster at {self._address} stopped answering (its client is "
-                                   f"{status}); training runs on this server now")
+            dead, self._engine = self._engine, LocalEngine(local_pool())
+            self.engine_problem = problem
             for job in self._jobs.values():
                 if not job.finished:
                     job.error = "the Dask cluster stopped answering before this run finished; press Train to run it here"
                     job.state, job.finished_at = JobState.FAILED, time.time()
         log.warning("%s", self.engine_problem)
-        threading.Thread(target=lambda: client.close(timeout=2), name="convlab-dask-close", daemon=True).start()
+        dead.close_soon()
         return False
 
     def speed(self) -> float | None:
@@ -306,13 +303,9 @@ class Trainer:
             jobs.append(self._jobs[c.key()] if twin is None else None)
         mine = [j for j in jobs if j is not None]
         results_dir = None if self.store.problem else str(self.store.root)
-        if self.in_process:
-            future = self.executor.submit(self._run, members, jobs)
-        elif self.dask:  # the key makes it one task for every replica; its events say when it starts
-            future = self.executor.submit(train_task, members, self.device, self.data_dir, results_dir,
-                                          key=task_key(members), pure=False)
-        else:  # another process: running as far as we can tell, progress arrives with the result
-            future = self.executor.submit(train_task, members, self.device, self.data_dir, results_dir)
+        future = self._engine.submit(members, lambda: self._run(members, jobs),
+                                     (self.device, self.data_dir, results_dir))
+        if self._engine.starts_at_once:  # another process: running as far as we can tell, progress comes at the end
             for job in mine:
                 job.state = JobState.RUNNING
         for job in mine:
@@ -400,10 +393,7 @@ class Trainer:
         with self._lock:
             for job in self._jobs.values():
                 self._request_cancel(job)
-        if self.dask:  # the client only: the cluster serves other replicas
-            self.executor.close()
-        else:
-            self.executor.shutdown(wait=True, cancel_futures=True)
+        self._engine.close()
 
     def _request_cancel(self, job: Job) -> None:
         """Stop ``job`` (called under the lock): a queued task is dropped, a running one stops at its next report."""
