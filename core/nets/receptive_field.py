@@ -77,6 +77,14 @@ def _geometry(module: nn.Module, nd: int, in_size, out_size):
     return kernel, stride, per_dim(padding, nd), dilation
 
 
+def step(r: float, j: float, start: float, k: int, s: int, p: int, d: int) -> tuple[float, float, float, int]:
+    """One layer of the Distill recursion along one dimension: the field ``r``, jump ``j`` and centre of unit 0
+    ``start`` below a layer of kernel ``k``, stride ``s``, padding ``p`` and dilation ``d``, to those above it;
+    and the layer's effective kernel. The tracer and the worked table both use it."""
+    k_eff = d * (k - 1) + 1
+    return r + (k_eff - 1) * j, j * s, start + ((k_eff - 1) / 2 - p) * j, k_eff
+
+
 def _compact(values):
     """A tuple of equal values as one value (a square field is an int)."""
     return values[0] if len(set(values)) == 1 else tuple(values)
@@ -185,13 +193,9 @@ def receptive_field(model: nn.Module, input_shape: Sequence[int]) -> pd.DataFram
             (src,) = inputs
             in_size = _spatial(node.all_input_nodes[0], nd)
             k, s, p, d = _geometry(module, nd, in_size, size)
-            k_eff = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
-            f = _Field(
-                rf=tuple(r + (ke - 1) * j for r, ke, j in zip(src.rf, k_eff, src.jump)),
-                jump=tuple(j * si for j, si in zip(src.jump, s)),
-                start=tuple(st + ((ke - 1) / 2 - pi) * j for st, ke, pi, j in zip(src.start, k_eff, p, src.jump)),
-                whole=src.whole or (isinstance(module, ADAPTIVE_POOL) and all(m == 1 for m in size)),
-            )
+            rf, jump, start, _ = zip(*(step(*dim) for dim in zip(src.rf, src.jump, src.start, k, s, p, d)))
+            f = _Field(rf=rf, jump=jump, start=start,
+                       whole=src.whole or (isinstance(module, ADAPTIVE_POOL) and all(m == 1 for m in size)))
             row(str(node.target), type(module).__name__, size, f,
                 kernel=_compact(k), stride=_compact(s), padding=_compact(p), dilation=_compact(d))
         elif len(inputs) == 1:
@@ -388,9 +392,7 @@ def recursion_table(df: pd.DataFrame) -> pd.DataFrame:
     rows, r, j, start, closed = [], 1, 1, 0.0, 1
     for _, layer in df[df["type"] != "output"].iterrows():
         k, s, p, d = (int(first(layer[c])) for c in ("kernel", "stride", "padding", "dilation"))
-        k_eff = d * (k - 1) + 1
-        r_new, j_new = r + (k_eff - 1) * j, j * s
-        start_new = start + ((k_eff - 1) / 2 - p) * j
+        r_new, j_new, start_new, k_eff = step(r, j, start, k, s, p, d)
         closed += (k_eff - 1) * j  # j is the product of the strides of the layers below
         rows.append({"layer": layer["layer"], "type": layer["type"], "k": k, "s": s, "p": p, "d": d, "k_eff": k_eff,
                      "field r": f"{r} + ({k_eff} − 1) × {j} = {r_new}", "jump j": f"{j} × {s} = {j_new}",
