@@ -67,9 +67,9 @@ def _unit(dataset: str) -> str:
     return spec(dataset).unit
 
 
-def _problems(run: RunResult, classes: int) -> list[str]:
+def _problems(run: RunResult) -> list[str]:
     name = f"{model(run.model).noun} ({'permuted' if run.permuted else 'original'} {_unit(run.dataset)})"
-    chance = 100.0 / classes
+    classes, chance = spec(run.dataset).classes, spec(run.dataset).chance
     out = []
     if run.accuracy < chance + NEAR_CHANCE:
         out.append(f"{name} is near chance ({run.accuracy:.1f} %, chance {chance:.0f} %)")
@@ -132,7 +132,6 @@ def verdict(results: list[RunResult]) -> Verdict:
         fc, cnn = groups.get(("fc", permuted), []), groups.get(("cnn", permuted), [])
         if not fc or not cnn:
             continue
-        classes = spec(fc[0].dataset).classes
         a = np.array([r.accuracy for r in fc])
         b = np.array([r.accuracy for r in cnn])
         seeds = min(len(a), len(b))
@@ -141,7 +140,7 @@ def verdict(results: list[RunResult]) -> Verdict:
             noise = max(noise, 0.5)
         else:
             noise = SEED_SPREAD
-        problems = [p for r in fc + cnn for p in _problems(r, classes)]
+        problems = [p for r in fc + cnn for p in _problems(r)]
         comparisons[permuted] = Comparison(permuted, float(a.mean()), float(b.mean()), seeds,
                                            float(b.mean() - a.mean()), noise, problems)
     if not comparisons:
