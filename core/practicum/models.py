@@ -30,9 +30,9 @@ class ModelSpec:
         width = ds.width(self.key, width)
         conv_like = self.width_of == "cnn"
         if ds.nd == 1:
-            rows = mnist1d_cnn(width) if conv_like else mnist1d_fc(width)
+            rows = mnist1d_cnn(width, ds.classes) if conv_like else mnist1d_fc(width, ds.classes)
         else:
-            rows = course_convnet(width) if conv_like else course_fc(width)
+            rows = course_convnet(width, ds.classes) if conv_like else course_fc(width, ds.classes)
         if self.key == "lc":
             rows = [{**r, "kind": "local"} if r["kind"] == "conv" else r for r in rows]
         return ds.input_shape, rows
