@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.practicum.datadir import (_CLASSES, CACHE_ENV, DATA_ENV, DATASETS, IDX_FILES, SPLIT_SIZES,  # noqa: F401
+from core.practicum.datadir import (_CLASSES, CACHE_ENV, DATA_ENV, DATASETS, IDX_FILES,  # noqa: F401
                           DataUnavailable, _idx_file, available, cache_dir, data_dir)
+from core.practicum.datasets import spec
 from core.practicum.files import atomic_write
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -148,8 +149,10 @@ def load_images(name: str = "mnist", train: bool = True, directory: str | None =
     files = {what: _idx_file(raw, IDX_FILES[(split, what)][0]) if raw is not None else None
              for what in ("images", "labels")}
     if all(files.values()):  # a data directory holds this split: read it ourselves, checked for its content
-        images, labels = (read_idx(files[w], *IDX_FILES[(split, w)][1:], SPLIT_SIZES[split])
-                          for w in ("images", "labels"))
+        ds = spec(name)
+        count = ds.train_size if train else ds.test_size
+        images, labels = (read_idx(files[w], IDX_FILES[(split, w)][1], ds.input_shape[1:] if w == "images" else (),
+                                   count) for w in ("images", "labels"))
         return ImageData(images, labels.long(), name)
     cached = cache_dir() / "tensors" / f"{_CLASSES[name]}-{split}.pt"
     if cached.exists():  # torchvision already downloaded and read (and md5-checked) these files once

@@ -14,12 +14,12 @@ CACHE_ENV = "CONVLAB_CACHE_DIR"
 _CLASSES = {name: s.folder for name, s in SPECS.items() if s.folder}  # torchvision's class and folder names
 DATASETS = tuple(_CLASSES)  # the downloaded ones; MNIST-1D is generated
 
-# the four IDX files of every MNIST-like dataset: (split, what) -> (file name, magic number, shape of one item)
-IDX_FILES = {("train", "images"): ("train-images-idx3-ubyte", 0x803, (28, 28)),
-             ("train", "labels"): ("train-labels-idx1-ubyte", 0x801, ()),
-             ("test", "images"): ("t10k-images-idx3-ubyte", 0x803, (28, 28)),
-             ("test", "labels"): ("t10k-labels-idx1-ubyte", 0x801, ())}
-SPLIT_SIZES = {"train": 60000, "test": 10000}
+# the four IDX files of every MNIST-like dataset: (split, what) -> (file name, magic number); the shape of one
+# item and the number of items are the data set's (``DatasetSpec``)
+IDX_FILES = {("train", "images"): ("train-images-idx3-ubyte", 0x803),
+             ("train", "labels"): ("train-labels-idx1-ubyte", 0x801),
+             ("test", "images"): ("t10k-images-idx3-ubyte", 0x803),
+             ("test", "labels"): ("t10k-labels-idx1-ubyte", 0x801)}
 
 
 class DataUnavailable(RuntimeError):
@@ -53,6 +53,6 @@ def available(name: str = "mnist", directory: str | os.PathLike | None = None) -
         if root is None:
             continue
         raw = root / _CLASSES[name] / "raw"
-        if all(_idx_file(raw, f) is not None for f, _, _ in IDX_FILES.values()):
+        if all(_idx_file(raw, f) is not None for f, _ in IDX_FILES.values()):
             return True
     return False
