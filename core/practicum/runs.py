@@ -33,9 +33,9 @@ class RunConfig:
     model: str = "cnn"  # fc | cnn | lc
     permuted: bool = False  # one fixed pixel permutation on train and test
     dataset: str = "mnist"  # mnist | fashion-mnist | kmnist | mnist1d
-    epochs: int = 1
-    lr: float = 0.01
-    momentum: float = 0.5
+    epochs: int | None = None  # None, as lr and momentum: the data set's (``DatasetSpec``), filled in at once
+    lr: float | None = None
+    momentum: float | None = None
     batch_size: int = 64
     seed: int = 0  # initialisation and shuffling
     width: int | None = None  # n_hidden (fc) or n_features (cnn, lc); None: the notebook's
@@ -44,6 +44,16 @@ class RunConfig:
     perm_fraction: float = 1.0  # share of positions the permutation moves (1: all, as the notebook)
     m1d_translation: int | None = None  # MNIST-1D's max_translation (None: its default, 48)
     m1d_noise: float | None = None  # MNIST-1D's iid_noise_scale (None: its default, 0.02)
+
+    def __post_init__(self) -> None:
+        """The data set's training settings where none were given, so that a configuration and its key say what
+        trains: ``RunConfig(dataset="mnist1d")`` trains MNIST-1D's 20 epochs, not MNIST's one."""
+        from core.practicum.datasets import SPECS
+
+        ds = SPECS.get(self.dataset)
+        for name in ("epochs", "lr", "momentum"):
+            if getattr(self, name) is None and ds is not None:
+                object.__setattr__(self, name, getattr(ds, name))
 
     def clamped(self) -> tuple["RunConfig", list[str]]:
         """The config inside ``core.limits.RUN_BOUNDS`` and known names, and a note for every value changed.

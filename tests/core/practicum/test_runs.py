@@ -80,3 +80,16 @@ def test_a_progress_event_is_read_back_as_it_was_written():
     assert seen.follow_event(event) and (seen.step, seen.total, seen.loss, seen.accuracy) == (40, 100, 0.5, 80.0)
     assert not seen.follow_event(event)  # an older or repeated report moves nothing
     assert not seen.follow_event(Progress.start_event("k1", "CPU")) and seen.step == 40
+
+
+def test_training_settings_left_out_are_the_data_sets_and_keys_stay_as_stored():
+    from core.practicum.datasets import spec
+    from core.practicum.runs import RunConfig
+
+    one_d = RunConfig(model="fc", dataset="mnist1d")
+    assert (one_d.epochs, one_d.lr, one_d.momentum) == (spec("mnist1d").epochs, spec("mnist1d").lr,
+                                                         spec("mnist1d").momentum)
+    assert one_d == RunConfig(model="fc", dataset="mnist1d", epochs=spec("mnist1d").epochs, lr=spec("mnist1d").lr,
+                              momentum=spec("mnist1d").momentum)
+    # an MNIST configuration keeps the key it was stored under when MNIST's settings were the class's defaults
+    assert RunConfig(model="fc").key() == "ca7429cf00d3c196"
