@@ -36,10 +36,11 @@ STEPPER_FILL = 9.0  # the constant padding's fill, either way
 GIF_BYTES = 96 * 2 ** 20  # bytes of frames a GIF may hold (one byte a pixel): Pillow keeps every frame until it
 # writes, and its encoding about doubles that; the peak stays near 300 MB
 
-# ---- one run's settings (core.practicum.runs: a link's values are clamped into these, with a note) ----
-RUN_BOUNDS = {"perm_fraction": (0.0, 1.0), "m1d_translation": (1, 60), "m1d_noise": (0.0, 2.0), "epochs": (1, 50),
-              "batch_size": (8, 1024), "width": (1, 128), "lr": (1e-4, 1.0), "momentum": (0.0, 0.99),
-              "train_size": (100, 60000), "seed": (0, 10_000)}
+# ---- one run's settings (core.practicum.runs: a link's values are clamped into these, with a note); an upper
+# bound of None is the data set's own (``DatasetSpec``: max_epochs, max_width, train_size) ----
+RUN_BOUNDS = {"perm_fraction": (0.0, 1.0), "m1d_translation": (1, 60), "m1d_noise": (0.0, 2.0), "epochs": (1, None),
+              "batch_size": (8, 1024), "width": (1, None), "lr": (1e-4, 1.0), "momentum": (0.0, 0.99),
+              "train_size": (100, None), "seed": (0, 10_000)}
 
 # ---- what one link's trainings may cost, in multiply-adds (CONVLAB_MAX_TRAIN_MACS) ----
 # forward and backward passes over every training sample of every epoch, plus the test set each epoch: the

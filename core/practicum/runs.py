@@ -72,7 +72,7 @@ class RunConfig:
         if values["train_size"] is not None and values["train_size"] >= ds.train_size:
             values["train_size"] = None
         for name, (lo, hi) in RUN_BOUNDS.items():
-            hi = {"epochs": ds.max_epochs, "width": ds.max_width}.get(name, hi)
+            hi = {"epochs": ds.max_epochs, "width": ds.max_width, "train_size": ds.train_size}.get(name, hi)
             v = values[name]
             if v is None:
                 continue
