@@ -144,3 +144,77 @@ def field_view(key, _result):
                 x=alt.X("col:Q", title="position"), y=alt.Y("gradient:Q", title="|gradient|, max 1"))
                 .properties(title=title, height=120, autosize=FIT_X)), False))
     return stages, arrow(summary), sentence  # Arrow: sent as it is, by every viewer's run
+
+
+def results_section(work, configs, seed: int, seeds, dataset: str, models: tuple, done: list, on_what_if) -> None:
+    """The finished runs' results (``done``, of ``configs`` at ``seed``): table, bars, verdict, curves and kernels,
+    from stored numbers only (no torch). The verdict pools every seed in ``seeds`` trained with these settings;
+    a what-if button calls ``on_what_if(changes)``."""
+    from dataclasses import replace
+
+    from core.service.worker import JobState
+
+    st.subheader("Results")
+    # every seed trained with these settings counts in the verdict
+    others = [work.lookup(replace(c, seed=s)) for c in configs for s in seeds if s != seed]
+    seeded = done + [j.result for j in others if j is not None and j.state == JobState.DONE]
+    view = results_view(tuple(r.key for r in done), tuple(r.key for r in seeded), dataset, models, done, seeded)
+    specs = view["specs"]
+    a, b = st.columns([2, 3])
+    a.vega_lite_chart(specs["bars"], width="stretch")
+    a.caption(view["marks"])
+    b.markdown("**What these runs show.** " + view["sentences"])
+    if view["per_seed"] is not None:
+        b.caption(f"The verdict pools every seed trained with these settings: {view['runs']} runs, test accuracy %.")
+        b.dataframe(view["per_seed"], hide_index=True, placeholder="—", column_config={
+            c: st.column_config.NumberColumn(format="%.2f") for c in view["per_seed_numbers"]})
+    for i, (text, changes) in enumerate(view["what_ifs"]):  # each what-if is one click away, and lands in the link
+        b.button(f"Try {text}", key=f"pp_whatif_{i}", on_click=on_what_if, args=(changes,),
+                 icon=":material/science:")
+    b.caption(view["lesson"])
+    # the page's width: its ten columns, the device last, did not fit three fifths of it
+    st.dataframe(view["table"], hide_index=True)
+    if view["pairs"]:
+        st.caption("The two ConvNets train in lockstep as one grouped network (same batches, separate weights): "
+                   "their seconds are the pair's.")
+
+    c1, c2 = st.columns(2)
+    c1.vega_lite_chart(specs["loss"], width="stretch")
+    c2.vega_lite_chart(specs["per_class"], width="stretch")
+    if view["conv"] is not None:
+        st.caption(f"The ConvNet's learned first-layer kernels ({view['conv']} input)")
+        st.vega_lite_chart(specs["filters"])
+
+
+def progress_bars(configs, current, work) -> None:
+    """A progress bar per run of ``configs`` from its job's snapshot (``current``; redrawn by
+    ``dashboard.progress.watch``), and the queue of ``work``, the trainer."""
+    from core.practicum.practicum import run_label
+    from core.service.worker import JobState
+    from dashboard.safe import md
+
+    for config, job in zip(configs, current):
+        if job is None:
+            st.progress(0.0, text=f"{run_label(config)}: not started")
+        elif job.state == JobState.DONE:
+            st.progress(1.0, text=f"{run_label(config)}: done")
+        elif job.state == JobState.FAILED:
+            st.error(f"{run_label(config)} failed: {md(job.error, 300)}", icon=":material/error:")
+        elif job.state == JobState.CANCELLED or job.cancel_requested:
+            st.progress(0.0, text=f"{run_label(config)}: cancelled")
+        else:
+            p = job.progress.snapshot()
+            left = p.seconds_left()
+            eta = f", about {max(1, round(left))} s left at this pace" if left is not None else ""
+            again = " (started again: a training worker was lost)" if job.attempts > 1 else ""
+            where = f" on {md(job.device_name)}" if job.device_name else ""
+            waiting = ("waiting for a free worker of the cluster" if work.dask else
+                       f"queued, {work.ahead(job)} training(s) ahead")
+            text = (f"{run_label(config)}{where}: epoch {p.epoch}, step {p.step}/{p.total}, loss {p.loss:.3f}{eta}{again}"
+                    if job.state == JobState.RUNNING else f"{run_label(config)}: {waiting}")
+            st.progress(min(1.0, p.step / p.total) if p.total else 0.0, text=text)
+    # no chart on a tick: with a class watching, each tick's cost is taken from the training (the loss curves
+    # are drawn once the runs finish)
+    st.caption(f"{len(work.queue())} run(s) of this server's viewers waiting or running, "
+               f"{'on the cluster' if work.dask else 'one training at a time'} (a ConvNet and its permuted twin "
+               "train together).")

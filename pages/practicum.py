@@ -6,7 +6,6 @@ the results from the stored runs (pandas and Altair, no torch), and only then lo
 samples, the parameter budgets, the training controls, the effective fields and the section inside the nets.
 """
 
-from dataclasses import replace
 
 import streamlit as st
 
@@ -14,12 +13,12 @@ from core.practicum.datadir import DATA_ENV, DataUnavailable, available
 from core.practicum.datasets import SPECS, spec
 from core.practicum.models import MODELS, model
 from core.limits import train_budget
-from core.practicum.practicum import practicum_configs, time_estimate
+from core.practicum.practicum import practicum_configs, run_label, time_estimate
 from core.service.store import RESULTS_ENV
 from core.service.worker import Busy, JobState
 from dashboard import urlstate as url
-from dashboard.practicum_view import (budget_chart, field_view, link_cost, parameters, results_view, samples,
-                                      sequence_chart)
+from dashboard.practicum_view import (budget_chart, field_view, link_cost, parameters, progress_bars,
+                                      results_section, samples, sequence_chart)
 from dashboard.progress import watch
 from dashboard.safe import md
 from dashboard.shell import data_setting, trainer, viewer_id
@@ -92,48 +91,9 @@ jobs = [work.lookup(c, viewer) for c in configs]
 done = [j.result for j in jobs if j is not None and j.state == JobState.DONE]
 
 
-def label(config):
-    return model(config.model).label(config.permuted)
-
-
-def show_results() -> None:
-    """The finished runs' results: table, bars, verdict, curves and kernels (stored numbers only: no torch)."""
-    st.subheader("Results")
-    # every seed trained with these settings counts in the verdict
-    others = [work.lookup(replace(c, seed=s)) for c in configs for s in SEEDS if s != seed]
-    seeded = done + [j.result for j in others if j is not None and j.state == JobState.DONE]
-    view = results_view(tuple(r.key for r in done), tuple(r.key for r in seeded), dataset, tuple(models), done,
-                        seeded)
-    specs = view["specs"]
-    a, b = st.columns([2, 3])
-    a.vega_lite_chart(specs["bars"], width="stretch")
-    a.caption(view["marks"])
-    b.markdown("**What these runs show.** " + view["sentences"])
-    if view["per_seed"] is not None:
-        b.caption(f"The verdict pools every seed trained with these settings: {view['runs']} runs, test accuracy %.")
-        b.dataframe(view["per_seed"], hide_index=True, placeholder="—", column_config={
-            c: st.column_config.NumberColumn(format="%.2f") for c in view["per_seed_numbers"]})
-    for i, (text, changes) in enumerate(view["what_ifs"]):  # each what-if is one click away, and lands in the link
-        b.button(f"Try {text}", key=f"pp_whatif_{i}", on_click=try_what_if, args=(changes,),
-                 icon=":material/science:")
-    b.caption(view["lesson"])
-    # the page's width: its ten columns, the device last, did not fit three fifths of it
-    st.dataframe(view["table"], hide_index=True)
-    if view["pairs"]:
-        st.caption("The two ConvNets train in lockstep as one grouped network (same batches, separate weights): "
-                   "their seconds are the pair's.")
-
-    c1, c2 = st.columns(2)
-    c1.vega_lite_chart(specs["loss"], width="stretch")
-    c2.vega_lite_chart(specs["per_class"], width="stretch")
-    if view["conv"] is not None:
-        st.caption(f"The ConvNet's learned first-layer kernels ({view['conv']} input)")
-        st.vega_lite_chart(specs["filters"])
-
-
 if done:
     with results:
-        show_results()
+        results_section(work, configs, seed, SEEDS, dataset, tuple(models), done, try_what_if)
 
 # ---- the rest loads torch and the data ----
 sizes = parameters(dataset, tuple(sorted(widths.items())))
@@ -209,42 +169,13 @@ if pending and b2.button("Cancel", icon=":material/stop:",
     jobs = [work.lookup(c) for c in configs]
 
 
-def show_progress(current):
-    """Progress bars from snapshots, one per run (redrawn by ``dashboard.progress.watch``)."""
-    for config, job in zip(configs, current):
-        if job is None:
-            st.progress(0.0, text=f"{label(config)}: not started")
-        elif job.state == JobState.DONE:
-            st.progress(1.0, text=f"{label(config)}: done")
-        elif job.state == JobState.FAILED:
-            st.error(f"{label(config)} failed: {md(job.error, 300)}", icon=":material/error:")
-        elif job.state == JobState.CANCELLED or job.cancel_requested:
-            st.progress(0.0, text=f"{label(config)}: cancelled")
-        else:
-            p = job.progress.snapshot()
-            left = p.seconds_left()
-            eta = f", about {max(1, round(left))} s left at this pace" if left is not None else ""
-            again = " (started again: a training worker was lost)" if job.attempts > 1 else ""
-            where = f" on {md(job.device_name)}" if job.device_name else ""
-            waiting = ("waiting for a free worker of the cluster" if work.dask else
-                       f"queued, {work.ahead(job)} training(s) ahead")
-            text = (f"{label(config)}{where}: epoch {p.epoch}, step {p.step}/{p.total}, loss {p.loss:.3f}{eta}{again}"
-                    if job.state == JobState.RUNNING else f"{label(config)}: {waiting}")
-            st.progress(min(1.0, p.step / p.total) if p.total else 0.0, text=text)
-    # no chart on a tick: with a class watching, each tick's cost is taken from the training (the loss curves
-    # are drawn once the runs finish)
-    st.caption(f"{len(work.queue())} run(s) of this server's viewers waiting or running, "
-               f"{'on the cluster' if work.dask else 'one training at a time'} (a ConvNet and its permuted twin "
-               "train together).")
-
-
 with progress_place:
-    active = watch(lambda: [work.lookup(c, viewer) for c in configs], show_progress)
+    active = watch(lambda: [work.lookup(c, viewer) for c in configs], lambda now: progress_bars(configs, now, work))
 
 with messages:
     for job in jobs:
         if job is not None and job.state == JobState.FAILED:
-            st.error(f"{label(job.config)} failed: {md(job.error, 300)}", icon=":material/error:")
+            st.error(f"{run_label(job.config)} failed: {md(job.error, 300)}", icon=":material/error:")
     unsaved = sorted({j.unsaved for j in jobs if j is not None and j.state == JobState.DONE and j.unsaved})
     if unsaved:
         st.warning(f"These results were not saved ({md('; '.join(unsaved), 300)}): they stay on this server until "
@@ -254,7 +185,7 @@ with messages:
             st.info(f"Press **Train** to run these models: {md(time_estimate(cost, speeds, ahead))} for all of them.",
                     icon=":material/info:")
         st.stop()
-    missing = [label(c) for c, j in zip(configs, jobs) if j is None or j.state in (JobState.CANCELLED, JobState.FAILED)]
+    missing = [run_label(c) for c, j in zip(configs, jobs) if j is None or j.state in (JobState.CANCELLED, JobState.FAILED)]
     if missing and not active:
         st.info(f"Results for {len(done)} of {len(configs)} runs. Not trained yet (or stopped): "
                 f"{', '.join(missing)}. Press **Train** to run them.", icon=":material/info:")
