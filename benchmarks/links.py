@@ -82,7 +82,7 @@ def training_rate() -> float:
     """Multiply-adds a second of the training engine here, on the notebook's four runs at 10,000 samples."""
     import time
 
-    from core.practicum.practicum import training_cost
+    from core.practicum.costs import training_cost
     from core.practicum.runs import comparison, training_units
     from core.practicum.training import train_runs
 

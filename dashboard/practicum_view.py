@@ -11,7 +11,8 @@ import streamlit as st
 
 from core.practicum.datasets import spec
 from core.lecture.images import as_png, data_url
-from core.practicum.practicum import effective_fields, filters, loss_curves, model_sizes, per_class, sample_pairs, training_cost
+from core.practicum.practicum import effective_fields, filters, loss_curves, model_sizes, per_class, sample_pairs
+from core.practicum.costs import training_cost
 from dashboard.charts import FIT_X, as_spec, raster, sequence_pairs
 from core.palette import RED
 from dashboard.tables import arrow

@@ -13,7 +13,8 @@ from core.practicum.datadir import DATA_ENV, DataUnavailable, available
 from core.practicum.datasets import SPECS, spec
 from core.practicum.models import MODELS, model
 from core.limits import train_budget
-from core.practicum.practicum import practicum_configs, run_label, time_estimate
+from core.practicum.practicum import practicum_configs, run_label
+from core.practicum.costs import time_estimate
 from core.service.store import RESULTS_ENV
 from core.service.worker import Busy, JobState
 from dashboard import urlstate as url

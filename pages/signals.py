@@ -13,7 +13,8 @@ from core.lecture.signals import compare, data_types, generate, melody, permute,
 from core.lecture.signals.generate import LEVEL_RATIO, LEVEL_SHARE, MAX_LEVELS
 from core.lecture.signals.measures import SQUINT_LENGTHS
 from core.lecture.uploads import UploadError, read_upload
-from core.practicum.practicum import KNOBS, knob_configs, prior_advantage, time_estimate, training_cost
+from core.practicum.knobs import KNOBS, knob_configs, prior_advantage
+from core.practicum.costs import time_estimate, training_cost
 from core.service.worker import Busy, JobState
 from dashboard import cache, charts, urlstate as url
 from dashboard.progress import watch

@@ -1,4 +1,6 @@
-"""What the practicum page shows, computed: samples, model sizes, published numbers, result tables.
+"""What the practicum page shows, computed: its runs, the curated links, samples, model sizes, published numbers,
+result tables and effective fields. What training costs is ``core.practicum.costs``; the signals page's MNIST-1D
+experiment is ``core.practicum.knobs``.
 
 Lecture 04.1, section 10 (course notebook ``06-convnet.ipynb``) and its 1D twin
 MNIST-1D (Greydanus and Kobak, ICML 2024).
@@ -6,16 +8,15 @@ MNIST-1D (Greydanus and Kobak, ICML 2024).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from core.practicum.datasets import spec
-from core.practicum.models import MODELS, model, practicum_rows
+from core.practicum.models import MODELS, model
 from core.tables import long_table
-from core.practicum.runs import RunConfig, RunResult, comparison, default_config
+from core.practicum.runs import RunConfig, RunResult, default_config
 
 if TYPE_CHECKING:
     from core.practicum.data import Dataset
@@ -54,6 +55,8 @@ def curated_configs() -> list[tuple[str, list[RunConfig]]]:
     """(link, its runs) for every curated link, the signals page's default knob among them."""
     out = [(f"{page}?{query}" if query else page, practicum_configs(**settings)[0])
            for page, query, settings in CURATED]
+    from core.practicum.knobs import knob_configs
+
     out.append(("signals", knob_configs("shuffled share")))
     return out
 
@@ -127,73 +130,6 @@ def filters(result: RunResult) -> pd.DataFrame:
     """The ConvNet's first-layer kernels as a long table ``kernel, row, col, weight`` (2D) or ``kernel, col``."""
     frames = [long_table(w, "weight", kernel=k) for k, w in enumerate(result.filters or [])]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["kernel", "row", "col", "weight"])
-
-
-def time_estimate(cost: float, speeds: tuple[float, float] | None, ahead: int = 0) -> str:
-    """How long ``cost`` multiply-adds take, as a range from this server's slowest and fastest measured speeds
-    (``speeds``), with the trainings ``ahead`` of it said. Before the server has measured a training there is no
-    duration to give: a guess made elsewhere can be wrong by a factor of a hundred on a loaded machine."""
-    queue = "" if not ahead else f"; {ahead} run(s) of other viewers are ahead of these, and go first"
-    if not speeds or min(speeds) <= 0:
-        return (f"{cost:.2g} multiply-adds; no time estimate until this server has finished a training and measured "
-                f"its own speed{queue}")
-    slow, fast = min(speeds), max(speeds)
-    low, high = _seconds(cost / fast), _seconds(cost / slow)
-    span = f"about {low}" if low == high else f"{low} to {high}"
-    return (f"{span} at this server's measured speeds (its last trainings: {slow:.2g} to {fast:.2g} multiply-adds "
-            f"a second){queue}")
-
-
-def _seconds(s: float) -> str:
-    if s < 90:
-        return f"{max(1, round(s))} s"
-    return f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.1f} h"
-
-
-def training_cost(configs) -> int:
-    """Multiply-adds that training ``configs`` costs, from the models' shapes alone (no tensor is allocated)."""
-    from core.nets.layers import estimate
-
-    total = 0
-    for c in configs:
-        shape, rows = practicum_rows(c.model, c.dataset, c.width)
-        per_sample = estimate(rows, shape)["macs"]
-        ds = spec(c.dataset)
-        train_n, test_n = min(c.train_size or ds.train_size, ds.train_size), ds.test_size
-        total += per_sample * c.epochs * (3 * train_n + test_n)  # backward is about twice the forward
-    return int(total)
-
-
-KNOBS = {
-    # knob: (RunConfig field, values, axis title)
-    "shuffled share": ("perm_fraction", (0.0, 0.25, 0.5, 1.0), "share of positions shuffled"),
-    "translation": ("m1d_translation", (1, 16, 32, 48), "largest shift of the digit (samples)"),
-    "noise": ("m1d_noise", (0.02, 0.25, 0.5, 1.0), "white noise added (std)"),
-}
-
-
-def knob_configs(knob: str, epochs: int = 10) -> list:
-    """MLP and ConvNet runs on MNIST-1D at each value of one knob (the practicum's 1D twin)."""
-    field, values, _ = KNOBS[knob]
-    base = comparison(("fc", "cnn"), dataset="mnist1d", epochs=epochs)[:2]
-    if field == "perm_fraction":  # 0 means in order
-        return [replace(c, permuted=v > 0, perm_fraction=v if v > 0 else 1.0) for v in values for c in base]
-    return [replace(c, **{field: v}) for v in values for c in base]
-
-
-def prior_advantage(results: list[RunResult], knob: str = "shuffled share") -> pd.DataFrame:
-    """ConvNet minus MLP test accuracy at each value of ``knob``."""
-    field, _, _ = KNOBS[knob]
-    rows: dict[float, dict] = {}
-    for r in results:
-        if field == "perm_fraction":
-            value = r.config.perm_fraction if r.permuted else 0.0
-        else:
-            value = getattr(r.config, field)
-        rows.setdefault(value, {knob: value})["ConvNet" if r.model == "cnn" else "MLP"] = r.accuracy
-    df = pd.DataFrame(sorted(rows.values(), key=lambda row: row[knob]))
-    df["advantage"] = df["ConvNet"] - df["MLP"]
-    return df
 
 
 def effective_fields(result: RunResult) -> tuple[pd.DataFrame, pd.DataFrame, str] | None:

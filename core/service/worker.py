@@ -369,7 +369,7 @@ class Trainer:
 
     def _measure(self, results: list[RunResult]) -> None:
         """Record the speed of a finished training (the shapes' cost over the seconds it took) for estimates."""
-        from core.practicum.practicum import training_cost
+        from core.practicum.costs import training_cost
 
         try:
             seconds = results[0].train_seconds + results[0].eval_seconds

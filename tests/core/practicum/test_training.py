@@ -195,7 +195,7 @@ def test_partial_permutation_moves_only_its_share():
 
 
 def test_prior_advantage_hand_worked():
-    from core.practicum.practicum import prior_advantage
+    from core.practicum.knobs import prior_advantage
 
     def run(model, permuted, fraction, acc):
         config = RunConfig(model=model, permuted=permuted, dataset="mnist1d", perm_fraction=fraction)
@@ -206,7 +206,7 @@ def test_prior_advantage_hand_worked():
 
 
 def test_mnist1d_knobs_reach_the_generator():
-    from core.practicum.practicum import knob_configs
+    from core.practicum.knobs import knob_configs
 
     configs = knob_configs("translation")
     assert [c.m1d_translation for c in configs] == [1, 1, 16, 16, 32, 32, 48, 48]
@@ -218,7 +218,7 @@ def test_mnist1d_knobs_reach_the_generator():
 
 def test_training_cost_hand_worked():
     """The fully connected net: 784*8 + 8*8 + 8*10 = 6,416 multiply-adds a sample, forward."""
-    from core.practicum.practicum import training_cost
+    from core.practicum.costs import training_cost
 
     fc = RunConfig(model="fc", train_size=1000, epochs=2)
     assert training_cost([fc]) == 6416 * 2 * (3 * 1000 + 10000)

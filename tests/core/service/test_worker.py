@@ -369,7 +369,7 @@ def test_a_kill_during_training_then_a_restart_offers_train_again(tmp_path):
 
 
 def test_the_trainer_measures_its_own_speed_for_estimates(tmp_path):
-    from core.practicum.practicum import time_estimate, training_cost
+    from core.practicum.costs import time_estimate, training_cost
 
     trainer = Trainer(ResultStore(tmp_path))
     assert trainer.speed() is None
