@@ -4,7 +4,7 @@ theme's in ``.streamlit/config.toml`` match). A shared leaf of ``core``."""
 BLUE = "#3b6e8f"  # the original, the data: the theme's primary colour
 RED = "#e4572e"  # the permuted copy, what a unit sees, a highlight
 ORANGE = "#f2a541"  # invented cells (padding)
-INK = "#25303b"  # text and outlines: the theme's text colour
+INK = "#0f1720"  # text and outlines: the theme's text colour
 PALE = "#d5d9e0"  # connections not taken
 WHITE = "#ffffff"
 GREY = "#555555"  # cell outlines in an exported picture

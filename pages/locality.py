@@ -76,10 +76,13 @@ def in_one_dimension():
         url.show_notices()
         st.error(md(exc, 300), icon=":material/error:")
         return
-    # a fixed default: one that moved with the other sliders would drop out of the link and reopen elsewhere
-    unit = url.slider("Output unit to follow", "loc_u", 0, max(sizes[-1] - 1, 1), 0,
-                      disabled=sizes[-1] == 1, help="Which unit of the last layer to trace back to the input.")
-    unit = min(unit, sizes[-1] - 1)
+    if sizes[-1] > 1:  # a fixed default: one that moved with the other sliders would drop out of the link
+        unit = url.slider("Output unit to follow", "loc_u", 0, sizes[-1] - 1, 0,
+                          help="Which unit of the last layer to trace back to the input.")
+        unit = min(unit, sizes[-1] - 1)
+    else:  # no choice to make: no greyed-out slider whose label nobody can read (WCAG 1.4.3)
+        unit = 0
+        st.caption("The last layer has one unit: it is the one traced back to the input.")
     url.show_notices()
 
     st.subheader("What one unit sees")
