@@ -13,7 +13,7 @@ from core.practicum.datadir import DATA_ENV, DataUnavailable, available
 from core.practicum.datasets import SPECS, spec
 from core.practicum.models import MODELS, model
 from core.limits import train_budget
-from core.practicum.practicum import practicum_configs, run_label
+from core.practicum.practicum import practicum_configs, run_label, sample_alts
 from core.practicum.costs import time_estimate
 from core.service.store import RESULTS_ENV
 from core.service.worker import Busy, JobState
@@ -123,8 +123,9 @@ except DataUnavailable as exc:
 with left:
     st.caption("Test samples, original (top) and with the fixed permutation (bottom)")
     if ds.nd == 2:  # images: pictures; sequences: one chart
-        st.image([o for _, o, _ in pairs], caption=[str(d) for d, _, _ in pairs], width=56)
-        st.image([s for _, _, s in pairs], width=56)
+        alts, permuted_alts = sample_alts(dataset, [d for d, _, _ in pairs], ds.input_shape[1:])
+        st.image([o for _, o, _ in pairs], caption=[str(d) for d, _, _ in pairs], width=56, alt=alts)
+        st.image([s for _, _, s in pairs], width=56, alt=permuted_alts)
     else:  # MNIST-1D: sequences, in one chart
         st.vega_lite_chart(sequence_chart(dataset, directory), width="content")
 with right:

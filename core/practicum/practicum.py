@@ -71,6 +71,18 @@ def sample_pairs(ds: Dataset, n: int = 8, perm_seed: int = 0) -> list[tuple[int,
     return [(int(ds.test.y[i]), x[i, 0].numpy(), scrambled[i, 0].numpy()) for i in range(n)]
 
 
+def sample_alts(dataset: str, labels: list[int], side: tuple[int, ...]) -> tuple[list[str], list[str]]:
+    """Text alternatives of the test samples ``sample_pairs`` shows, in its order: each original names its index
+    and class, each permuted copy says what the permutation did to it."""
+    ds = spec(dataset)
+    size = " × ".join(map(str, side))
+    pixels = int(np.prod(side))
+    originals = [f"Test image {i}, a {ds.class_name(y)} ({size} pixels)" for i, y in enumerate(labels)]
+    permuted = [f"Test image {i}, a {ds.class_name(y)}, with its {pixels} pixels permuted: the same values in new "
+                "places, no stroke left to see" for i, y in enumerate(labels)]
+    return originals, permuted
+
+
 def model_sizes(dataset: str, widths: dict[str, int | None]) -> pd.DataFrame:
     """Parameters of each practicum model at the given widths."""
     from core.nets.layers import build_model

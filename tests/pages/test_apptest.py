@@ -1062,3 +1062,17 @@ def test_the_signal_dials_help_says_what_the_generator_makes():
     assert correlation_length(generate(1, 1.0, 1.0, 0.0, seed=1)) == pytest.approx(line, rel=0.25)
     assert correlation_length(generate(2, 1.0, 1.0, 0.0, seed=1)) == pytest.approx(image, rel=0.25)
     assert "1 to 4" in helps["sig_comp"] and "4× coarser" in helps["sig_comp"]
+
+
+def test_the_sample_digits_have_text_alternatives_from_their_labels(data_dir):
+    """Each of the practicum's sample pictures says which test image it is and what it shows (WCAG 1.1.1), read
+    from the data set's own labels; the permuted row says what the permutation did."""
+    from core.practicum.data import load_dataset
+
+    at = run_page("practicum")
+    labels = [int(y) for y in load_dataset("mnist", str(data_dir)).test.y[:8]]
+    rows = [[img.alt for img in element.proto.imgs] for element in at.get("image")[:2]]
+    assert rows[0] == [f"Test image {i}, a {y} (28 × 28 pixels)" for i, y in enumerate(labels)]
+    assert [a.split(",")[:2] for a in rows[1]] == [[f"Test image {i}", f" a {y}"] for i, y in enumerate(labels)]
+    assert all("784 pixels permuted" in a for a in rows[1])
+    assert len(set(labels)) > 1  # the labels differ, so a fixed sentence could not pass
