@@ -10,6 +10,7 @@ from core.lecture.audio import wav_bytes
 from core.practicum.data import DataUnavailable, available, load_dataset, load_images
 from core.lecture.images import PHOTOS, as_png, photo
 from core.lecture.signals import compare, data_types, generate, melody, permute, target_length
+from core.lecture.signals.report import picture_alts
 from core.lecture.signals.generate import LEVEL_RATIO, LEVEL_SHARE, MAX_LEVELS
 from core.lecture.signals.measures import SQUINT_LENGTHS
 from core.lecture.uploads import UploadError, read_upload
@@ -32,14 +33,15 @@ def measured(x: np.ndarray, seed: int, rate=None) -> dict:
     m = compare(x, seed)
     scrambled = permute(x, seed)
     views, sounds = [], []
-    for v in (x, scrambled):
+    alts = picture_alts(m["summary"], x.shape) if x.ndim == 2 else [None, None]
+    for v, alt_text in zip((x, scrambled), alts):
         if x.ndim == 2:
-            views.append(("image", as_png(v, 320)))
+            views.append(("image", as_png(v, 320), alt_text))
         else:
             n = min(len(v), 4096)  # the generator's whole default signal: its coarse levels need the room
             views.append(("chart", charts.as_spec(alt.Chart(pd.DataFrame({"i": np.arange(n), "value": v[:n]}))
                                                   .mark_line(strokeWidth=1).encode(x="i:Q", y="value:Q")
-                                                  .properties(height=140))))
+                                                  .properties(height=140)), None))
         sounds.append(wav_bytes(v / (np.abs(v).max() + 1e-12), rate) if rate else None)
     return {"views": views, "sounds": sounds,
             "summary": arrow(m["summary"]),
@@ -103,11 +105,11 @@ def show(panel: dict | None, why_not: str | None = None):
         st.error(f"This signal cannot be measured: {md(why_not, 200)}", icon=":material/error:")
         return
     left, right = st.columns(2)
-    for col, title, (kind, view), sound in zip((left, right), ("original", "permuted (same values, new places)"),
-                                               panel["views"], panel["sounds"]):
+    titles = ("original", "permuted (same values, new places)")
+    for col, title, (kind, view, alt_text), sound in zip((left, right), titles, panel["views"], panel["sounds"]):
         col.caption(title)
         if kind == "image":
-            col.image(view, width=320, output_format="PNG")  # sent as encoded: no JPEG per rerun
+            col.image(view, width=320, output_format="PNG", alt=alt_text)  # sent as encoded: no JPEG per rerun
         else:
             col.vega_lite_chart(view, width="stretch")
         if sound is not None:

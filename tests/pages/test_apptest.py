@@ -1076,3 +1076,19 @@ def test_the_sample_digits_have_text_alternatives_from_their_labels(data_dir):
     assert [a.split(",")[:2] for a in rows[1]] == [[f"Test image {i}", f" a {y}"] for i, y in enumerate(labels)]
     assert all("784 pixels permuted" in a for a in rows[1])
     assert len(set(labels)) > 1  # the labels differ, so a fixed sentence could not pass
+
+
+def test_the_signal_pictures_say_what_the_table_measured():
+    """Each picture's text alternative carries its copy's correlation length and spectral slope, the same numbers as
+    the summary table beside it (the original's and the permuted copy's differ, so a fixed sentence fails)."""
+    at = run_page("signals")  # a generated 2D signal, then the camera man
+    pictures = [img.alt for element in at.get("image") for img in element.proto.imgs]
+    tables = [d.value for d in at.dataframe if "correlation length" in d.value.columns]
+    assert len(pictures) == 4 and len(tables) == 2
+    for (original, permuted), table in zip((pictures[:2], pictures[2:]), tables):
+        rows = {r["copy"]: r for _, r in table.iterrows()}
+        for alt_text, copy in ((original, "original"), (permuted, "permuted")):
+            assert f"correlation length {rows[copy]['correlation length']}" in alt_text
+            assert f"spectral slope {rows[copy]['spectral slope']}" in alt_text
+        assert rows["original"]["correlation length"] != rows["permuted"]["correlation length"]
+        assert "permuted" in permuted and "permuted" not in original

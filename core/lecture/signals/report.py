@@ -86,3 +86,15 @@ def compare(x, seed: int = 0, max_lag: int = 64) -> dict[str, pd.DataFrame]:
         "summary": shown,
         "notes": notes,
     }
+
+
+def picture_alts(summary: pd.DataFrame, shape: tuple[int, ...]) -> list[str]:
+    """Text alternatives of the two pictures the signals page shows (the image and its permuted copy), read from
+    ``compare``'s summary table: size, correlation length and spectral slope of each copy."""
+    size = " × ".join(map(str, shape))
+    said = []
+    for _, row in summary.iterrows():
+        what = "The image" if row["copy"] == "original" else "Its permuted copy (the same values in new places)"
+        said.append(f"{what}, {size} pixels: correlation length {row['correlation length']}, spectral slope "
+                    f"{row['spectral slope']}")
+    return said
