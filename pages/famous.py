@@ -4,7 +4,7 @@ import altair as alt
 import streamlit as st
 
 from core.lecture.famous import (ARCHITECTURES, INPUT, PUBLISHED_FIELDS, build, centre_box, effective_summary, first,
-                         gradient_field, identity_blocks, layer_table, overlay, photo, published)
+                         gradient_field, identity_blocks, layer_table, overlay, photo, picture_alts, published)
 from dashboard import cache, urlstate as url
 from dashboard.tables import arrow
 from dashboard.charts import as_spec
@@ -58,7 +58,7 @@ def pictures(name, depth):
     grad = gradient_field(network(name), row["node"], image)
     rf = int(first(row["rf"]))
     return (overlay(image, box["clipped"]), overlay(image, box["clipped"], grad), box,
-            effective_summary(grad, rf, box["clipped"], identity_blocks(network(name))))
+            effective_summary(grad, rf, box["clipped"], identity_blocks(network(name))), picture_alts(name, box, grad))
 
 
 st.markdown("The same tracer as the lab's own networks, on the architectures everyone cites: every convolution, "
@@ -102,12 +102,12 @@ st.vega_lite_chart(growth_chart(name, depth), width="stretch")
 st.dataframe(shown_table(name), hide_index=True, height=340)
 
 st.subheader(f"Depth {depth}: {md(row['layer'])} ({md(row['type'])}), output {row['output']}")
-framed, heat, box, summary = pictures(name, depth)
+framed, heat, box, summary, (framed_alt, heat_alt) = pictures(name, depth)
 r0, r1, c0, c1 = box["clipped"]
 (lo, hi), _ = box["spans"]
 a, b = st.columns(2)
 a.image(framed, caption=f"The analytic field of the centre unit {box['unit']}: rows and columns {lo:g} to {hi:g}"
-        + (" (past the borders: drawn clipped)" if lo < 0 or hi > INPUT - 1 else ""), width="stretch")
+        + (" (past the borders: drawn clipped)" if lo < 0 or hi > INPUT - 1 else ""), width="stretch", alt=framed_alt)
 b.image(heat, caption="|gradient| of the same unit on this photo (square-root scale), the box on top",
-        width="stretch")
+        width="stretch", alt=heat_alt)
 st.markdown(summary)

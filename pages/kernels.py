@@ -8,6 +8,7 @@ import streamlit as st
 from core.lecture.audio import MAX_UPLOAD_MB, NAMES, SMOOTH_WIDTHS, clip, listen, playback_note, read_wav, wav_bytes
 from core.lecture.images import as_png, photo
 from core.lecture.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
+                                  mixing_alts,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
 from dashboard import cache, urlstate as url
 from dashboard.charts import FIT_X, as_spec
@@ -153,10 +154,11 @@ mix = url.choice("1×1 mix", "ker_mix", list(MIXES), list(MIXES)[0])
 url.show_notices()
 image, channels, mixed = mixing(mix)
 cols = st.columns(4)
-cols[0].image(image, caption="input (RGB)", width="stretch", output_format="PNG")  # as encoded: no JPEG per rerun
 names = [n.strip() for n in mix.split(",")] if mix.count(",") == 2 else ["channel 1", "channel 2", "channel 3"]
-for col, channel, name in zip(cols[1:], channels, names):
-    col.image(channel, caption=name, width="stretch", output_format="PNG")
+alts = mixing_alts(mix, names, mixed["outputs"].shape[-1])
+cols[0].image(image, caption="input (RGB)", width="stretch", output_format="PNG", alt=alts[0])  # as encoded
+for col, channel, name, alt_text in zip(cols[1:], channels, names, alts[1:]):
+    col.image(channel, caption=name, width="stretch", output_format="PNG", alt=alt_text)
 st.caption(f"A 1×1 convolution is a 3×3 matrix ({mixed['parameters']} weights) applied at every pixel: its output "
            f"equals that matrix times each pixel's colour (max |difference| = {mixed['max_diff']:.1e}), and an output "
            f"pixel reads {mixed['neighbours_read']} neighbours. The same weights take inputs of any size: "

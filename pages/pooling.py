@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from core.lecture.images import as_png, blocky, data_url, photo
-from core.lecture.pooling import label, output_shape, pool, random_signals, shift_caption, shift_consistency
+from core.lecture.pooling import label, output_shape, pool, random_signals, shift_caption, shift_consistency, picture_alt
 from dashboard import cache, charts, urlstate as url
 from dashboard.charts import as_spec
 
@@ -31,7 +31,8 @@ def pooled_images(p, k):
         out.append((label(method, p), pool(img, method, k, p=p)[0, 0].numpy()))
     # each drawn at 192 px with square pixels (nearest neighbour): a browser's smooth upscaling would hide the
     # blocks that pooling makes
-    return [(f"{name}: {y.shape[0]}×{y.shape[1]}", data_url(as_png(blocky(y, 192)))) for name, y in out]
+    return [(f"{name}: {y.shape[0]}×{y.shape[1]}", data_url(as_png(blocky(y, 192))),
+             picture_alt(name, img.shape[2:], y.shape, k)) for name, y in out]
 
 
 @cache.data(show_spinner=False, max_entries=64)
@@ -59,7 +60,8 @@ st.caption(f"Lp is applied to |x|. Output sizes: a 1 × 64 signal becomes {' × 
 
 st.subheader("On an image")
 pictures = pooled_images(p, k)  # one element, data URLs: no media file per picture for the browser to fetch
-st.image([image for _, image in pictures], caption=[name for name, _ in pictures], width=192)
+st.image([image for _, image, _ in pictures], caption=[name for name, _, _ in pictures], width=192,
+         alt=[alt_text for _, _, alt_text in pictures])
 
 st.subheader("Is pooling shift invariant?")
 shift_spec, shift_words = consistency_chart(k, p)

@@ -240,3 +240,17 @@ def overlay(image: np.ndarray, box: tuple[int, int, int, int] | None, grad: np.n
             out[r0:r1 + 1, max(c0 + w, 0)] = red
             out[r0:r1 + 1, min(c1 - w, INPUT - 1)] = red
     return out
+
+
+def picture_alts(name: str, box: dict, grad: np.ndarray) -> tuple[str, str]:
+    """Text alternatives of the famous page's two pictures: the photo with the centre unit's analytic field
+    outlined, and the gradient field of the same unit (where 90 % of it lies), from ``centre_box`` and the
+    gradient itself."""
+    r0, r1, c0, c1 = box["clipped"]
+    outline = (f"The photo, {INPUT} × {INPUT} pixels, with the analytic field of {name}'s centre unit outlined: "
+               f"rows {r0} to {r1}, columns {c0} to {c1}" + (", the whole photo" if box["covers"] else ""))
+    spread = field_spread(grad)
+    row, col = spread["centre"]
+    heat = (f"The gradient of the same unit on the photo as a heat map, the outline on top: 90 % of it lies in "
+            f"{spread['pixels for 90 %']:,} pixels around row {row:.0f}, column {col:.0f}")
+    return outline, heat

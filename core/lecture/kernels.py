@@ -189,3 +189,15 @@ def rgb_photo(name: str = "chelsea", size: int = 128) -> np.ndarray:
     if name not in ("chelsea", "coffee", "astronaut", "rocket"):
         raise ValueError(f"colour photo must be one of chelsea, coffee, astronaut, rocket, got {name!r}")
     return resize(getattr(skdata, name)() / 255.0, (size, size), anti_aliasing=True)
+
+
+def mixing_alts(mix: str, names: list[str], side: int) -> list[str]:
+    """Text alternatives of the 1×1 mix's four pictures: the colour input, then each output channel as the sum of
+    the colour channels it weighs (``MIXES[mix]``'s row)."""
+    if mix not in MIXES:
+        raise ValueError(f"mix must be one of {', '.join(MIXES)}, got {mix!r}")
+    said = [f"The input, a colour photo, {side} × {side} pixels"]
+    for name, row in zip(names, MIXES[mix]):
+        terms = " + ".join(f"{w:g} × {c}" for w, c in zip(row, ("red", "green", "blue")) if w != 0) or "0"
+        said.append(f"{name.capitalize()}: at every pixel, {terms}, in grey".replace("+ -", "− "))
+    return said

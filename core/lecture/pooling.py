@@ -153,3 +153,11 @@ def output_shape(shape, kernel_size: int, stride: int | None = None) -> tuple[in
     stride = stride or kernel_size
     c, *spatial = shape
     return (c, *[output_length(n, kernel_size, stride) for n in spatial])
+
+
+def picture_alt(name: str, before: tuple[int, int], after: tuple[int, int], k: int) -> str:
+    """The text alternative of one pooled picture: what was done, with which window, and the sizes."""
+    if before == after:
+        return f"The input photo, {before[0]} × {before[1]} pixels"
+    return (f"The photo after {name} over {k} × {k} windows with stride {k}: {after[0]} × {after[1]} pixels, "
+            f"from {before[0]} × {before[1]}")

@@ -1092,3 +1092,26 @@ def test_the_signal_pictures_say_what_the_table_measured():
             assert f"spectral slope {rows[copy]['spectral slope']}" in alt_text
         assert rows["original"]["correlation length"] != rows["permuted"]["correlation length"]
         assert "permuted" in permuted and "permuted" not in original
+
+
+def test_the_kernels_pooling_and_famous_pictures_say_what_they_show():
+    """Each picture's text alternative carries its own data: the 1×1 mix's weights (from the matrix the page
+    applies), the pooled sizes (from the arrays drawn), the famous net's field box and gradient spread."""
+    from core.lecture.kernels import MIXES
+
+    def alts(at):
+        return [img.alt for element in at.get("image") for img in element.proto.imgs]
+
+    for mix in list(MIXES)[:2]:  # two mixes, two sets of weights: a fixed sentence cannot pass both
+        said = alts(run_page("kernels", {"ker_mix": mix}))[-4:]
+        assert said[0].startswith("The input, a colour photo, 128 × 128")
+        for sentence, row in zip(said[1:], MIXES[mix]):
+            for w, colour in zip(row, ("red", "green", "blue")):
+                assert (f"{abs(w):g} × {colour}" in sentence) == (w != 0), (sentence, row)
+    for k, side in ((2, 48), (4, 24)):  # the pooled size follows the window
+        said = alts(run_page("pooling", {"pool_k": str(k)}))
+        assert said[0] == "The input photo, 96 × 96 pixels"
+        assert all(f"{k} × {k} windows with stride {k}: {side} × {side} pixels" in s for s in said[1:]), said
+    shallow, deep = (alts(run_page("famous", {"fm_net": "AlexNet", "fm_depth": d})) for d in ("1", "8"))
+    assert "rows" in shallow[0] and shallow[0] != deep[0] and shallow[1] != deep[1]
+    assert all("90 % of it lies in" in s[1] for s in (shallow, deep))
