@@ -8,7 +8,7 @@ import streamlit as st
 from core.lecture.audio import MAX_UPLOAD_MB, NAMES, SMOOTH_WIDTHS, clip, listen, playback_note, read_wav, wav_bytes
 from core.lecture.images import as_png, photo
 from core.lecture.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, centre_shift, channel_mixing, collection,
-                                  mixing_alts,
+                                  mixing_alts, output_alt,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
 from dashboard import cache, urlstate as url
 from dashboard.charts import FIT_X, as_spec
@@ -34,7 +34,8 @@ def outputs_1d(names):
 @cache.data(show_spinner=False, max_entries=64)
 def outputs_2d(image_name, names):
     img = photo(image_name, 96)
-    return [(name, as_png(y)) for name, y in {"input": img, **apply_kernels(img, names)}.items()]
+    return [(name, as_png(y), output_alt(name, image_name, y.shape[0]))
+            for name, y in {"input": img, **apply_kernels(img, names)}.items()]
 
 
 @cache.data(show_spinner=False, max_entries=8)
@@ -130,8 +131,8 @@ if nd == 1:
 else:
     image = url.choice("Image", "ker_img", ["camera", "coins", "chelsea", "brick"], "camera")
     cols = st.columns(len(chosen) + 1)
-    for col, (name, picture) in zip(cols, outputs_2d(image, tuple(chosen))):
-        col.image(picture, caption=name, width="stretch", output_format="PNG")
+    for col, (name, picture, alt_text) in zip(cols, outputs_2d(image, tuple(chosen))):
+        col.image(picture, caption=name, width="stretch", output_format="PNG", alt=alt_text)
 url.show_notices()
 
 st.subheader("Odd vs even kernels")

@@ -201,3 +201,13 @@ def mixing_alts(mix: str, names: list[str], side: int) -> list[str]:
         terms = " + ".join(f"{w:g} × {c}" for w, c in zip(row, ("red", "green", "blue")) if w != 0) or "0"
         said.append(f"{name.capitalize()}: at every pixel, {terms}, in grey".replace("+ -", "− "))
     return said
+
+
+def output_alt(name: str, image_name: str, side: int, seed: int = 0) -> str:
+    """The text alternative of one picture in the 2D row of ``apply_kernels``: the input, or the image through a
+    3 × 3 kernel, its weights row by row (``named_kernel``'s)."""
+    if name == "input":
+        return f"The input, scikit-image's {image_name}, {side} × {side} pixels, in grey"
+    rows = named_kernel(name, 2, seed).tolist()
+    weights = "; ".join(", ".join(f"{w:.3g}" for w in row) for row in rows)
+    return f"{image_name.capitalize()} through the {name} kernel (rows: {weights}), {side} × {side} pixels"

@@ -1115,3 +1115,14 @@ def test_the_kernels_pooling_and_famous_pictures_say_what_they_show():
     shallow, deep = (alts(run_page("famous", {"fm_net": "AlexNet", "fm_depth": d})) for d in ("1", "8"))
     assert "rows" in shallow[0] and shallow[0] != deep[0] and shallow[1] != deep[1]
     assert all("90 % of it lies in" in s[1] for s in (shallow, deep))
+
+
+def test_the_2d_kernel_pictures_name_their_weights():
+    from core.lecture.kernels import KERNELS_2D
+
+    at = run_page("kernels", {"ker_nd": "2D"})
+    said = [img.alt for element in at.get("image") for img in element.proto.imgs][:len(KERNELS_2D) + 2]
+    assert said[0].startswith("The input, scikit-image's camera")
+    for sentence, (name, rows) in zip(said[1:], KERNELS_2D.items()):
+        assert f"the {name} kernel (rows: " + "; ".join(", ".join(f"{w:.3g}" for w in r) for r in rows) in sentence
+    assert len(set(said)) == len(said)  # each kernel's own weights
