@@ -9,7 +9,7 @@ import streamlit as st
 from core.lecture.audio import wav_bytes
 from core.practicum.data import DataUnavailable, available, load_dataset, load_images
 from core.lecture.images import PHOTOS, as_png, photo
-from core.lecture.signals import compare, data_types, generate, melody, permute, target_length
+from core.lecture.signals import compare, data_types, generate, melody, target_length
 from core.lecture.signals.report import picture_alts
 from core.lecture.signals.generate import LEVEL_RATIO, LEVEL_SHARE, MAX_LEVELS
 from core.lecture.signals.measures import SQUINT_LENGTHS
@@ -31,7 +31,7 @@ def measured(x: np.ndarray, seed: int, rate=None) -> dict:
     pictures, or line-chart specs for a sequence, and WAV sound where there is a ``rate``), the measures' table as
     Arrow, the notes as captions and the charts' specs. A session's run then converts nothing."""
     m = compare(x, seed)
-    scrambled = permute(x, seed)
+    scrambled = m["permuted"]
     views, sounds = [], []
     alts = picture_alts(m["summary"], x.shape) if x.ndim == 2 else [None, None]
     for v, alt_text in zip((x, scrambled), alts):

@@ -18,8 +18,8 @@ import time
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 from core.limits import RUN_BOUNDS
-from core.practicum.datasets import spec
-
+from core.practicum.datasets import SPECS, spec
+from core.practicum.models import model
 
 
 class Cancelled(RuntimeError):
@@ -48,8 +48,6 @@ class RunConfig:
     def __post_init__(self) -> None:
         """The data set's training settings where none were given, so that a configuration and its key say what
         trains: ``RunConfig(dataset="mnist1d")`` trains MNIST-1D's 20 epochs, not MNIST's one."""
-        from core.practicum.datasets import SPECS
-
         ds = SPECS.get(self.dataset)
         for name in ("epochs", "lr", "momentum"):
             if getattr(self, name) is None and ds is not None:
@@ -63,8 +61,6 @@ class RunConfig:
         all the training samples mean ``train_size=None``.
         """
         notes, values = [], asdict(self)
-        from core.practicum.models import model
-
         model(self.model)  # a clear error for a key that names no model
         ds = spec(self.dataset)
         if values["width"] is None:
@@ -196,9 +192,10 @@ def training_units(configs) -> list[tuple[RunConfig, ...]]:
 
 
 def default_config(dataset: str = "mnist", **overrides) -> RunConfig:
-    """The notebook's settings (or MNIST-1D's), with ``overrides`` on top."""
-    ds = spec(dataset)
-    return RunConfig(dataset=dataset, **{"epochs": ds.epochs, "lr": ds.lr, "momentum": ds.momentum, **overrides})
+    """The notebook's settings (or MNIST-1D's), with ``overrides`` on top: ``RunConfig`` fills in what is left
+    out from the data set's spec."""
+    spec(dataset)  # a clear error for an unknown data set
+    return RunConfig(dataset=dataset, **overrides)
 
 
 def comparison(models=("fc", "cnn"), dataset: str = "mnist", **overrides) -> list[RunConfig]:

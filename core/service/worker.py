@@ -31,13 +31,13 @@ shown with a warning that says why it was not saved.
 from __future__ import annotations
 
 import logging
-from enum import Enum
 import statistics
 import threading
 import time
 from collections import deque
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from enum import Enum
 
 from core.service.cluster import TaskOutput
 from core.service.engines import LocalEngine, engine_for, local_pool

@@ -84,6 +84,7 @@ def compare(x, seed: int = 0, max_lag: int = 64) -> dict[str, pd.DataFrame]:
         "pyramid": joined("pyramid"),
         "local": local_statistics(x).assign(copy="original"),
         "summary": shown,
+        "permuted": copies["permuted"],  # the copy measured, for a caller that draws it
         "notes": notes,
     }
 
