@@ -1,20 +1,25 @@
-"""The practicum page's cached views: test samples, parameter budgets, the results' charts and the effective
-fields, each built once per setting or set of runs. A module of its own: a cached function defined in the page
-would be decorated anew on every rerun (Streamlit reads its source again each time, about 2 ms apiece)."""
+"""The practicum page's views: test samples, parameter budgets, the results (charts, verdict and tables) and the
+effective fields, each built once per setting or set of runs and cached; and the sections that draw the results
+and the progress bars from them."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import altair as alt
 import streamlit as st
 
-from core.practicum.datasets import spec
 from core.lecture.images import as_png, data_url
-from core.practicum.practicum import effective_fields, filters, loss_curves, model_sizes, per_class, sample_pairs
-from core.practicum.costs import training_cost
-from dashboard.charts import FIT_X, as_spec, raster, sequence_pairs
 from core.palette import RED
+from core.practicum.costs import training_cost
+from core.practicum.datasets import spec
+from core.practicum.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_marks,
+                                     results_table, run_label, sample_pairs)
+from core.practicum.verdict import lesson, seed_table, verdict
+from core.service.worker import JobState
+from dashboard.charts import FIT_X, as_spec, raster, sequence_pairs
+from dashboard.safe import md
 from dashboard.tables import arrow
 
 
@@ -103,8 +108,6 @@ def results_view(keys, seeded_keys, dataset, models, _done, _seeded) -> dict:
     these settings (``seeded_keys``): tables as Arrow, chart specs, the verdict's sentences and what-ifs, the
     captions. Stored results do not change, so a class opening one link builds this once, not once a viewer.
     ``_done`` and ``_seeded``: the runs the keys name."""
-    from core.practicum.practicum import reference_marks, results_table
-    from core.practicum.verdict import lesson, seed_table, verdict
 
     table = results_table(_done)
     marks = reference_marks(dataset, models)
@@ -151,10 +154,6 @@ def results_section(work, configs, seed: int, seeds, dataset: str, models: tuple
     """The finished runs' results (``done``, of ``configs`` at ``seed``): table, bars, verdict, curves and kernels,
     from stored numbers only (no torch). The verdict pools every seed in ``seeds`` trained with these settings;
     a what-if button calls ``on_what_if(changes)``."""
-    from dataclasses import replace
-
-    from core.service.worker import JobState
-
     st.subheader("Results")
     # every seed trained with these settings counts in the verdict
     others = [work.lookup(replace(c, seed=s)) for c in configs for s in seeds if s != seed]
@@ -190,10 +189,6 @@ def results_section(work, configs, seed: int, seeds, dataset: str, models: tuple
 def progress_bars(configs, current, work) -> None:
     """A progress bar per run of ``configs`` from its job's snapshot (``current``; redrawn by
     ``dashboard.progress.watch``), and the queue of ``work``, the trainer."""
-    from core.practicum.practicum import run_label
-    from core.service.worker import JobState
-    from dashboard.safe import md
-
     for config, job in zip(configs, current):
         if job is None:
             st.progress(0.0, text=f"{run_label(config)}: not started")
