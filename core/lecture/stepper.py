@@ -25,7 +25,6 @@ from core.lecture.padding import MODES, pad
 from core.limits import STEPPER, STEPPER_FILL, STEPPER_STEPS
 
 
-
 @dataclass(frozen=True)
 class Setting:
     """One stepper setting; ``size`` and ``kernel`` are the side of a square in 2D. ``c_in`` input channels and
@@ -207,13 +206,13 @@ def _rc(s: Setting, index: tuple[int, ...]) -> tuple[int, int]:
     return (0, index[0]) if s.nd == 1 else index
 
 
-def _lit(s: Setting, cell: tuple[int, ...], pairs) -> tuple[list, list]:
+def lit_cells(s: Setting, cell: tuple[int, ...], pairs) -> tuple[list, list]:
     """The (row, col) cells of this step on the input grid and on the output grid."""
     targets = [_rc(s, pos) for _, pos in pairs]
     return ([_rc(s, cell)], targets) if s.transposed else (targets, [_rc(s, cell)])
 
 
-def _border(s: Setting) -> np.ndarray:
+def border_cells(s: Setting) -> np.ndarray:
     """Which cells of one channel's input grid (2D, a 1D signal as one row) are invented by padding."""
     before, after = (0, 0) if s.transposed else s.pads
     border = np.ones((s.size + before + after,) * s.nd, dtype=bool)
@@ -259,8 +258,8 @@ def _frame(s: Setting, step: int, out: np.ndarray) -> dict:
     pairs = taps(s, cell)
     reads = [0] if s.transposed else input_channels(s, o)
 
-    read, hit = _lit(s, cell, pairs)
-    border = _border(s).ravel()
+    read, hit = lit_cells(s, cell, pairs)
+    border = border_cells(s).ravel()
     width = np.atleast_2d(xp[0]).shape[1]
     frames = []
     for c in range(s.c_in):

@@ -8,8 +8,8 @@ import io
 
 import numpy as np
 
-from core.lecture.stepper import (Setting, _border, _lit, accumulate, input_channels, operands, padded_input, place,
-                                  taps)
+from core.lecture.stepper import (Setting, accumulate, border_cells, input_channels, lit_cells, operands,
+                                  padded_input, place, taps)
 from core.limits import GIF_BYTES, STEPPER_STEPS
 from core.palette import GREY, INK, ORANGE, RED, WHITE, rgb
 
@@ -86,7 +86,7 @@ def gif(s: Setting, cell_px: int | None = None, ms: int = 600) -> bytes:
     shapes, _ = _gif_layout(s)
     titles = ["padded input" if sum(s.pads) and not s.transposed else "input", "kernel", "output"]
     width, height, _ = gif_size(s, cell_px)
-    border = _border(s)
+    border = border_cells(s)
     background = np.zeros((height, width), dtype=np.uint8)
     lefts, left = [], cell_px
     for sh, title in zip(shapes, titles):
@@ -98,7 +98,7 @@ def gif(s: Setting, cell_px: int | None = None, ms: int = 600) -> bytes:
     for step, out in zip(range(1, STEPPER_STEPS + 1), accumulate(s)):
         o, cell = place(s, step)
         reads = [0] if s.transposed else input_channels(s, o)
-        read, hit = _lit(s, cell, taps(s, cell))
+        read, hit = lit_cells(s, cell, taps(s, cell))
         canvas = background.copy()
         columns = [[(np.atleast_2d(xp[c]), set(read) if c in reads else set(), True) for c in range(s.c_in)],
                    [(np.atleast_2d(w[o, j]), set(), False) for j in range(w.shape[1])],
