@@ -1,4 +1,4 @@
-"""What the practicum page shows, computed: its runs, the curated links, samples, model sizes, published numbers,
+"""What the practicum page shows, computed: its runs, the warm-up what-ifs, samples, model sizes, published numbers,
 result tables and effective fields. What training costs is ``core.practicum.costs``; the signals page's MNIST-1D
 experiment is ``core.practicum.knobs``.
 
@@ -43,21 +43,21 @@ def practicum_configs(dataset: str = "mnist", models=("fc", "cnn"), *, epochs: i
     return configs, notes
 
 
-# links worth having trained before a class (``python -m core.service.experiment --warm``): page, query, settings
-CURATED = [
-    ("practicum", "", {}),  # the notebook's experiment: four runs on MNIST
-    ("practicum", "pp_data=MNIST-1D", {"dataset": "mnist1d"}),  # the same in 1D
-    ("practicum", "pp_epochs=3", {"epochs": 3}),  # longer training: the ConvNet's edge grows
-]
+# what-ifs worth having trained before a class (``python -m core.service.experiment --warm``), by name, as the
+# settings ``practicum_configs`` takes; the links that open them are the page's business (its URL keys)
+WARM_UP = {
+    "the notebook's four runs": {},  # fully connected vs ConvNet, original vs permuted, on MNIST
+    "the same on MNIST-1D": {"dataset": "mnist1d"},
+    "three epochs": {"epochs": 3},  # longer training: the ConvNet's edge grows
+}
 
 
 def curated_configs() -> list[tuple[str, list[RunConfig]]]:
-    """(link, its runs) for every curated link, the signals page's default knob among them."""
-    out = [(f"{page}?{query}" if query else page, practicum_configs(**settings)[0])
-           for page, query, settings in CURATED]
+    """(what-if, its runs) for every warm-up what-if, the signals page's default knob among them."""
+    out = [(name, practicum_configs(**settings)[0]) for name, settings in WARM_UP.items()]
     from core.practicum.knobs import knob_configs
 
-    out.append(("signals", knob_configs("shuffled share")))
+    out.append(("the signals page's knob", knob_configs("shuffled share")))
     return out
 
 

@@ -1,7 +1,7 @@
 """The practicum headless: fully connected net vs ConvNet, original vs permuted pixels.
 
     python -m core.service.experiment --dataset mnist --data-dir DIR --epochs 1 --device auto --seed 0 --json out.json
-    python -m core.service.experiment --warm    # before a class: the curated links' runs into the results folder
+    python -m core.service.experiment --warm    # before a class: the warm-up what-ifs' runs into the results folder
 
 Prints a table (model, input, parameters, accuracy, test loss, seconds,
 device) and optionally writes ``{"runs": [{"model": ..., "permuted": ...,
@@ -47,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--train-size", type=int, help="use only the first N training samples")
     p.add_argument("--json", metavar="FILE", help="also write the runs as JSON to FILE")
     p.add_argument("--warm", action="store_true",
-                   help="before a class: train every curated link's runs into the results folder "
+                   help="before a class: train the runs of every warm-up what-if (the notebook's, MNIST-1D, three epochs, the signals page's knob) into the results folder "
                         "($CONVLAB_RESULTS_DIR), on the Dask cluster when $CONVLAB_DASK_SCHEDULER is set, so the "
                         "first viewer sees results at once (the other options are ignored)")
     args = p.parse_args(argv)
@@ -76,7 +76,7 @@ def _bar(label: str, progress: Progress, started: float) -> None:
 
 
 def warm(data_dir: str | None) -> int:
-    """Train what the curated links ask for and is not stored yet; one line per link. 0 when all are stored."""
+    """Train what the warm-up what-ifs ask for and is not stored yet; one line per what-if. 0 when all are stored."""
     from core.practicum.data import DATA_ENV
     from core.practicum.practicum import curated_configs
     from core.service.cluster import executor_from_env
@@ -91,7 +91,7 @@ def warm(data_dir: str | None) -> int:
     print(f"results folder: {trainer.store.root}; trainings run on {trainer.engine}")
     failed = 0
     try:
-        for link, configs in curated_configs():
+        for name, configs in curated_configs():
             stored = sum(trainer.lookup(c) is not None and trainer.lookup(c).state == "done" for c in configs)
             started = time.perf_counter()
             jobs = trainer.submit_all(configs)
@@ -100,7 +100,7 @@ def warm(data_dir: str | None) -> int:
             bad = [f"{j.config.model}{' permuted' if j.config.permuted else ''}: {j.error or j.state}"
                    for j in jobs if j.state != "done"]
             failed += len(bad)
-            print(f"{link:<28} {len(configs)} runs, {stored} stored already, "
+            print(f"{name:<28} {len(configs)} runs, {stored} stored already, "
                   f"{time.perf_counter() - started:6.1f} s" + (f"; failed: {'; '.join(bad)}" if bad else ""))
     finally:
         trainer.close()

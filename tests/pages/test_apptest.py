@@ -498,16 +498,29 @@ def test_the_watching_helper_polls_only_while_a_run_is_open():
     assert drawn == []
 
 
-@pytest.mark.parametrize("page, query, settings", __import__("core.practicum.practicum", fromlist=["CURATED"]).CURATED)
-def test_curated_links_say_what_the_warm_up_trains(page, query, settings):
+# the link a teacher would share for each warm-up what-if, written out here from the page's URL keys
+WARM_UP_LINKS = {"the notebook's four runs": "", "the same on MNIST-1D": "pp_data=MNIST-1D",
+                 "three epochs": "pp_epochs=3"}
+
+
+def test_every_warm_up_what_if_has_a_link_here():
+    from core.practicum.practicum import WARM_UP
+
+    assert set(WARM_UP) == set(WARM_UP_LINKS)
+
+
+@pytest.mark.parametrize("name", WARM_UP_LINKS)
+def test_warm_up_links_open_on_what_the_warm_up_trains(name):
     """The warm-up trains ``practicum_configs(**settings)``; the link must open on those very settings."""
     import urllib.parse
 
-    at = run_page(page, dict(urllib.parse.parse_qsl(query)))
+    from core.practicum.datasets import spec
+    from core.practicum.practicum import WARM_UP
+
+    settings = WARM_UP[name]
+    at = run_page("practicum", dict(urllib.parse.parse_qsl(WARM_UP_LINKS[name])))
     assert not any("Link parameter" in w.value for w in at.warning), [w.value for w in at.warning]
     assert at.selectbox(key="pp_data").value == settings.get("dataset", "mnist")
-    from core.practicum.datasets import spec
-
     assert at.slider(key="pp_epochs").value == settings.get("epochs", spec(settings.get("dataset", "mnist")).epochs)
 
 

@@ -301,7 +301,7 @@ def test_a_practicum_link_asks_for_the_notebooks_four_runs():
     assert [c.epochs for c in configs] == [50, 50] and notes == ["epochs 500 is outside 1..50; using 50"]
     assert configs[0].train_size is None and configs[0].width == 25  # all samples; the paper's width
     links = dict(curated_configs())
-    assert links["practicum"] == expected and len(links["signals"]) == 8
+    assert links["the notebook's four runs"] == expected and len(links["the signals page's knob"]) == 8
 
 
 @pytest.mark.slow  # small trainings through the warm-up path
