@@ -64,3 +64,39 @@ def trained_practicum(data_dir, tmp_path_factory):
                 store.put(r)
                 done.add(r.key)
     return store.root, configs
+
+
+# `pytest --train-durations`: how long each training in the run took, and which test asked for it. The quick run
+# (`-m "not slow"`) is meant to train nothing over a second; this shows it.
+_TRAININGS: list[tuple[float, int, str]] = []
+
+
+def pytest_addoption(parser):
+    parser.addoption("--train-durations", action="store_true",
+                     help="list the slowest trainings (core.practicum.training.train_runs calls) and their tests")
+
+
+def pytest_configure(config):
+    if not config.getoption("--train-durations"):
+        return
+    import time
+
+    from core.practicum import training
+
+    real = training.train_runs
+
+    def timed(configs, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return real(configs, *args, **kwargs)
+        finally:
+            _TRAININGS.append((time.perf_counter() - started, len(configs), os.environ.get("PYTEST_CURRENT_TEST", "")))
+    training.train_runs = timed
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if config.getoption("--train-durations"):
+        terminalreporter.section("slowest trainings")
+        for seconds, runs, test in sorted(_TRAININGS, reverse=True)[:10]:
+            terminalreporter.write_line(f"{seconds:6.2f} s  {runs} run(s)  {test}")
+        terminalreporter.write_line(f"{len(_TRAININGS)} trainings in all")
