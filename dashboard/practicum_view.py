@@ -14,6 +14,7 @@ from core.lecture.images import as_png, data_url
 from core.palette import RED
 from core.practicum.costs import training_cost
 from core.practicum.datasets import spec
+from core.practicum.models import input_name
 from core.practicum.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_marks,
                                      results_table, run_label, sample_pairs)
 from core.practicum.verdict import lesson, seed_table, verdict
@@ -127,7 +128,7 @@ def results_view(keys, seeded_keys, dataset, models, _done, _seeded) -> dict:
         "lesson": lesson(found, dataset),
         "table": arrow(table),
         "pairs": bool((table["trained"] == "as a pair").any()) if len(table) else False,
-        "conv": None if conv is None else ("permuted" if conv.permuted else "original"),
+        "conv": None if conv is None else input_name(conv.permuted),
     }
 
 

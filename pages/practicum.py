@@ -198,8 +198,7 @@ with results:
     if fields:
         st.subheader("The ConvNet's effective receptive field, before and after training")
         for r, (stage_specs, summary, sentence) in fields:
-            where = "permuted" if r.permuted else "original"
-            st.markdown(f"**ConvNet, {where} input.** {sentence}")
+            st.markdown(f"**{model(r.model).label(r.permuted)} input.** {sentence}")
             cols = st.columns([1, 1, 1.3])  # the table's three columns are wider than the 200 px pictures
             for col, (spec_, image) in zip(cols, stage_specs):
                 col.vega_lite_chart(spec_, width="content" if image else "stretch")

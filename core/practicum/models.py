@@ -9,6 +9,11 @@ from core.nets.networks import course_convnet, course_fc, mnist1d_cnn, mnist1d_f
 from core.practicum.datasets import spec
 
 
+def input_name(permuted: bool) -> str:
+    """What a run's input is called in tables, labels and links' sentences."""
+    return "permuted" if permuted else "original"
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     key: str  # in links, configurations and stored results
@@ -20,7 +25,7 @@ class ModelSpec:
 
     def label(self, permuted: bool, short: bool = False) -> str:
         """How a run is named: ``ConvNet, permuted`` (``FC, original`` where room is short)."""
-        return f"{self.short if short else self.title}, {'permuted' if permuted else 'original'}"
+        return f"{self.short if short else self.title}, {input_name(permuted)}"
 
     def rows(self, dataset: str = "mnist", width: int | None = None) -> tuple[tuple[int, ...], list[dict]]:
         """(input shape, layer rows) of this model on ``dataset``, at ``width`` or the data set's default:

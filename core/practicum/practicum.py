@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.practicum.datasets import spec
-from core.practicum.models import MODELS, model
+from core.practicum.models import MODELS, input_name, model
 from core.tables import long_table
 from core.practicum.runs import RunConfig, RunResult, default_config
 
@@ -100,7 +100,7 @@ def results_table(results: list[RunResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         refs = {f"{ref.short} %": ref.text(r.model, r.permuted) for ref in spec(r.dataset).references}
-        rows.append({"model": model(r.model).title, "input": "permuted" if r.permuted else "original",
+        rows.append({"model": model(r.model).title, "input": input_name(r.permuted),
                      "parameters": r.params, "accuracy %": round(r.accuracy, 2),
                      **refs, "test loss": round(r.test_loss, 4),
                      "seconds": round(r.train_seconds, 2),
@@ -132,7 +132,7 @@ def per_class(results: list[RunResult]) -> pd.DataFrame:
 
 def reference_marks(dataset: str, models) -> pd.DataFrame:
     """The data set's reference accuracies as chart marks: ``model, input, reference, accuracy %`` (range: its middle)."""
-    rows = [{"model": model(m).title, "input": "permuted" if p else "original", "reference": ref.label,
+    rows = [{"model": model(m).title, "input": input_name(p), "reference": ref.label,
              "accuracy %": ref.mid(m, p), "published": ref.text(m, p)}
             for ref in spec(dataset).references for p in (False, True) for m in models if ref.mid(m, p) is not None]
     return pd.DataFrame(rows, columns=["model", "input", "reference", "accuracy %", "published"])

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.practicum.datasets import spec
-from core.practicum.models import model
+from core.practicum.models import input_name, model
 from core.practicum.runs import RunConfig, RunResult
 
 SEED_SPREAD = 1.5  # points: the lecture's seed-to-seed spread of the notebook's runs
@@ -226,7 +226,7 @@ def seed_table(results: list[RunResult]) -> pd.DataFrame:
     rows = []
     for (key, permuted), by_seed in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0] != "fc")):
         values = list(by_seed.values())
-        rows.append({"model": model(key).noun.removeprefix("the "), "input": "permuted" if permuted else "original",
+        rows.append({"model": model(key).noun.removeprefix("the "), "input": input_name(permuted),
                      **{f"seed {s}": by_seed.get(s) for s in seeds}, "mean": float(np.mean(values)),
                      "spread (sd)": float(np.std(values, ddof=1)) if len(values) > 1 else None})
     return pd.DataFrame(rows)
