@@ -31,8 +31,8 @@ def as_spec(chart: alt.TopLevelMixin | dict) -> dict:
 
     spec = chart if isinstance(chart, dict) else chart.to_dict()
     # drawn on a canvas: Streamlit's Vega embed defaults to SVG, one DOM node per mark, and the browser's style,
-    # layout and paint of those nodes was most of a rerun's time (padding's image chart: 522 ms a key press,
-    # 359 ms on a canvas). vega-embed reads this from the spec and lays it over Streamlit's own options.
+    # layout and paint of those nodes are most of a rerun's time (padding's image chart: 522 ms a key press in
+    # SVG, 359 ms on a canvas). vega-embed reads this from the spec and lays it over Streamlit's own options.
     spec.setdefault("usermeta", {}).setdefault("embedOptions", {})["renderer"] = "canvas"
     spec.setdefault("config", {})["aria"] = False
     if "datasets" in spec:
@@ -107,10 +107,10 @@ def _growth(measure: str, title: str, axis: str) -> alt.Chart:
     return alt.Chart(alt.NamedData("growth")).mark_line(point=True).encode(
         x=alt.X("size:Q", scale=alt.Scale(type="log", base=2), title="input size (per side)"),
         y=alt.Y(f"{measure}:Q", scale=alt.Scale(type="log"), title=axis),
-        color=alt.Color("layer:N", legend=alt.Legend(orient="bottom", columns=2)),  # a row of three was cut off
+        color=alt.Color("layer:N", legend=alt.Legend(orient="bottom", columns=2)),  # three in a row do not fit
         tooltip=["size:Q", "layer:N", "params:Q", "multiplies:Q"]).properties(
         # the plot keeps its own height and the legend goes below it: squeezed into Streamlit's 300 px with a
-        # three-line legend, the plot was 60 px high and the longer axis title spilled off the canvas
+        # three-line legend, the plot would be 60 px high and the longer axis title would spill off the canvas
         title=title, height=170, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
@@ -289,7 +289,7 @@ def _cell_grid(title: str, one_row: bool, states: tuple[str, ...], stacked: bool
     cells = base.mark_rect(stroke="#555555", strokeWidth=1).encode(
         color=alt.Color("state:N", scale=alt.Scale(domain=list(GRID_STATES), range=[RED, ORANGE, "#ffffff"]),
                         # only the states this grid shows: the kernel's plain cells need none, and a legend of
-                        # all three under a 3-cell grid was cut off after its second entry
+                        # all three under a 3-cell grid does not fit after its second entry
                         legend=alt.Legend(orient="bottom", title=None, values=list(states),
                                           columns=1 if stacked else len(states))
                         if set(states) - {"cell"} else None),

@@ -96,7 +96,7 @@ def _cells(rows):
 edited_rows = _cells(r for r in edited.to_dict("records") if r.get("kind"))
 new_text = rows_to_text(shape, edited_rows)
 # the table was edited (not merely a line written another way): the link follows. A link's p=nan is not an edit:
-# the line keeps it, and the network below refuses it with a message, where it was quietly rewritten to p=2
+# the line keeps it, and the network below refuses it with a message rather than quietly writing p=2
 if readable and edited_rows != _cells(rows):
     st.session_state["an_pending"] = new_text
     url.rerun()

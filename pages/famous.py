@@ -98,7 +98,7 @@ if df["whole"].any():
                "convolution path beside the gate.", icon=":material/info:")
 
 st.vega_lite_chart(growth_chart(name, depth), width="stretch")
-# the page's width: the field and jump, what the page is about, were cut off in two fifths of it
+# the page's width: narrower, the field and jump (what the page is about) fall off the table's right edge
 st.dataframe(shown_table(name), hide_index=True, height=340)
 
 st.subheader(f"Depth {depth}: {md(row['layer'])} ({md(row['type'])}), output {row['output']}")
