@@ -66,7 +66,7 @@ def main() -> None:
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                 tempfile.TemporaryDirectory() as results:
             trainer = Trainer(ResultStore(results), executor=Client(cluster))
-            trainer.executor.run(_warm)  # every worker: imports, one torch thread, MNIST-1D generated once
+            trainer.engine.executor.run(_warm)  # every worker: imports, one torch thread, MNIST-1D generated once
             walls[n] = run_all(trainer, configs(args.runs, args.epochs, seed0))
             trainer.close()
         print(f"{args.runs} trainings, {n} worker(s): {walls[n]:6.1f} s wall")
@@ -81,7 +81,7 @@ def main() -> None:
             list(pool.map(lambda t: run_all(t, todo), crowd))
         wall = time.perf_counter() - started
         starts: dict[str, int] = {}
-        for _, msg in crowd[0].executor.get_events(PROGRESS_TOPIC):
+        for _, msg in crowd[0].engine.executor.get_events(PROGRESS_TOPIC):
             if msg.get("started"):
                 starts[msg["key"]] = starts.get(msg["key"], 0) + 1
         runs = [starts.get(c.key(), 0) for c in todo]

@@ -205,7 +205,7 @@ def progress_bars(configs, current, work) -> None:
             eta = f", about {max(1, round(left))} s left at this pace" if left is not None else ""
             again = " (started again: a training worker was lost)" if job.attempts > 1 else ""
             where = f" on {md(job.device_name)}" if job.device_name else ""
-            waiting = ("waiting for a free worker of the cluster" if work.dask else
+            waiting = ("waiting for a free worker of the cluster" if work.engine.dask else
                        f"queued, {work.ahead(job)} training(s) ahead")
             text = (f"{run_label(config)}{where}: epoch {p.epoch}, step {p.step}/{p.total}, loss {p.loss:.3f}{eta}{again}"
                     if job.state == JobState.RUNNING else f"{run_label(config)}: {waiting}")
@@ -213,5 +213,5 @@ def progress_bars(configs, current, work) -> None:
     # no chart on a tick: with a class watching, each tick's cost is taken from the training (the loss curves
     # are drawn once the runs finish)
     st.caption(f"{len(work.queue())} run(s) of this server's viewers waiting or running, "
-               f"{'on the cluster' if work.dask else 'one training at a time'} (a ConvNet and its permuted twin "
+               f"{'on the cluster' if work.engine.dask else 'one training at a time'} (a ConvNet and its permuted twin "
                "train together).")

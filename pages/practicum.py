@@ -142,8 +142,8 @@ with status:
                  "locally connected net.", icon=":material/speed:")
     if work.engine_problem:
         st.warning(md(work.engine_problem, 300), icon=":material/lan:")
-    if work.dask:
-        st.caption(f"Training runs on **{md(work.engine)}**: each run once, however many viewers and servers ask "
+    if work.engine.dask:
+        st.caption(f"Training runs on **{md(work.engine.name)}**: each run once, however many viewers and servers ask "
                    "for it; each result's device and seconds show in the results table.")
     else:
         from core.practicum.device import describe_device

@@ -88,7 +88,7 @@ def warm(data_dir: str | None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     trainer = Trainer(data_dir=data_dir or os.environ.get(DATA_ENV), executor=executor)
-    print(f"results folder: {trainer.store.root}; trainings run on {trainer.engine}")
+    print(f"results folder: {trainer.store.root}; trainings run on {trainer.engine.name}")
     failed = 0
     try:
         for name, configs in curated_configs():

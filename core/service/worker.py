@@ -119,29 +119,14 @@ class Trainer:
                  data_dir: str | None = None, device: str = "auto", limits: ServiceLimits | None = None):
         self.limits = limits or ServiceLimits.from_env()
         self.store = store or ResultStore(max_bytes=self.limits.results_mb * 1e6)
-        self._engine = engine_for(executor, self._on_event)  # where tasks run (core.service.engines)
+        # where tasks run (core.service.engines): its name, and whether it is Dask, in this process, an executor;
+        # replaced by a local pool when a cluster dies (check_engine)
+        self.engine = engine_for(executor, self._on_event)
         self.engine_problem: str | None = None  # why trainings do not run where the settings asked
         self.data_dir, self.device = data_dir, device
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._speeds: deque[float] = deque(maxlen=16)  # multiply-adds a second of the last trainings here
-
-    @property
-    def engine(self) -> str:
-        """Where trainings run, in words."""
-        return self._engine.name
-
-    @property
-    def executor(self) -> Executor:
-        return self._engine.executor
-
-    @property
-    def in_process(self) -> bool:
-        return self._engine.in_process
-
-    @property
-    def dask(self) -> bool:
-        return self._engine.dask
 
     def _on_event(self, event) -> None:
         """A Dask task's progress (``train_task``), delivered to every subscribed replica."""
@@ -162,13 +147,13 @@ class Trainer:
         """Whether the engine still runs trainings; a Dask cluster that stopped answering is left for a thread on
         this server. Its unfinished runs fail with a sentence, so Train starts them again here. Called by every
         lookup and submit: a dead cluster was never noticed, and every later Train waited on it."""
-        problem = self._engine.problem()
+        problem = self.engine.problem()
         if problem is None:
             return True
         with self._lock:
-            if self._engine.problem() is None:  # another thread fell back first
+            if self.engine.problem() is None:  # another thread fell back first
                 return True
-            dead, self._engine = self._engine, LocalEngine(local_pool())
+            dead, self.engine = self.engine, LocalEngine(local_pool())
             self.engine_problem = problem
             for job in self._jobs.values():
                 if not job.finished:
@@ -303,9 +288,9 @@ class Trainer:
             jobs.append(self._jobs[c.key()] if twin is None else None)
         mine = [j for j in jobs if j is not None]
         results_dir = None if self.store.problem else str(self.store.root)
-        future = self._engine.submit(members, lambda: self._run(members, jobs),
+        future = self.engine.submit(members, lambda: self._run(members, jobs),
                                      (self.device, self.data_dir, results_dir))
-        if self._engine.starts_at_once:  # another process: running as far as we can tell, progress comes at the end
+        if self.engine.starts_at_once:  # another process: running as far as we can tell, progress comes at the end
             for job in mine:
                 job.state = JobState.RUNNING
         for job in mine:
@@ -393,7 +378,7 @@ class Trainer:
         with self._lock:
             for job in self._jobs.values():
                 self._request_cancel(job)
-        self._engine.close()
+        self.engine.close()
 
     def _request_cancel(self, job: Job) -> None:
         """Stop ``job`` (called under the lock): a queued task is dropped, a running one stops at its next report."""

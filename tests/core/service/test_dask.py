@@ -51,7 +51,7 @@ def test_two_replicas_asking_for_one_link_get_one_training(replicas, tmp_path):
     job_a = a.submit(config, viewer="alice")
     assert wait_for(lambda: job_a.state == "running", 60)  # its first event has arrived
     job_b = b.submit(config, viewer="bob")
-    assert a.dask and b.dask and "Dask cluster" in a.engine
+    assert a.engine.dask and b.engine.dask and "Dask cluster" in a.engine.name
     seen = {"a": 0, "b": 0}  # progress steps each replica saw before the run ended
 
     def look():
@@ -62,13 +62,13 @@ def test_two_replicas_asking_for_one_link_get_one_training(replicas, tmp_path):
     assert wait_for(look, 120, every=0.02)
     assert job_a.state == job_b.state == "done", (job_a.error, job_b.error)
     assert seen["a"] > 0 and seen["b"] > 0  # both pages had a moving progress bar
-    assert starts(a.executor, config.key()) == 1  # one training, however many asked
+    assert starts(a.engine.executor, config.key()) == 1  # one training, however many asked
     assert job_a.result == job_b.result and job_a.result.device_name.startswith("CPU")
     # written once, by the task, into the shared folder: both replicas (and a restarted one) read it
     files = list((tmp_path / "results").glob("*.json"))
     assert [f.stem for f in files] == [config.key()] and job_a.unsaved is None and job_b.unsaved is None
     assert ResultStore(tmp_path / "results").get(config.key()) == job_a.result
-    assert b.submit(config).state == "done" and starts(a.executor, config.key()) == 1  # stored: no new run
+    assert b.submit(config).state == "done" and starts(a.engine.executor, config.key()) == 1  # stored: no new run
 
 
 def test_a_convnet_pair_is_one_task_with_one_key(replicas):
@@ -81,7 +81,7 @@ def test_a_convnet_pair_is_one_task_with_one_key(replicas):
 
 def test_a_worker_lost_mid_run_restarts_the_task_and_the_result_arrives(replicas, cluster):
     a, _ = replicas
-    client = a.executor
+    client = a.engine.executor
     config = RunConfig(model="fc", dataset="mnist1d", epochs=12, seed=13)
     job = a.submit(config)
     assert wait_for(lambda: job.progress.snapshot().step > 0, 60)
@@ -159,13 +159,13 @@ def test_a_dead_cluster_is_noticed_and_train_works_here_without_a_restart(tmp_pa
     cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
     trainer = Trainer(ResultStore(tmp_path / "results"), executor=Client(cluster))
     try:
-        assert trainer.dask and trainer.check_engine()
+        assert trainer.engine.dask and trainer.check_engine()
         address = cluster.scheduler_address
         cluster.close()  # the scheduler and its worker die
-        assert wait_for(lambda: not trainer.check_engine() or not trainer.dask, 60)
-        assert not trainer.dask and trainer.in_process
+        assert wait_for(lambda: not trainer.check_engine() or not trainer.engine.dask, 60)
+        assert not trainer.engine.dask and trainer.engine.in_process
         assert f"the Dask cluster at {address} stopped answering" in trainer.engine_problem
-        assert trainer.engine == "this server, one training at a time"  # no AttributeError on a closed client
+        assert trainer.engine.name == "this server, one training at a time"  # no AttributeError on a closed client
         config = RunConfig(model="fc", dataset="mnist1d", epochs=1, train_size=400, width=32)
         job = trainer.submit(config, viewer="alice")  # Train works again, here
         assert wait_for(lambda: job.finished, 120) and job.state == "done", job.error

@@ -109,7 +109,7 @@ def test_an_executor_in_other_processes_trains_and_stores(tmp_path):
         trainer = Trainer(ResultStore(tmp_path), executor=pool)
         config = RunConfig(model="cnn", dataset="mnist1d", epochs=1, train_size=300)
         job = trainer.submit(config)
-        assert not trainer.in_process and trainer.submit(config) is job
+        assert not trainer.engine.in_process and trainer.submit(config) is job
         assert wait_for(lambda: job.finished, 120)
     assert job.state == "done", job.error
     assert job.result.key == config.key() and job.progress.losses == job.result.losses
