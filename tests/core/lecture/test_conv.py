@@ -49,16 +49,17 @@ def geometries(draw, nd):
     return mode, c_in, c_out, dims
 
 
-def _unzip(dims):
-    return [tuple(v[i] for v in dims) for i in range(5)]
+def draw_geometry(data, nd):
+    """(padding mode, C_in, C_out, size, kernel, stride, padding, dilation), each of the last five per dimension."""
+    mode, c_in, c_out, dims = data.draw(geometries(nd))
+    return (mode, c_in, c_out, *[tuple(v[i] for v in dims) for i in range(5)])
 
 
 @pytest.mark.parametrize("nd", [1, 2])
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_conv_matrix_matches_torch(nd, data):
-    mode, c_in, c_out, dims = data.draw(geometries(nd))
-    size, kernel, stride, padding, dilation = _unzip(dims)
+    mode, c_in, c_out, size, kernel, stride, padding, dilation = draw_geometry(data, nd)
     weight = torch.randn(c_out, c_in, *kernel, dtype=torch.float64)
     x = torch.randn(1, c_in, *size, dtype=torch.float64)
     m = conv_matrix(weight, size, stride=stride, padding=padding, dilation=dilation, padding_mode=mode)
@@ -99,8 +100,7 @@ def lc_oracle(x, lc):
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_locally_connected_matches_conv_and_loop(nd, data):
-    mode, c_in, c_out, dims = data.draw(geometries(nd))
-    size, kernel, stride, padding, dilation = _unzip(dims)
+    mode, c_in, c_out, size, kernel, stride, padding, dilation = draw_geometry(data, nd)
     conv_cls, lc_cls = (nn.Conv1d, LocallyConnected1d) if nd == 1 else (nn.Conv2d, LocallyConnected2d)
     conv = conv_cls(c_in, c_out, kernel, stride, padding, dilation, padding_mode=mode).double()
     x = torch.randn(2, c_in, *size, dtype=torch.float64)
