@@ -9,6 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from core.describe import describe, grid_values
 from core.palette import BLUE, COPIES, INK, ORANGE, PALE, RED, WHITE
 
 
@@ -17,9 +18,10 @@ from core.palette import BLUE, COPIES, INK, ORANGE, PALE, RED, WHITE
 FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
-def as_spec(chart: alt.TopLevelMixin | dict) -> dict:
+def as_spec(chart: alt.TopLevelMixin | dict, lead: str | None = None) -> dict:
     """A chart's Vega-Lite spec with its datasets already in Arrow IPC bytes, the form Streamlit ships them in,
-    drawn on a canvas.
+    drawn on a canvas, with its text alternative (``core.describe``, after ``lead``) in ``usermeta.alt``, made
+    here where the spec is cached and its rows are still records. ``show`` draws it.
 
     ``st.vega_lite_chart`` converts a spec's list-of-records datasets to Arrow on every call (a cached spec too,
     on every rerun: a pandas frame and an Arrow table per dataset) and passes bytes through untouched, so a spec
@@ -33,7 +35,10 @@ def as_spec(chart: alt.TopLevelMixin | dict) -> dict:
     # drawn on a canvas: Streamlit's Vega embed defaults to SVG, one DOM node per mark, and the browser's style,
     # layout and paint of those nodes are most of a rerun's time (padding's image chart: 522 ms a key press in
     # SVG, 359 ms on a canvas). vega-embed reads this from the spec and lays it over Streamlit's own options.
-    spec.setdefault("usermeta", {}).setdefault("embedOptions", {})["renderer"] = "canvas"
+    meta = spec.setdefault("usermeta", {})
+    meta.setdefault("embedOptions", {})["renderer"] = "canvas"
+    if lead or "alt" not in meta:
+        meta["alt"] = describe(spec, lead)
     spec.setdefault("config", {})["aria"] = False
     if "datasets" in spec:
         spec["datasets"] = {name: rows if isinstance(rows, bytes) else convert_anything_to_arrow_bytes(
@@ -61,6 +66,26 @@ def from_template(build, *args, **datasets: pd.DataFrame) -> dict:
     if datasets:
         spec["datasets"] = {**spec.get("datasets", {}), **datasets}
     return spec
+
+
+def show(where, spec: dict | alt.TopLevelMixin, **kwargs):
+    """Draw ``spec`` at ``where`` (``st`` or a column) with its text alternative as ``alt=``.
+
+    The alternative travels beside the spec, not in it: a spec that changes only in its rows then stays the same
+    for Streamlit, which swaps the rows into the chart already drawn."""
+    spec = spec if isinstance(spec, dict) else as_spec(spec)
+    meta = spec.get("usermeta", {})
+    text = meta.get("alt") or describe(spec)
+    if "alt" in meta:
+        spec = {**spec, "usermeta": {k: v for k, v in meta.items() if k != "alt"}}
+    return where.vega_lite_chart(spec, alt=text, **kwargs)
+
+
+def with_lead(spec: dict, lead: str) -> dict:
+    """``spec`` whose text alternative starts with ``lead`` (what the page says the chart shows)."""
+    meta = spec.get("usermeta", {})
+    return {**spec, "usermeta": {**meta, "alt": describe(spec, lead) if "alt" not in meta else
+                                 f"{lead.rstrip('. ')}. {meta['alt']}"}}
 
 
 def _heatmap(value: str, x: str, y: str, x_title, y_title, data=None) -> alt.Chart:
@@ -315,6 +340,7 @@ def cell_grid(df: pd.DataFrame, title: str, cell: int = 34) -> dict:
     stacked = cell * cols < sum(27 + 6 * len(s) for s in states)
     spec = from_template(_cell_grid, title, rows == 1, states, stacked, cells=d)  # one template per kind of grid
     spec["width"], spec["height"] = cell * cols, cell * rows
+    spec.setdefault("usermeta", {})["alt"] = grid_values(d, title, {"this step": ("[", "]"), "padding": ("{", "}")})
     return spec
 
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 import altair as alt
 import streamlit as st
 
+from core.describe import picture
 from core.lecture.images import as_png, data_url
 from core.palette import RED
 from core.practicum.costs import training_cost
@@ -19,7 +20,7 @@ from core.practicum.practicum import (effective_fields, filters, loss_curves, mo
                                      results_table, run_label, sample_pairs)
 from core.practicum.verdict import lesson, seed_table, verdict
 from core.service.worker import JobState
-from dashboard.charts import FIT_X, as_spec, raster, sequence_pairs
+from dashboard.charts import FIT_X, as_spec, raster, sequence_pairs, show as show_chart
 from dashboard.safe import md
 from dashboard.tables import arrow
 
@@ -140,14 +141,18 @@ def field_view(key, _result):
         return None
     pixels, summary, sentence = found
     stages = []
-    for stage, title in (("random", "at initialisation"), ("trained", "after training")):
+    for (stage, title), row in zip((("random", "at initialisation"), ("trained", "after training")),
+                                   summary.itertuples(index=False)):
         part = pixels[pixels["stage"] == stage]
+        lead = (picture(f"The ConvNet's effective field {title}, the |gradient| of the central unit (1 at its "
+                        "peak)", _result.erf[stage]) + f"; rms radius {row[1]:g}, 90 % of it in {row[2]} positions")
         if part["row"].max() > 0:
-            stages.append((as_spec(raster(part, "gradient", "inferno", side=200).properties(title=title)), True))
+            stages.append((as_spec(raster(part, "gradient", "inferno", side=200).properties(title=title),
+                                   lead=lead), True))
         else:
             stages.append((as_spec(alt.Chart(part).mark_area().encode(
                 x=alt.X("col:Q", title="position"), y=alt.Y("gradient:Q", title="|gradient|, max 1"))
-                .properties(title=title, height=120, autosize=FIT_X)), False))
+                .properties(title=title, height=120, autosize=FIT_X), lead=lead), False))
     return stages, arrow(summary), sentence  # Arrow: sent as it is, by every viewer's run
 
 
@@ -162,7 +167,7 @@ def results_section(work, configs, seed: int, seeds, dataset: str, models: tuple
     view = results_view(tuple(r.key for r in done), tuple(r.key for r in seeded), dataset, models, done, seeded)
     specs = view["specs"]
     a, b = st.columns([2, 3])
-    a.vega_lite_chart(specs["bars"], width="stretch")
+    show_chart(a, specs["bars"], width="stretch")
     a.caption(view["marks"])
     b.markdown("**What these runs show.** " + view["sentences"])
     if view["per_seed"] is not None:
@@ -180,11 +185,11 @@ def results_section(work, configs, seed: int, seeds, dataset: str, models: tuple
                    "their seconds are the pair's.")
 
     c1, c2 = st.columns(2)
-    c1.vega_lite_chart(specs["loss"], width="stretch")
-    c2.vega_lite_chart(specs["per_class"], width="stretch")
+    show_chart(c1, specs["loss"], width="stretch")
+    show_chart(c2, specs["per_class"], width="stretch")
     if view["conv"] is not None:
         st.caption(f"The ConvNet's learned first-layer kernels ({view['conv']} input)")
-        st.vega_lite_chart(specs["filters"])
+        show_chart(st, specs["filters"])
 
 
 def progress_bars(configs, current, work) -> None:

@@ -13,7 +13,7 @@ from dashboard import cache, urlstate as url
 from dashboard.safe import md
 from dashboard.tables import arrow, fit_height
 from dashboard import charts
-from dashboard.charts import as_spec
+from dashboard.charts import as_spec, show as show_chart
 
 SPEC_KEY = "an_spec"
 
@@ -123,7 +123,7 @@ if worked.open and recursion is not None:
                    "start = start + ((k_eff − 1)/2 − p)·j (first dimension; square kernels make both alike).")
 elif worked.open:
     worked.caption(f"No single chain to work through: {md(no_recursion, 300)}.")
-st.vega_lite_chart(shape_spec, width="stretch")
+show_chart(st, shape_spec, width="stretch")
 
 @st.fragment  # its sliders rerun this section alone: the network above is not rebuilt nor redrawn
 def composition_section():
@@ -134,7 +134,7 @@ def composition_section():
     url.show_notices()
     demo, specs = composition(k1, k2)
     for col, spec in zip(st.columns(3), specs):
-        col.vega_lite_chart(spec)
+        show_chart(col, spec)
     st.markdown(f"conv(conv(x, w₁), w₂) vs conv(x, composed): max |difference| = **{demo['diff_linear']:.1e}**. "
                 f"With a ReLU between them: **{demo['diff_relu']:.2f}**: the squashing is what makes depth worth it.")
 

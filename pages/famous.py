@@ -4,10 +4,11 @@ import altair as alt
 import streamlit as st
 
 from core.lecture.famous import (ARCHITECTURES, INPUT, PUBLISHED_FIELDS, build, centre_box, effective_summary, first,
+                                 growth_lead,
                          gradient_field, identity_blocks, layer_table, overlay, photo, picture_alts, published)
 from dashboard import cache, urlstate as url
 from dashboard.tables import arrow
-from dashboard.charts import as_spec
+from dashboard.charts import as_spec, show as show_chart
 from core.palette import BLUE, INK, RED
 from dashboard.safe import md
 
@@ -46,7 +47,8 @@ def growth_chart(name, depth) -> dict:
         align="left", dx=4, dy=-6, color=INK).encode(y="y:Q", x=alt.value(0), text="t:N")
     here = alt.Chart(data[data["depth"] == depth]).mark_point(size=160, color=RED, filled=True).encode(
         x="depth:Q", y="field:Q")
-    return as_spec(alt.layer(line, points, rule, label, here).properties(height=300, title="Field against depth"))
+    return as_spec(alt.layer(line, points, rule, label, here).properties(height=300, title="Field against depth"),
+                   lead=growth_lead(name, df, depth))
 
 
 @cache.data(show_spinner="Back-propagating from the centre unit…", max_entries=32)
@@ -97,7 +99,7 @@ if df["whole"].any():
                "input, and its receptive field is not one number. The table and the chart give the field of the "
                "convolution path beside the gate.", icon=":material/info:")
 
-st.vega_lite_chart(growth_chart(name, depth), width="stretch")
+show_chart(st, growth_chart(name, depth), width="stretch")
 # the page's width: narrower, the field and jump (what the page is about) fall off the table's right edge
 st.dataframe(shown_table(name), hide_index=True, height=340)
 

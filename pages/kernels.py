@@ -11,7 +11,7 @@ from core.lecture.kernels import (KERNELS_1D, KERNELS_2D, MIXES, apply_kernels, 
                                   mixing_alts, output_alt,
                           impulse_responses, neighbourhood, rgb_photo, smallest_all_round, test_signal)
 from dashboard import cache, urlstate as url
-from dashboard.charts import FIT_X, as_spec
+from dashboard.charts import FIT_X, as_spec, show as show_chart
 from dashboard.tables import arrow
 from core.palette import BLUE, PALE, RED
 from dashboard.safe import md
@@ -127,7 +127,7 @@ names = list(KERNELS_1D if nd == 1 else KERNELS_2D) + ["random"]
 chosen = url.multi("Kernels to apply", f"ker_apply{nd}", names, names)
 chosen = [n for n in chosen if n in names] or names[:1]
 if nd == 1:
-    st.vega_lite_chart(outputs_1d(tuple(chosen)))
+    show_chart(st, outputs_1d(tuple(chosen)))
 else:
     image = url.choice("Image", "ker_img", ["camera", "coins", "chelsea", "brick"], "camera")
     cols = st.columns(len(chosen) + 1)
@@ -140,7 +140,7 @@ even_size = url.slider("Box kernel size", "ker_box", 2, 6, 2)
 url.show_notices()
 left, right = st.columns([3, 2])
 impulses, shifts = odd_even(even_size)
-left.vega_lite_chart(impulses, width="stretch")
+show_chart(left, impulses, width="stretch")
 right.dataframe(shifts, hide_index=True)
 right.caption("An odd kernel has a centre sample; an even kernel's centre falls between two samples, so its "
               "output is shifted by half a sample and averages neighbours (a low-pass effect).")
@@ -207,12 +207,12 @@ for row in (heard(sound, tuple(hear), width, typed) if sound is not None else he
     if row["name"] == "input":
         left.markdown("**Input**")
         left.audio(row["audio"], format="audio/wav")
-        mid.vega_lite_chart(row["spectra_chart"], width="stretch")
+        show_chart(mid, row["spectra_chart"], width="stretch")
         continue
     taps = ", ".join(f"{t:.3g}" for t in row["taps"][:12]) + (", …" if len(row["taps"]) > 12 else "")
     left.markdown(f"**{row['name'].capitalize()}** [{md(taps, 200)}]")
     left.audio(row["audio"], format="audio/wav")
     left.caption(f"{row['sentence']} On this sound, the share of power below 500 Hz changed by "
                  f"{row['low_db']:+.1f} dB, above 2 kHz by {row['high_db']:+.1f} dB. {playback_note(row['gain'])}")
-    mid.vega_lite_chart(row["spectra_chart"], width="stretch")
-    right.vega_lite_chart(row["response_chart"], width="stretch")
+    show_chart(mid, row["spectra_chart"], width="stretch")
+    show_chart(right, row["response_chart"], width="stretch")

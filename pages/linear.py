@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.lecture.linear import SQUASHES, decompose, matrix_from, point_cloud, stages
 from dashboard import cache, charts, urlstate as url
-from dashboard.charts import as_spec
+from dashboard.charts import as_spec, show as show_chart
 
 
 @cache.data(show_spinner=False, max_entries=128)
@@ -38,6 +38,6 @@ left, right = st.columns([1, 3])
 left.markdown("**W** =")
 left.dataframe(np.round(w, 3), hide_index=True)
 left.markdown(f"**SVD:** {description}")
-right.vega_lite_chart(spec)
+show_chart(right, spec)
 st.caption("Colour follows each point through the steps. Without f, any stack of such layers is still one "
            "linear map; f is what lets a network fold and bend space.")

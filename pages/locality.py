@@ -5,10 +5,10 @@ import streamlit as st
 
 from core.lecture.images import sample_image
 from core.nets.receptive_field import receptive_field, recursion_table
-from core.lecture.sparsity import Stack1d, connection_diagram, field_on_image, field_words, matrix_view
+from core.lecture.sparsity import Stack1d, connection_diagram, diagram_lead, field_on_image, field_words, matrix_view
 from core.tables import long_table
 from dashboard import cache, urlstate as url
-from dashboard.charts import as_spec, connections, heatmap_spec, raster
+from dashboard.charts import as_spec, connections, heatmap_spec, raster, show as show_chart
 from dashboard.safe import md
 from dashboard.tables import arrow, fit_height
 from dashboard.shell import data_setting
@@ -21,7 +21,7 @@ def diagram(stack: Stack1d, unit: int):
     picked."""
     nodes, edges, table = connection_diagram(stack, unit)
     questions = (table["rf_previous"][2], table["rf_input"][1], table["rf_input"][2]) if len(table) > 2 else None
-    return as_spec(connections(nodes, edges, stack.layers)), arrow(table.rename(columns={
+    return as_spec(connections(nodes, edges, stack.layers), lead=diagram_lead(nodes, edges, unit)), arrow(table.rename(columns={
         "rf_previous": "field w.r.t. layer below", "rf_input": "field w.r.t. input", "seen": "units seen"})), questions
 
 
@@ -51,9 +51,13 @@ def fields_2d(source: str, directory, layers: int, pool: bool):
         title=f"Analytic field: {field.rf}×{field.rf}")
     right = raster(pixels, "erf", "inferno", box).properties(title="Gradient (effective) field")
     (s0, s1), (t0, t1) = field.support
+    left_lead = (f"{caption}, {h} × {w} pixels, with the central output unit's analytic field boxed: rows {r0} to "
+                 f"{r1}, columns {c0} to {c1}")
+    right_lead = (f"The gradient of that unit on the image: non-zero over rows {s0} to {s1}, columns {t0} to {t1}, "
+                  f"inside the box of rows {r0} to {r1}, columns {c0} to {c1}")
     text = (f"{caption}. Central output unit of a random {layers}-layer stack. Gradient support: rows {s0}–{s1}, "
             f"columns {t0}–{t1} (analytic box: rows {r0}–{r1}, columns {c0}–{c1}). {field_words(field)}")
-    return as_spec(left), as_spec(right), text
+    return as_spec(left, lead=left_lead), as_spec(right, lead=right_lead), text
 
 
 st.markdown("Far-away inputs hardly matter, so each unit keeps only a small window of the layer below. "
@@ -88,7 +92,7 @@ def in_one_dimension():
     st.subheader("What one unit sees")
     spec, table, questions = diagram(stack, unit)
     left, right = st.columns(2)  # the field table's five columns need half the page
-    left.vega_lite_chart(spec, width="stretch")
+    show_chart(left, spec, width="stretch")
     right.dataframe(table, hide_index=True, placeholder="—")
     # the page's width: its columns need it; drawn only when open (and the link says so)
     section = st.expander("The recursion, worked (Distill 2019)", key="loc_rec", bind="query-params")
@@ -107,8 +111,8 @@ def in_one_dimension():
     st.subheader("The same layer as a matrix")
     fc_spec, conv_spec, fc_nz, conv_nz, diff = matrices(stack)
     m1, m2 = st.columns(2)
-    m1.vega_lite_chart(fc_spec, width="stretch")
-    m2.vega_lite_chart(conv_spec, width="stretch")
+    show_chart(m1, fc_spec, width="stretch")
+    show_chart(m2, conv_spec, width="stretch")
     st.markdown(f"M · x equals torch `conv1d(x)`: max |difference| = **{diff:.2e}**. Zeros need no multiply: "
                 f"{fc_nz - conv_nz} of {fc_nz} products are skipped. Sparse connectivity only means zeros in the "
                 "matrix, not fewer layers.")
@@ -128,8 +132,8 @@ def in_two_dimensions():
         st.error(md(exc, 300), icon=":material/error:")
         return
     p1, p2 = st.columns(2)
-    p1.vega_lite_chart(image_spec, width="content")
-    p2.vega_lite_chart(erf_spec, width="content")
+    show_chart(p1, image_spec, width="content")
+    show_chart(p2, erf_spec, width="content")
     st.caption(caption)
 
 

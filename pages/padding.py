@@ -5,8 +5,9 @@ import numpy as np
 import streamlit as st
 
 from core.lecture.images import photo
-from core.lecture.padding import MODES, border_effect, padded_views, same_claim, size_table
+from core.lecture.padding import MODES, border_effect, padded_lead, padded_views, same_claim, size_table
 from dashboard import cache, charts, urlstate as url
+from dashboard.charts import show as show_chart
 from dashboard.tables import arrow
 from core.palette import BLUE, INK, ORANGE
 
@@ -21,7 +22,8 @@ def signal_chart(amount, value):
         color=alt.Color("padded:N", scale=alt.Scale(domain=[False, True], range=[BLUE, ORANGE]),
                         legend=alt.Legend(title="padded cell", orient="bottom")),
         tooltip=["mode", "col", "value", "source"],
-    ).properties(width=150, height=120).facet(column=alt.Column("mode:N", title=None, sort=list(MODES))))
+    ).properties(width=150, height=120).facet(column=alt.Column("mode:N", title=None, sort=list(MODES))),
+        lead=padded_lead(df))
 
 
 @cache.data(show_spinner=False, max_entries=32)
@@ -58,9 +60,9 @@ def modes():
     value = url.slider("Constant value", "pad_v", -2.0, 8.0, 4.0, 0.5, where=c[1])
     url.show_notices()
     st.subheader("A signal, padded in each mode")
-    st.vega_lite_chart(signal_chart(amount, value))
+    show_chart(st, signal_chart(amount, value))
     st.subheader("An image, padded in each mode")
-    st.vega_lite_chart(image_chart(amount, value))
+    show_chart(st, image_chart(amount, value))
     st.caption("Orange marks the invented cells. Reflection mirrors without repeating the edge, replication repeats "
                "it, circular wraps around; modes that cannot pad this much (reflect needs padding < size) are left out.")
 
@@ -87,7 +89,7 @@ def border():
     st.subheader("What the modes do at a convolution's border")
     bk = url.slider("Blur kernel size", "pad_bk", 2, 7, 3)
     url.show_notices()
-    st.vega_lite_chart(border_chart(bk), width="stretch")
+    show_chart(st, border_chart(bk), width="stretch")
     st.caption("A box blur of a ramp from 1 to 2: zero padding drags the border towards 0, replication and reflection "
                "keep it near the data, circular padding mixes the two ends.")
 

@@ -10,7 +10,7 @@ import torch
 from core.lecture.images import as_png, blocky, data_url, photo
 from core.lecture.pooling import label, output_shape, pool, random_signals, shift_caption, shift_consistency, picture_alt
 from dashboard import cache, charts, urlstate as url
-from dashboard.charts import as_spec
+from dashboard.charts import as_spec, show as show_chart
 
 
 @cache.data(show_spinner=False, max_entries=64)
@@ -54,7 +54,7 @@ k = url.slider("Window and stride", "pool_k", 2, 4, 2, where=c[1])
 url.show_notices()
 
 st.subheader("On a signal")
-st.vega_lite_chart(signal_chart(p, k), width="stretch")
+show_chart(st, signal_chart(p, k), width="stretch")
 st.caption(f"Lp is applied to |x|. Output sizes: a 1 × 64 signal becomes {' × '.join(map(str, output_shape((1, 64), k)))}; "
            f"a 6 × 28 × 28 map becomes {' × '.join(map(str, output_shape((6, 28, 28), k)))}.")
 
@@ -65,6 +65,6 @@ st.image([image for _, image, _ in pictures], caption=[name for name, _, _ in pi
 
 st.subheader("Is pooling shift invariant?")
 shift_spec, shift_words = consistency_chart(k, p)
-st.vega_lite_chart(shift_spec, width="stretch")
+show_chart(st, shift_spec, width="stretch")
 st.caption("How much the pooled output of 128 smooth random signals changes when the input shifts by a few "
            f"samples. {shift_words}")

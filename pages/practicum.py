@@ -18,6 +18,7 @@ from core.practicum.costs import time_estimate
 from core.service.store import RESULTS_ENV
 from core.service.worker import Busy, JobState
 from dashboard import urlstate as url
+from dashboard.charts import show as show_chart
 from dashboard.practicum_view import (budget_chart, field_view, link_cost, parameters, progress_bars,
                                       results_section, samples, sequence_chart)
 from dashboard.progress import watch
@@ -127,9 +128,9 @@ with left:
         st.image([o for _, o, _ in pairs], caption=[str(d) for d, _, _ in pairs], width=56, alt=alts)
         st.image([s for _, _, s in pairs], width=56, alt=permuted_alts)
     else:  # MNIST-1D: sequences, in one chart
-        st.vega_lite_chart(sequence_chart(dataset, directory), width="content")
+        show_chart(st, sequence_chart(dataset, directory), width="content")
 with right:
-    st.vega_lite_chart(budget_chart(dataset, tuple(sorted(widths.items())), tuple(models)), width="stretch")
+    show_chart(st, budget_chart(dataset, tuple(sorted(widths.items())), tuple(models)), width="stretch")
 
 cost, budget = link_cost(tuple(configs)), train_budget()
 speeds, ahead = work.speed_range(), len(work.queue())
@@ -201,7 +202,7 @@ with results:
             st.markdown(f"**{model(r.model).label(r.permuted)} input.** {sentence}")
             cols = st.columns([1, 1, 1.3])  # the table's three columns are wider than the 200 px pictures
             for col, (spec_, image) in zip(cols, stage_specs):
-                col.vega_lite_chart(spec_, width="content" if image else "stretch")
+                show_chart(col, spec_, width="content" if image else "stretch")
             cols[2].dataframe(summary, hide_index=True)
         st.caption("Luo et al. (2016): the gradient of one output unit with respect to the input is roughly Gaussian "
                    "and covers only part of the theoretical field; in their deep networks it grows with training. "

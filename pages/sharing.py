@@ -7,7 +7,7 @@ from core.lecture.sharing import (apply_to_sizes, costs_vs_size, growth_caption,
                           sharing_matrices)
 from dashboard import cache, charts, urlstate as url
 from dashboard.tables import arrow
-from dashboard.charts import as_spec
+from dashboard.charts import as_spec, show as show_chart
 
 
 @cache.data(show_spinner=False, max_entries=64)
@@ -77,13 +77,13 @@ st.subheader("How each layer grows with the input")
 sizes = tuple(sorted({s for s in (4, 8, 16, 32, 64, 128, n) if s >= k}))
 params_spec, mults_spec, growth_words = growth_charts(c_in, c_out, k, nd, sizes)
 g1, g2 = st.columns(2)
-g1.vega_lite_chart(params_spec, width="stretch")
-g2.vega_lite_chart(mults_spec, width="stretch")
+show_chart(g1, params_spec, width="stretch")
+show_chart(g2, mults_spec, width="stretch")
 st.caption(growth_words)
 
 st.subheader("The matrices: shared vs separate weights")
 matrices_spec, matrices_words = matrices_chart(min(n, 16), k)
-st.vega_lite_chart(matrices_spec)
+show_chart(st, matrices_spec)
 st.caption(matrices_words)
 
 st.subheader("Inputs of other sizes")

@@ -18,6 +18,7 @@ from core.practicum.knobs import KNOBS, knob_configs, prior_advantage
 from core.practicum.costs import time_estimate, training_cost
 from core.service.worker import Busy, JobState
 from dashboard import cache, charts, urlstate as url
+from dashboard.charts import show as show_chart
 from dashboard.progress import watch
 from dashboard.safe import md
 from dashboard.tables import arrow, readable
@@ -111,7 +112,7 @@ def show(panel: dict | None, why_not: str | None = None):
         if kind == "image":
             col.image(view, width=320, output_format="PNG", alt=alt_text)  # sent as encoded: no JPEG per rerun
         else:
-            col.vega_lite_chart(view, width="stretch")
+            show_chart(col, view, width="stretch")
         if sound is not None:
             col.audio(sound, format="audio/wav")
     st.dataframe(panel["summary"], hide_index=True)
@@ -120,7 +121,7 @@ def show(panel: dict | None, why_not: str | None = None):
     specs = panel["specs"]
     for row in (specs[:2], specs[2:]):
         for col, spec in zip(st.columns(2), row):
-            col.vega_lite_chart(spec, width="stretch")
+            show_chart(col, spec, width="stretch")
 
 
 st.markdown("A signal is a tensor: its **dimensions** are the axes information spreads along, its **channels** "
@@ -250,7 +251,7 @@ if failed:
     st.error(f"Training failed: {md(failed[0].error, 300)}", icon=":material/error:")
 elif all(j is not None and j.state == JobState.DONE for j in jobs):
     lead = prior_advantage([j.result for j in jobs], knob)
-    st.vega_lite_chart(charts.as_spec(alt.Chart(lead).mark_line(point=True).encode(
+    show_chart(st, charts.as_spec(alt.Chart(lead).mark_line(point=True).encode(
         x=alt.X(f"{knob}:Q", title=KNOBS[knob][2]),
         y=alt.Y("advantage:Q", title="ConvNet − MLP accuracy (points)"),
         tooltip=[knob, "ConvNet", "MLP", "advantage"]).properties(height=260)), width="stretch")

@@ -6,9 +6,10 @@ import streamlit as st
 
 from core.lecture.padding import MODES
 from core.lecture.stepper import Setting, frame
-from core.lecture.stepper_gif import gif, gif_cell
+from core.lecture.stepper_gif import gif, gif_alt, gif_cell
 from core.limits import STEPPER, STEPPER_FILL
 from dashboard import cache, charts, urlstate as url
+from dashboard.charts import show as show_chart
 from dashboard.tables import arrow
 from dashboard.safe import md
 
@@ -138,7 +139,7 @@ def stepper():
     cols = st.columns([3, 2, 3])
     for col, name in zip(cols, ("input", "kernel", "output")):
         for spec in view[name]:  # one grid per channel, stacked
-            col.vega_lite_chart(spec, width="content")
+            show_chart(col, spec, width="content")
     st.markdown(view["sentence"])
     if view["flip"]:
         st.caption(view["flip"])
@@ -159,7 +160,7 @@ if st.button("Make an animated GIF of every step", icon=":material/movie:", disa
                        f"{'causal-' if causal else ''}{'depthwise-' if depthwise else ''}c{c_in}x{c_out}-"
                        f"n{size}-k{kernel}-s{stride}-p{padding}-{setting.mode}-d{dilation}.gif", mime="image/gif",
                        icon=":material/download:")
-    st.image(data)
+    st.image(data, alt=gif_alt(setting))
     st.caption(f"{setting.steps} frames, 0.6 s each ({len(data) / 1024:.0f} KB).")
 if too_large is not None:
     st.caption(f"No GIF for this setting: {md(too_large, 300)}.")

@@ -1,5 +1,7 @@
 """What the charts draw: their data read as the renderer reads it, checked against PyTorch or hand-worked numbers."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import torch
@@ -152,11 +154,33 @@ def test_a_spec_made_ready_to_ship_carries_the_same_rows_as_altairs_own():
     others = ("datasets", "usermeta", "config")
     assert {k: v for k, v in ready.items() if k not in others} == {k: v for k, v in plain.items() if k not in others}
     # drawn on a canvas (vega-embed reads its options from the spec's usermeta), without the per-mark ARIA
-    # descriptions a canvas never shows; a spec without datasets passes
-    assert ready["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
+    # descriptions a canvas never shows, and with its text alternative read from its rows (the text layer's
+    # labels are not data); a spec without datasets passes
+    assert ready["usermeta"] == {"embedOptions": {"renderer": "canvas"}, "alt": "Bars of v by x: 0 0.5; 1 -1.25; 2 3."}
     assert ready["config"] == {**plain["config"], "aria": False}
-    assert charts.as_spec({"mark": "bar"}) == {"mark": "bar", "usermeta": {"embedOptions": {"renderer": "canvas"}},
-                                               "config": {"aria": False}}
+    assert charts.as_spec({"mark": "bar"}) == {"mark": "bar", "usermeta": {"embedOptions": {"renderer": "canvas"},
+                                                                           "alt": "A chart."}, "config": {"aria": False}}
+
+
+def test_show_passes_the_alternative_beside_a_spec_that_does_not_change_with_it():
+    """Two specs that differ only in their rows reach Streamlit as the same spec (it swaps the rows into the chart
+    drawn), each with its own ``alt``."""
+    import altair as alt
+
+    sent = []
+
+    class Where:
+        def vega_lite_chart(self, spec, **kwargs):
+            sent.append((json.dumps({k: v for k, v in spec.items() if k != "datasets"}, sort_keys=True), kwargs))
+
+    for values in ([1.0, 2.0], [4.0, 3.0]):
+        spec = charts.as_spec(alt.Chart(alt.NamedData("d")).mark_line().encode(x="x:Q", y="y:Q").to_dict()
+                              | {"datasets": {"d": [{"x": 0, "y": values[0]}, {"x": 1, "y": values[1]}]}})
+        charts.show(Where(), spec, width="stretch")
+    (first, a), (second, b) = sent
+    assert first == second and "alt" not in first
+    assert a == {"alt": "Line of y against x: 1 at 0 to 2 at 1.", "width": "stretch"}
+    assert b["alt"] == "Line of y against x: 4 at 0 to 3 at 1."
 
 
 def test_a_short_chart_with_a_title_sizes_its_plot_not_its_frame():
