@@ -7,10 +7,11 @@ import altair as alt
 import numpy as np
 import streamlit as st
 
+from core.describe import picture
 from core.practicum import inside
 from core.lecture.images import as_png, data_url
 from dashboard import urlstate as url
-from dashboard.charts import as_spec
+from dashboard.charts import as_spec, show as show_chart
 from core.palette import BLUE, RED
 from dashboard.safe import md
 
@@ -54,15 +55,22 @@ def _per_runs(keys: tuple, dataset: str, directory, _models) -> dict:
         matrix, wrong = inside.confusion(r, m, data)
         if r.model == "cnn":
             kernels = inside.first_kernels(m)
-            weights = [] if kernels is None else [_png(k[0] if k.ndim == 3 else k, 60) for k in kernels]
+            arrays = [] if kernels is None else [k[0] if k.ndim == 3 else k for k in kernels]
+            weights = [_png(k, 60) for k in arrays]
+            alts = [picture(f"{inside.run_name(r)}: first-layer kernel {i + 1}", k) for i, k in enumerate(arrays)]
         elif r.model == "fc" and image_like:
-            weights = [_png(w, 56) for w in inside.first_layer_images(m, r, spec(dataset).input_shape[1:])[:MAX_UNITS]]
+            arrays = inside.first_layer_images(m, r, spec(dataset).input_shape[1:])[:MAX_UNITS]
+            weights = [_png(w, 56) for w in arrays]
+            alts = [picture(f"{inside.run_name(r)}: hidden unit {i + 1}'s input weights in pixel order", w)
+                    for i, w in enumerate(arrays)]
         else:
-            weights = []
+            weights, alts = [], []
         mistakes = [_png(data.test.x[j, 0].numpy(), 56) for j, _, _ in wrong] if image_like else []
         names = [spec(dataset).class_name(c) for c in range(matrix.shape[0])]
         out[r.key] = {"confusion": confusion_chart(matrix, inside.run_name(r), names), "wrong": wrong,
-                      "mistakes": mistakes, "weights": weights}
+                      "mistakes": mistakes, "weights": weights, "weight_alts": alts,
+                      "mistake_alts": [f"Test image {j}, a {t}; {inside.run_name(r)} predicts {p}"
+                                       for j, t, p in wrong]}
     return out
 
 
@@ -84,7 +92,10 @@ def _per_input(keys: tuple, x: np.ndarray, label, _models) -> dict:
         if r.model == "cnn":
             seen = inside.as_seen(r, torch.as_tensor(x)[None])[0]
             maps[r.key] = [(name, " × ".join(map(str, fmap.shape)),
-                            [_png(ch, 72) for ch in fmap[:MAX_CHANNELS]] if fmap.ndim == 3 else [_png(fmap, 300)])
+                            [_png(ch, 72) for ch in fmap[:MAX_CHANNELS]] if fmap.ndim == 3 else [_png(fmap, 300)],
+                            [picture(f"{inside.run_name(r)}, {name}, channel {c + 1}", ch)
+                             for c, ch in enumerate(fmap[:MAX_CHANNELS])] if fmap.ndim == 3 else
+                            [picture(f"{inside.run_name(r)}, {name}", fmap)])
                            for name, fmap in inside.feature_maps(m, seen)]
     return {"chart": probability_chart(probs), "sentence": "; ".join(said) + ".",
             "picture": _png(x[0] if x.ndim == 3 else x, 112), "maps": maps}
@@ -204,8 +215,8 @@ def show(done, weights_of, dataset: str, directory) -> None:
     x_np = x.numpy()
     seen, fixed = _per_input(keys, x_np, label, models), _per_runs(keys, dataset, directory, models)
     left, right = st.columns([1, 4])
-    left.image(seen["picture"], caption=note)
-    right.vega_lite_chart(seen["chart"], width="content")
+    left.image(seen["picture"], caption=note, alt=f"The input, {note}. {seen['sentence']}")
+    show_chart(right, seen["chart"], width="content")
     right.caption(seen["sentence"])
 
     convs = [(r, m) for r, m in models if r.model == "cnn"]
@@ -222,13 +233,13 @@ def show(done, weights_of, dataset: str, directory) -> None:
             if not section.open:
                 continue
             with section:
-                for name, shape, pictures in seen["maps"][r.key]:
+                for name, shape, pictures, alts in seen["maps"][r.key]:
                     st.caption(f"{md(name)}: {shape}")
-                    st.image(pictures, width=72 if len(pictures) > 1 else 300)
+                    st.image(pictures, width=72 if len(pictures) > 1 else 300, alt=alts)
                 kernels = fixed[r.key]["weights"]
                 st.caption(f"First-layer kernels ({len(kernels)}), dark negative to light positive, each on its "
                            "own range")
-                st.image(kernels, width=60)
+                st.image(kernels, width=60, alt=fixed[r.key]["weight_alts"])
         st.caption("Trained on original pixels, the kernels become small edge and blob detectors; trained on "
                    "permuted pixels, a kernel's neighbours are strangers and it has nothing local to learn.")
     fcs = [(r, m) for r, m in models if r.model == "fc"]
@@ -244,13 +255,14 @@ def show(done, weights_of, dataset: str, directory) -> None:
         cols = st.columns(len(fcs))
         for col, (r, m) in zip(cols, fcs):
             col.caption(inside.run_name(r))
-            col.image(fixed[r.key]["weights"], width=56)
+            col.image(fixed[r.key]["weights"], width=56, alt=fixed[r.key]["weight_alts"])
 
     st.markdown(f"**Confusion matrices** on the {len(data.test.y):,} test images, and the first "
                 f"{inside.MISTAKES} each run gets wrong.")
     cols = st.columns(min(len(models), 2))
     for i, (r, _) in enumerate(models):
         col, run = cols[i % len(cols)], fixed[r.key]
-        col.vega_lite_chart(run["confusion"], width="content")
+        show_chart(col, run["confusion"], width="content")
         if run["mistakes"]:
-            col.image(run["mistakes"], width=56, caption=[f"{t} → {p}" for _, t, p in run["wrong"]])
+            col.image(run["mistakes"], width=56, caption=[f"{t} → {p}" for _, t, p in run["wrong"]],
+                      alt=run["mistake_alts"])

@@ -254,3 +254,18 @@ def picture_alts(name: str, box: dict, grad: np.ndarray) -> tuple[str, str]:
     heat = (f"The gradient of the same unit on the photo as a heat map, the outline on top: 90 % of it lies in "
             f"{spread['pixels for 90 %']:,} pixels around row {row:.0f}, column {col:.0f}")
     return outline, heat
+
+
+def growth_lead(name: str, table: pd.DataFrame, depth: int) -> str:
+    """What the field-against-depth chart shows, from the layer table it draws (``layer_table``): the field's
+    growth, the published figure where there is one, and the layer picked."""
+    fields = table["rf"].map(first)
+    grown = fields.cummax()
+    text = (f"{name}'s receptive field grows from {fields.iloc[0]:g} to {grown.iloc[-1]:g} pixels over "
+            f"{int(table['depth'].max())} layers and merges, on a {INPUT}-pixel input")
+    if name in PUBLISHED_FIELDS:
+        text += f"; the published field is {PUBLISHED_FIELDS[name]}"
+    at = table[table["depth"] == depth]
+    if len(at):
+        text += f". Marked: depth {depth}, {at['layer'].iloc[-1]}, field {fields[at.index[-1]]:g} pixels"
+    return text + "."

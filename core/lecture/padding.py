@@ -166,3 +166,14 @@ def border_effect(x: np.ndarray, kernel: np.ndarray) -> pd.DataFrame:
         y = torch.nn.functional.conv1d(pad(t, (before, after), mode), w)[0, 0].numpy()
         frames.append(pd.DataFrame({"mode": mode, "position": np.arange(len(y)), "value": y}))
     return pd.concat(frames, ignore_index=True)
+
+
+def padded_lead(views: pd.DataFrame) -> str:
+    """What a 1D ``padded_views`` chart shows, from its rows: each mode's padded signal, invented cells in
+    brackets."""
+    def cells(part: pd.DataFrame) -> str:
+        return " ".join(f"[{v:g}]" if p else f"{v:g}" for v, p in zip(part["value"], part["padded"]))
+    amount = int(-views["col"].min()) if len(views) else 0
+    modes = [f"{mode}: {cells(part.sort_values('col'))}" for mode, part in views.groupby("mode", sort=False)]
+    return (f"The signal padded by {amount} per side in each mode, invented cells in brackets. " + "; ".join(modes)
+            if modes else "No mode can pad this signal that much.")

@@ -199,3 +199,17 @@ def field_on_image(size: tuple[int, int], layers: int, pool: bool, seed: int = 0
     erf = erf / erf.max() if erf.max() > 0 else erf
     rf = table.iloc[-1]["rf"]
     return Field2d(int(rf if np.isscalar(rf) else max(rf)), tuple(box), emp.extent, erf, table)
+
+
+def diagram_lead(nodes: pd.DataFrame, edges: pd.DataFrame, unit: int) -> str:
+    """What the connection diagram shows, from its nodes and edges: how much of each level the picked unit sees."""
+    top = int(nodes["layer"].max())
+    levels = []
+    for level, part in nodes.groupby("layer"):
+        seen = part.loc[part["seen"], "position"]
+        name = "the input" if level == 0 else f"layer {level}"
+        where = f" (positions {seen.min()} to {seen.max()})" if len(seen) else ""
+        levels.append(f"{name}: {len(seen)} of {len(part)} units{where}")
+    active = int(edges["active"].sum()) if len(edges) else 0
+    return (f"Connections of a {top}-layer stack; output unit {unit} depends on {active} of {len(edges)} "
+            f"connections. Units it sees: " + "; ".join(reversed(levels)))

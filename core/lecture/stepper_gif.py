@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 
-from core.lecture.stepper import (Setting, accumulate, border_cells, input_channels, lit_cells, operands,
+from core.lecture.stepper import (Setting, accumulate, border_cells, frame, input_channels, lit_cells, operands,
                                   padded_input, place, taps)
 from core.limits import GIF_BYTES, STEPPER_STEPS
 from core.palette import GREY, INK, ORANGE, RED, WHITE, rgb
@@ -119,3 +119,12 @@ def gif(s: Setting, cell_px: int | None = None, ms: int = 600) -> bytes:
     # optimize=False: the palette is already minimal, and Pillow's palette pass costs seconds on hundreds of frames
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=ms, loop=0, optimize=False)
     return buf.getvalue()
+
+
+def gif_alt(s: Setting, ms: int = 600) -> str:
+    """The animation's text alternative, from the setting it plays."""
+    last = frame(s, s.steps)["output"]
+    values = " ".join("blank" if np.isnan(v) else f"{v:g}" for v in last["value"])
+    kind = "transposed convolution" if s.transposed else "convolution"
+    return (f"Animation of the {s.nd}D {kind}, {s.steps} frames of {ms / 1000:g} s, one output cell written per "
+            f"frame, its window on the input lit; the finished output, row by row: {values}")

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import time
 
 import pytest
@@ -1139,3 +1140,25 @@ def test_the_2d_kernel_pictures_name_their_weights():
     for sentence, (name, rows) in zip(said[1:], KERNELS_2D.items()):
         assert f"the {name} kernel (rows: " + "; ".join(", ".join(f"{w:.3g}" for w in r) for r in rows) in sentence
     assert len(set(said)) == len(said)  # each kernel's own weights
+
+
+def test_a_stored_links_pictures_and_charts_say_what_they_show(stored_practicum):
+    """The input picture says the stored nets' own verdicts; each mistake says its digit and the wrong answer its
+    caption shows; each kernel and weight picture its range; every chart its numbers."""
+    from core.practicum import inside
+
+    store, configs, data = stored_practicum
+    for index in ("3", "42"):  # two inputs, two sets of verdicts
+        at = run_page("practicum", {"pp_n": "500", "pp_seed": "7", "in_idx": index})
+        images = [(img.alt, img.caption) for element in at.get("image") for img in element.proto.imgs]
+        assert all(alt for alt, _ in images), [c for a, c in images if not a]
+        x, label = inside.sample_input(data, int(index))
+        said = next(alt for alt, caption in images if caption == f"test image {index}, a {label}")
+        for run, digit in _stored_verdicts(store, configs, x).items():
+            assert f"{run} says {digit}" in said
+        mistakes = [(alt, caption) for alt, caption in images if "→" in caption]
+        assert mistakes and all(re.search(rf", a {t}; .* predicts {p}$", alt)
+                                for alt, caption in mistakes for t, p in [caption.split(" → ")]), mistakes[:3]
+        kernels = [alt for alt, _ in images if "first-layer kernel" in alt]  # the permuted run's section is closed
+        assert len(kernels) == 6 and all(re.search(r"5 × 5: values -?[\d.]+ to -?[\d.]+", k) for k in kernels)
+        assert all(c.proto.alt for c in at.get("vega_lite_chart"))

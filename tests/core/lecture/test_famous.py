@@ -190,3 +190,15 @@ def test_a_built_net_keeps_no_classifier_in_memory():
     grown, parameters = float(out[-2]), int(out[-1])
     assert parameters == published("AlexNet")["parameters"]  # the totals still count the classifier
     assert grown < 100, f"building AlexNet kept {grown:.0f} MB"
+
+
+@pytest.mark.parametrize("name, first_rf, last_rf, published", [("AlexNet", 11, 195, 195), ("ResNet-18", 7, 435, None)])
+def test_the_growth_chart_says_the_fields_growth(tables, name, first_rf, last_rf, published):
+    """AlexNet's 195 and ResNet-18's 435 are Distill's (Araujo et al. 2019); the first layer's field is its kernel."""
+    from core.lecture.famous import growth_lead
+
+    _, df, _ = tables(name)
+    said = growth_lead(name, df, 1)
+    assert said.startswith(f"{name}'s receptive field grows from {first_rf} to {last_rf} pixels")
+    assert ("published field is 195" in said) == (published is not None)
+    assert f"Marked: depth 1, {df.iloc[0]['layer']}, field {first_rf} pixels" in said

@@ -208,3 +208,13 @@ def test_the_largest_gif_allowed_stays_under_300_mb(tmp_path):
     grown = float(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                                  cwd=str(__import__("pathlib").Path(__file__).parents[3])).stdout.split()[-1])
     assert grown < 300, f"the GIF's peak added {grown:.0f} MB"
+
+
+@pytest.mark.parametrize("s", [Setting(), Setting(nd=1, size=8, kernel=3, stride=2, padding=2, mode="reflect",
+                                                  dilation=2), Setting(seed=5, c_out=2)])
+def test_the_animations_text_says_torchs_output(s):
+    from core.lecture.stepper_gif import gif_alt
+
+    said = gif_alt(s)
+    want = " ".join(f"{v:g}" for v in oracle(s).ravel())
+    assert said.endswith(f"row by row: {want}") and f"{s.steps} frames" in said, (said, want)
