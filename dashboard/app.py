@@ -29,7 +29,7 @@ import streamlit as st  # noqa: E402
 from streamlit import delta_generator, runtime  # noqa: E402
 
 from dashboard import urlstate as url  # noqa: E402
-from dashboard.shell import PAGES, heading, intended_url_path, practicum_dataset, sidebar, warm_up  # noqa: E402
+from dashboard.shell import NARROW_SCREENS, PAGES, heading, intended_url_path, practicum_dataset, sidebar, warm_up  # noqa: E402
 
 # Streamlit asks, at the first element a process draws, whether it runs in a Python REPL (to suggest `streamlit run`):
 # inspect.stack() looks up the module of every frame, 60-90 ms on the 2-core test machine, in front of a fresh
@@ -65,5 +65,6 @@ home = page.url_path in ("", "index", "home")
 # results, which are drawn before the page loads torch (the page names the device itself, in its training line).
 sidebar(name_device=not home and page.url_path != "practicum",
         dataset=dataset if page.url_path == "practicum" else "mnist")
+st.html(NARROW_SCREENS, unsafe_allow_javascript=True)  # charts on a phone (dashboard.shell)
 page.run()
 warm_up()  # after the page: torch's import in the background must not hold up the first one

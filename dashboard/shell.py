@@ -236,3 +236,31 @@ def sidebar(name_device: bool = True, dataset: str = "mnist") -> None:
             st.caption(f"{ds.label}: found ({directory or data.cache_dir()})")
         else:
             st.caption(f"{ds.label}: not found. Set `{data.DATA_ENV}` to a folder holding `{ds.folder}/raw/`.")
+
+
+# On a phone (WCAG 1.4.10, reflow at 320-390 px) a chart wider than the screen scrolls inside its own frame, not
+# the whole page, and a frame that scrolls (a chart's, a static table's) takes the keyboard focus (2.1.1: arrow keys
+# then scroll it). A constant:
+# no value from a link or a viewer is ever in it.
+NARROW_SCREENS = """<style>[data-testid=stVegaLiteChart]{max-width:100%;overflow-x:auto}
+[data-testid=stVegaLiteChart]:focus-visible,[data-testid=stTable]>div:focus-visible{outline:2px solid #3b6e8f;
+outline-offset:2px}</style>
+<script>
+if (!window.convlabScrollFrames) {
+  window.convlabScrollFrames = true;
+  let queued = false;
+  const mark = () => {
+    queued = false;
+    // charts, and the frame Streamlit puts around a static table (st.table)
+    for (const frame of document.querySelectorAll("[data-testid=stVegaLiteChart], [data-testid=stTable] > div")) {
+      const scrolls = frame.scrollWidth > frame.clientWidth + 1;
+      if (scrolls && !frame.hasAttribute("tabindex")) frame.setAttribute("tabindex", "0");
+      if (!scrolls && frame.getAttribute("tabindex") === "0") frame.removeAttribute("tabindex");
+    }
+  };
+  const later = () => { if (!queued) { queued = true; requestAnimationFrame(mark); } };
+  new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
+  window.addEventListener("resize", later);
+  later();
+}
+</script>"""

@@ -289,6 +289,9 @@ def test_practicum_trains_from_the_browser(server, browser):
     # inside the trained networks: a test image, then a digit drawn on the canvas, through all four nets
     page.get_by_role("heading", name="Inside the trained networks").wait_for(timeout=60_000)
     assert page.get_by_text("FC, original says").count() == 1
+    # stored results with every section open, the inside one too: WCAG A and AA hold
+    open_every_expander(page)
+    assert axe_violations(page) == []
     page.get_by_text("your drawing", exact=True).click()
     canvas = page.locator("canvas").last
     canvas.wait_for(timeout=60_000)
@@ -303,6 +306,11 @@ def test_practicum_trains_from_the_browser(server, browser):
     page.wait_for_selector(DONE, timeout=60_000)
     assert page.get_by_text("ConvNet, permuted says").count() == 1
     assert page.locator("[data-testid=stException]").count() == 0
+    # with a drawing in it, one exception remains, the drawing component's own: its toolbar's icon buttons are
+    # 22 px, under 2.5.8's 24 (streamlit-drawable-canvas draws them in its shadow DOM, out of the lab's reach; the
+    # drawing reaches the nets without them, and the test image picker is the keyboard's way in)
+    open_every_expander(page)
+    assert {v for v in axe_violations(page) if not v.startswith("target-size: <button type=\"button\" class=\"dc-icon-button")} == set()
     page.context.close()
 
 
@@ -482,24 +490,60 @@ def test_sigterm_during_a_training_stops_the_server_within_5_s(browser, tmp_path
     assert not lab_tracebacks(log.read())
 
 
-AXE_LINKS = [p.url_path if p.url_path != "home" else "" for p in PAGES] + [
-    "locality?loc_l=1", "kernels?ker_nd=2D", "practicum?pp_data=MNIST-1D", "stepper?st_nd=2D&st_step=7"]
+# per page: the telling links beyond its defaults: the apptest's seeded link, its garbage link (the corrections said
+# above the page), and where the page has more modes than those show, one more
+AXE_EXTRA = {"locality": ["loc_l=1"], "kernels": ["ker_nd=2D"], "practicum": ["pp_data=MNIST-1D"],
+             "stepper": ["st_nd=2D&st_step=7"]}
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+PHONE = {"width": 390, "height": 844}
 
 
-def test_every_page_passes_axe_at_wcag_a_and_aa(server, browser):
-    """axe-core's WCAG 2.0/2.1/2.2 A and AA rules on every page at its defaults and at four telling links. What it
-    found before: captions at 3.77:1 (the theme's text faded to 60 %), inline code in captions, a slider greyed
-    out for want of a choice, and 30 pictures without a text alternative."""
+def axe_links(url_path: str) -> list[str]:
+    from urllib.parse import urlencode
+
+    from tests.pages.test_apptest import LINKS
+
+    path = "" if url_path == "home" else url_path
+    queries = ["", *(urlencode(q) for q in LINKS[url_path] if q and url_path != "home"), *AXE_EXTRA.get(url_path, [])]
+    return [f"{path}?{q}" if q else path for q in queries]
+
+
+def axe_violations(page) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
-    axe, failing = Axe(), {}
-    for link in AXE_LINKS:
+    found = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
+    return [f"{v['id']}: {n['html'][:100]}" for v in found.response["violations"] for n in v["nodes"]]
+
+
+SIDEWAYS = """() => {
+  const root = document.documentElement, main = document.querySelector('[data-testid=stMain]');
+  return {page: root.scrollWidth - root.clientWidth, main: main.scrollWidth - main.clientWidth};
+}"""
+
+
+@pytest.mark.parametrize("url_path", [p.url_path for p in PAGES])
+def test_every_page_passes_axe_at_wcag_a_and_aa_and_reflows_on_a_phone(server, browser, url_path):
+    """axe-core's WCAG 2.0/2.1/2.2 A and AA rules at the defaults and the telling links on a 1400 px screen, and on
+    a 390 px phone at the defaults; at 390 and at 320 px (400 % zoom) nothing but a chart or table scrolls
+    sideways (1.4.10). What axe found first: captions at 3.77:1 (the theme's text faded to 60 %), inline code in
+    captions, a slider greyed out for want of a choice, 30 pictures without a text alternative; on a phone, wide
+    charts that scrolled the whole page, then frames that scrolled but took no keyboard focus."""
+    failing, sideways = {}, {}
+    for link in axe_links(url_path):
         page = open_page(browser, f"{server}/{link}")
         page.wait_for_timeout(1500)  # fragments draw after the run's end
-        found = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
-        nodes = [(v["id"], n) for v in found.response["violations"] for n in v["nodes"]]
-        if nodes:
-            failing[link or "home"] = [f"{rule}: {n['html'][:100]}" for rule, n in nodes]
+        if found := axe_violations(page):
+            failing[link or "home"] = found
         page.context.close()
-    assert failing == {}
+    for viewport in (PHONE, {"width": 320, "height": 720}):
+        context = browser.new_context(viewport=viewport, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.goto(f"{server}/{'' if url_path == 'home' else url_path}")
+        page.wait_for_selector(DONE, timeout=120_000)
+        page.wait_for_timeout(1500)
+        if (scroll := page.evaluate(SIDEWAYS)) != {"page": 0, "main": 0}:
+            sideways[viewport["width"]] = scroll
+        if viewport is PHONE and (found := axe_violations(page)):
+            failing[f"{url_path} at 390 px"] = found
+        context.close()
+    assert failing == {} and sideways == {}
