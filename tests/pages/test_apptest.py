@@ -977,7 +977,11 @@ def test_pooling_names_lp_the_same_in_both_legends_and_draws_blocks(p, name):
 def test_small_labels_say_what_they_show():
     at = run_page("linear")
     labels = {s.key: s.label for s in at.slider}
-    assert labels["lin_bx"] == "Offset $b_x$" and labels["lin_by"] == "Offset $b_y$"  # one notation for both
+    # one notation for both, and plain text: a screen reader reads a label's source ("dollar b underscore x")
+    assert labels["lin_bx"] == "Offset b (x)" and labels["lin_by"] == "Offset b (y)"
+    for page in ("signals", "kernels", "stepper", "practicum"):
+        other = run_page(page)
+        assert not [w.label for w in [*other.slider, *other.selectbox] if "$" in w.label], page
     at = run_page("kernels", {"ker_nd": "2D", "ker_c": "3", "ker_k": "2", "ker_s": "3"})
     shapes = next(d.value for d in at.dataframe if "meaning" in d.value.columns)
     rows = dict(zip(shapes["what"], shapes["meaning"]))

@@ -547,3 +547,100 @@ def test_every_page_passes_axe_at_wcag_a_and_aa_and_reflows_on_a_phone(server, b
             failing[f"{url_path} at 390 px"] = found
         context.close()
     assert failing == {} and sideways == {}
+
+
+FOCUSED = """() => {
+  const e = document.activeElement;
+  return {label: e.getAttribute('aria-label') || (e.innerText || '').trim().split('\\n').pop(),
+          role: e.getAttribute('role') || e.tagName.toLowerCase(), value: e.getAttribute('aria-valuetext')};
+}"""
+# what the focused element (or a parent that draws its ring) looks like; compared with the same blurred
+RING = """(blurred) => {
+  const e = document.activeElement, out = [];
+  for (let n = e, i = 0; n && i < 3; n = n.parentElement, i++) {
+    const s = getComputedStyle(n);
+    out.push([s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow, s.backgroundColor, s.borderColor].join());
+  }
+  return out.join('|');
+}"""
+
+
+def tab_to(page, label: str, role: str | None = None, limit: int = 150) -> dict:
+    """Press Tab until the element named ``label`` has the focus; fail if it never does. Checks that the focus
+    shows: the element (or a parent) looks different focused than blurred."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        now = page.evaluate(FOCUSED)
+        if now["label"] == label and (role is None or now["role"] == role):
+            focused = page.evaluate(RING, False)
+            handle = page.evaluate_handle("document.activeElement")
+            page.evaluate("e => e.blur()", handle)
+            blurred = page.evaluate("e => { const out = []; for (let n = e, i = 0; n && i < 3; n = n.parentElement, i++)"
+                                    " { const s = getComputedStyle(n); out.push([s.outlineStyle, s.outlineWidth, "
+                                    "s.outlineColor, s.boxShadow, s.backgroundColor, s.borderColor].join()); }"
+                                    " return out.join('|'); }", handle)
+            page.evaluate("e => e.focus({focusVisible: true})", handle)
+            assert focused != blurred, f"{label}: the focus does not show"
+            return now
+    pytest.fail(f"{label!r} never took the focus in {limit} presses of Tab")
+
+
+def settled(page) -> None:
+    page.wait_for_timeout(400)
+    page.wait_for_selector(DONE, timeout=120_000)
+
+
+def query(page) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+
+
+def test_each_pages_main_flow_works_from_the_keyboard(server, browser):
+    """Tab, arrows, Enter and Space alone: each step's effect is read back from the link, which follows every
+    widget. A mode switch, sliders, a select box, the stepper's step, Play and its pause, and Train then Cancel."""
+    page = open_page(browser, f"{server}/linear")
+    tab_to(page, "grid", "radio")  # a group of radio buttons is one tab stop; the arrows move within it
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    settled(page)
+    assert query(page).get("lin_pts") == "spiral"
+    tab_to(page, "Rotation (°)")
+    page.keyboard.press("ArrowRight")
+    settled(page)
+    assert query(page).get("lin_rot") not in (None, "30")
+    tab_to(page, "Squashing f", "combobox")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    settled(page)
+    assert query(page).get("lin_f") not in (None, "tanh")  # the default: the link holds it only once changed
+    page.context.close()
+
+    page = open_page(browser, f"{server}/stepper")
+    step = int(tab_to(page, "Step")["value"])
+    page.keyboard.press("ArrowRight")
+    settled(page)
+    assert int(query(page)["st_step"]) == step + 1
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(FOCUSED)["label"] == "Play"  # the reading order, backwards
+    page.keyboard.press("Space")
+    settled(page)
+    assert query(page).get("st_play") == "true"
+    page.wait_for_timeout(2500)  # Play advances a step every 0.8 s
+    assert int(query(page)["st_step"]) != step + 1
+    tab_to(page, "Play", "switch")
+    page.keyboard.press("Space")  # and pauses (2.2.2): the steps stop
+    settled(page)
+    paused = query(page)["st_step"]
+    page.wait_for_timeout(2000)
+    assert query(page)["st_step"] == paused and query(page).get("st_play") != "true"
+    page.context.close()
+
+    page = open_page(browser, f"{server}/practicum?pp_data=MNIST-1D&pp_n=4000&pp_epochs=5&pp_seed=11")
+    tab_to(page, "Train", "button")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Cancel").wait_for(timeout=60_000)
+    tab_to(page, "Cancel", "button")
+    page.keyboard.press("Enter")
+    page.get_by_text("Cancelled").first.wait_for(timeout=60_000)
+    page.context.close()
