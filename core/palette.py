@@ -9,6 +9,11 @@ PALE = "#d5d9e0"  # connections not taken
 WHITE = "#ffffff"
 GREY = "#555555"  # cell outlines in an exported picture
 COPIES = {"domain": ["original", "permuted"], "range": [BLUE, RED]}  # original vs permuted, on every page
+# series without colours of their own (the charts' category scheme): told apart under the three common colour-vision
+# deficiencies and at 3:1 or more on the background (tests/core/test_palette.py); a chart's lines also differ by
+# dash and its points by shape (dashboard.charts.as_spec), so no series is told by colour alone
+CATEGORY = (BLUE, RED, "#8a6d00", "#6a3d9a", "#1f1f1f")
+BACKGROUND = "#fbfaf7"  # the theme's
 
 
 def rgb(colour: str) -> tuple[int, int, int]:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from core.describe import describe, grid_values
-from core.palette import BLUE, COPIES, INK, ORANGE, PALE, RED, WHITE
+from core.palette import BLUE, CATEGORY, COPIES, INK, ORANGE, PALE, RED, WHITE
 
 
 # The column's width, and ``height`` for the plot alone. Streamlit's default "fit" squeezes the title, legend and
@@ -40,11 +40,42 @@ def as_spec(chart: alt.TopLevelMixin | dict, lead: str | None = None) -> dict:
     if lead or "alt" not in meta:
         meta["alt"] = describe(spec, lead)
     spec.setdefault("config", {})["aria"] = False
+    spec["config"].setdefault("range", {}).setdefault("category", list(CATEGORY))
+    not_by_colour_alone(spec)
     if "datasets" in spec:
         spec["datasets"] = {name: rows if isinstance(rows, bytes) else convert_anything_to_arrow_bytes(
                             rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows))
                             for name, rows in spec["datasets"].items()}
     return spec
+
+
+_LINES = {"line", "trail"}
+_POINTS = {"point", "circle", "square"}
+
+
+def not_by_colour_alone(node: dict, encoding: dict | None = None) -> None:
+    """WCAG 1.4.1: where lines differ by a colour field, they also differ by dash; where points do, by shape (the
+    same field, so Vega-Lite draws one legend with both). A chart that sets its own dash or shape keeps it."""
+    encoding = {**(encoding or {}), **node.get("encoding", {})}
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        for child in node.get(key, []):
+            not_by_colour_alone(child, encoding if key == "layer" else None)
+    if "spec" in node:
+        not_by_colour_alone(node["spec"], encoding)
+    mark = node.get("mark")
+    kind = mark.get("type") if isinstance(mark, dict) else mark
+    colour = encoding.get("color")
+    if not isinstance(colour, dict) or "field" not in colour or colour.get("type") == "quantitative":
+        return
+    same = {k: colour[k] for k in ("field", "type", "sort", "legend", "title") if k in colour}
+    channels = []
+    if kind in _LINES:
+        channels.append("strokeDash")
+    if kind in _POINTS or (kind in _LINES and isinstance(mark, dict) and mark.get("point")):
+        channels.append("shape")
+    for channel in channels:
+        if channel not in encoding:
+            node.setdefault("encoding", {})[channel] = dict(same)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -311,13 +342,18 @@ def _cell_grid(title: str, one_row: bool, states: tuple[str, ...], stacked: bool
     base = alt.Chart(alt.NamedData("cells")).encode(
         x=alt.X("col:O", title=None, axis=alt.Axis(orient="top", labelAngle=0)),
         y=alt.Y("row:O", title=None, axis=alt.Axis(labels=not one_row, ticks=not one_row)))
-    cells = base.mark_rect(stroke="#555555", strokeWidth=1).encode(
+    # only the states this grid shows: the kernel's plain cells need none, and a legend of all three under a
+    # 3-cell grid does not fit after its second entry
+    legend = (alt.Legend(orient="bottom", title=None, values=list(states), columns=1 if stacked else len(states))
+              if set(states) - {"cell"} else None)
+    cells = base.mark_rect(stroke="#555555").encode(
         color=alt.Color("state:N", scale=alt.Scale(domain=list(GRID_STATES), range=[RED, ORANGE, "#ffffff"]),
-                        # only the states this grid shows: the kernel's plain cells need none, and a legend of
-                        # all three under a 3-cell grid does not fit after its second entry
-                        legend=alt.Legend(orient="bottom", title=None, values=list(states),
-                                          columns=1 if stacked else len(states))
-                        if set(states) - {"cell"} else None),
+                        legend=legend),
+        # and not by colour alone (1.4.1): this step's cells in a thick outline, padding in a dashed one
+        strokeWidth=alt.StrokeWidth("state:N", scale=alt.Scale(domain=list(GRID_STATES), range=[3.5, 1.5, 1]),
+                                    legend=legend),
+        strokeDash=alt.StrokeDash("state:N", scale=alt.Scale(domain=list(GRID_STATES),
+                                                              range=[[1, 0], [4, 2], [1, 0]]), legend=legend),
         tooltip=["row:Q", "col:Q", alt.Tooltip("value:Q", format="g")])
     text = base.mark_text(fontSize=12).encode(text="label:N")
     # autosize "pad": the cells keep their size and the axes, title and legend come on top (Streamlit's default,

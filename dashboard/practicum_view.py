@@ -12,11 +12,12 @@ import streamlit as st
 
 from core.describe import picture
 from core.lecture.images import as_png, data_url
-from core.palette import RED
+from core.palette import INK, RED
 from core.practicum.costs import training_cost
 from core.practicum.datasets import spec
-from core.practicum.models import input_name
-from core.practicum.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_marks,
+from core.practicum.models import MODELS, input_name
+from core.practicum.practicum import (effective_fields, filters, loss_curves, model_sizes, per_class, reference_caption,
+                                     reference_marks,
                                      results_table, run_label, sample_pairs)
 from core.practicum.verdict import lesson, seed_table, verdict
 from core.service.worker import JobState
@@ -73,18 +74,27 @@ def budget_chart(dataset, widths, models) -> dict:
 def result_charts(keys, dataset, models, _done, _table, _marks) -> dict:
     """The results' chart specs, built (and validated by Altair) once per set of finished runs, not per rerun.
     ``_table`` and ``_marks``: the page's ``results_table`` and ``reference_marks`` for these runs."""
-    table, marks = _table, _marks
+    # one bar per run, each named on the axis ("FC, original"): the model is not told by colour alone (1.4.1)
+    names = {m.title: m.short for m in MODELS.values()}
+    order = [f"{names.get(m, m)}, {i}" for i in ("original", "permuted") for m in dict.fromkeys(_table["model"])]
+    table, marks = (df.assign(run=[f"{names.get(m, m)}, {i}" for m, i in zip(df["model"], df["input"])])
+                    for df in (_table, _marks))
+    # across: the runs' names read level, however narrow the column
+    y = alt.Y("run:N", title=None, sort=order, axis=alt.Axis(labelOverlap=False, labelLimit=200))
     bars = alt.Chart(table).mark_bar().encode(
-        x=alt.X("input:N", title=None), xOffset="model:N",
-        y=alt.Y("accuracy %:Q", scale=alt.Scale(domain=[0, 100])), color="model:N", tooltip=list(table.columns))
+        y=y, x=alt.X("accuracy %:Q", scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None)), tooltip=list(_table.columns))
     chart = bars
     if len(marks):
-        chart = alt.layer(bars, alt.Chart(marks).mark_tick(thickness=3, size=18).encode(
-            x="input:N", xOffset="model:N", y="accuracy %:Q",
-            color=alt.Color("reference:N", scale=alt.Scale(range=["black", RED]),
+        # the published figures: a shape each as well as a colour
+        chart = alt.layer(bars, alt.Chart(marks).mark_point(filled=True, size=110, opacity=1).encode(
+            y=y, x="accuracy %:Q",
+            color=alt.Color("reference:N", scale=alt.Scale(range=[INK, RED]),
+                            legend=alt.Legend(orient="bottom", title=None, labelLimit=600, columns=1)),
+            shape=alt.Shape("reference:N", scale=alt.Scale(range=[shape for shape, _ in REFERENCE_SHAPES]),
                             legend=alt.Legend(orient="bottom", title=None, labelLimit=600, columns=1)),
             tooltip=["reference", "model", "input", "published"])).resolve_scale(color="independent")
-    out = {"bars": as_spec(chart.properties(height=300)),
+    out = {"bars": as_spec(chart.properties(height=34 * len(order), autosize=FIT_X)),
            "loss": as_spec(alt.Chart(loss_curves(_done)).mark_line(point=True).encode(
                x=alt.X("step:Q", title="training step"), y=alt.Y("loss:Q", title="training loss"), color="run:N")
                .properties(height=260, title="Training loss")),
@@ -104,6 +114,10 @@ def result_charts(keys, dataset, models, _done, _table, _marks) -> dict:
     return out
 
 
+# the published figures' marks (Vega-Lite's shape, and the word for it), given in the order of the references sorted
+REFERENCE_SHAPES = (("diamond", "diamonds"), ("triangle-down", "triangles"), ("square", "squares"))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def results_view(keys, seeded_keys, dataset, models, _done, _seeded) -> dict:
     """Everything the results section draws for a set of finished runs (``keys``) and the runs of every seed with
@@ -118,9 +132,8 @@ def results_view(keys, seeded_keys, dataset, models, _done, _seeded) -> dict:
     conv = next((r for r in _done if r.model == "cnn" and r.filters), None)
     return {
         "specs": result_charts(keys, dataset, models, _done, table, marks),
-        "marks": ("Ticks: " + "; ".join(sorted(set(marks["reference"]))) + ". A range (85-87) is drawn at its "
-                  "middle.") if len(marks) else f"No published numbers for {spec(dataset).label}: the bars are these "
-                                                "runs alone.",
+        "marks": reference_caption(marks, [words for _, words in REFERENCE_SHAPES]) if len(marks) else f"No published numbers for {spec(dataset).label}: the "
+                                                               "bars are these runs alone.",
         "sentences": " ".join(found.sentences),
         "per_seed": arrow(per_seed) if len(per_seed) else None,
         "per_seed_numbers": list(per_seed.columns[2:]),

@@ -21,6 +21,9 @@ def signal_chart(amount, value):
         x=alt.X("col:O", title="position"), y=alt.Y("value:Q", title=None),
         color=alt.Color("padded:N", scale=alt.Scale(domain=[False, True], range=[BLUE, ORANGE]),
                         legend=alt.Legend(title="padded cell", orient="bottom")),
+        # and not by colour alone (1.4.1): an invented cell's bar has a dashed outline
+        strokeDash=alt.StrokeDash("padded:N", scale=alt.Scale(domain=[False, True], range=[[1, 0], [3, 2]]),
+                                  legend=alt.Legend(title="padded cell", orient="bottom")),
         tooltip=["mode", "col", "value", "source"],
     ).properties(width=150, height=120).facet(column=alt.Column("mode:N", title=None, sort=list(MODES))),
         lead=padded_lead(df))
@@ -63,7 +66,7 @@ def modes():
     show_chart(st, signal_chart(amount, value))
     st.subheader("An image, padded in each mode")
     show_chart(st, image_chart(amount, value))
-    st.caption("Orange marks the invented cells. Reflection mirrors without repeating the edge, replication repeats "
+    st.caption("Invented cells are orange, their bars outlined in dashes and their pixels marked with a square. Reflection mirrors without repeating the edge, replication repeats "
                "it, circular wraps around; modes that cannot pad this much (reflect needs padding < size) are left out.")
 
 

@@ -138,6 +138,14 @@ def reference_marks(dataset: str, models) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "input", "reference", "accuracy %", "published"])
 
 
+def reference_caption(marks: pd.DataFrame, shapes) -> str:
+    """What the chart's published-figure marks are (``shapes``: the word for each reference's mark, the references
+    sorted, as Vega-Lite hands out shapes), and each published range, which is drawn at its middle."""
+    said = "; ".join(f"{shape} {name}" for shape, name in zip(shapes, sorted(set(marks["reference"]))))
+    ranges = sorted({p for p in marks["published"].astype(str) if "-" in p.strip("-")})
+    return f"Published figures: {said}." + (f" A range ({', '.join(ranges)}) is drawn at its middle." if ranges else "")
+
+
 def filters(result: RunResult) -> pd.DataFrame:
     """The ConvNet's first-layer kernels as a long table ``kernel, row, col, weight`` (2D) or ``kernel, col``."""
     frames = [long_table(w, "weight", kernel=k) for k, w in enumerate(result.filters or [])]

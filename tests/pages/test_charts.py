@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from core.lecture.padding import MODES, padded_views
 from core.lecture.signals import compare, melody
+from core.palette import CATEGORY
 from dashboard import charts
 from tests.vega import facet_rows, table
 
@@ -157,9 +158,28 @@ def test_a_spec_made_ready_to_ship_carries_the_same_rows_as_altairs_own():
     # descriptions a canvas never shows, and with its text alternative read from its rows (the text layer's
     # labels are not data); a spec without datasets passes
     assert ready["usermeta"] == {"embedOptions": {"renderer": "canvas"}, "alt": "Bars of v by x: 0 0.5; 1 -1.25; 2 3."}
-    assert ready["config"] == {**plain["config"], "aria": False}
+    category = {"range": {"category": list(CATEGORY)}}  # series in colours told apart without full colour vision
+    assert ready["config"] == {**plain["config"], "aria": False, **category}
     assert charts.as_spec({"mark": "bar"}) == {"mark": "bar", "usermeta": {"embedOptions": {"renderer": "canvas"},
-                                                                           "alt": "A chart."}, "config": {"aria": False}}
+                                                                           "alt": "A chart."},
+                                               "config": {"aria": False, **category}}
+
+
+def test_lines_differ_by_dash_and_points_by_shape_not_by_colour_alone():
+    import altair as alt
+
+    df = pd.DataFrame({"x": [0, 1, 0, 1], "y": [1, 2, 2, 1], "run": ["FC", "FC", "ConvNet", "ConvNet"]})
+    line = charts.as_spec(alt.Chart(df).mark_line(point=True).encode(x="x:Q", y="y:Q", color="run:N"))
+    assert line["encoding"]["strokeDash"]["field"] == line["encoding"]["shape"]["field"] == "run"
+    layered = charts.as_spec(alt.layer(alt.Chart(df).mark_line().encode(x="x:Q", y="y:Q"),
+                                       alt.Chart(df).mark_point().encode(x="x:Q", y="y:Q")).encode(color="run:N"))
+    assert [set(u.get("encoding", {})) & {"strokeDash", "shape"} for u in layered["layer"]] == [{"strokeDash"},
+                                                                                               {"shape"}]
+    kept = charts.as_spec(alt.Chart(df).mark_line().encode(x="x:Q", y="y:Q", color="run:N",
+                                                           strokeDash=alt.value([2, 2])))
+    assert kept["encoding"]["strokeDash"] == {"value": [2, 2]}  # a chart's own dash stays
+    heat = charts.as_spec(alt.Chart(df).mark_line().encode(x="x:Q", y="y:Q", color="y:Q"))
+    assert "strokeDash" not in heat["encoding"]  # a colour scale of values is not a set of series
 
 
 def test_show_passes_the_alternative_beside_a_spec_that_does_not_change_with_it():

@@ -140,3 +140,14 @@ def test_fashion_mnist_classes_are_torchvisions_names():
     assert [spec("fashion-mnist").class_name(k).split(" ", 1)[1] for k in range(10)] == FashionMNIST.classes
     assert spec("fashion-mnist").class_name(9) == "9 Ankle boot" and spec("mnist").class_name(3) == "3"
     assert list(spec("kmnist").class_names) == KMNIST.classes
+
+
+def test_the_published_figures_caption_names_each_mark_and_only_the_ranges_there_are():
+    from core.practicum.practicum import reference_caption, reference_marks
+
+    mnist = reference_caption(reference_marks("mnist", ("fc", "cnn")), ["diamonds", "triangles"])
+    # the notebook prints 85-87 for the FC net on permuted pixels: a range, drawn at its middle
+    assert mnist.startswith("Published figures: diamonds published in the course notebook; triangles the lecture's")
+    assert mnist.endswith("A range (85-87) is drawn at its middle.")
+    one_d = reference_caption(reference_marks("mnist1d", ("fc", "cnn")), ["diamonds", "triangles"])
+    assert one_d == "Published figures: diamonds the MNIST-1D paper (Greydanus and Kobak 2024)."  # no range
