@@ -117,8 +117,9 @@ def _names(values, limit: int = LIMIT) -> str:
 
 
 def _series(rows: pd.DataFrame, enc: dict, facet: str | None) -> list[tuple[str | None, pd.DataFrame]]:
-    keys = [k for k in (facet, *(_field(enc, c)[0] for c in ("color", "strokeDash", "shape", "detail", "row",
-                                                              "column"))) if k and k in rows]
+    fields = (_field(enc, c) for c in ("color", "strokeDash", "shape", "detail", "row", "column"))
+    # a colour scale of values (a gradient, a heat map) is no set of series
+    keys = [k for k in (facet, *(f for f, _, kind in fields if kind != "quantitative")) if k and k in rows]
     keys = list(dict.fromkeys(keys))
     if not keys:
         return [(None, rows)]
@@ -137,9 +138,12 @@ def _span(values: pd.Series) -> str:
 def _scatter(unit: dict, x: str, x_name: str, y: str, y_name: str) -> str:
     """Points: how many, and where they lie, per series where there are few series, else per panel."""
     enc, rows = unit["encoding"], unit["rows"]
-    groups = _series(rows, {c: enc[c] for c in ("color", "shape") if c in enc}, unit["facet"])
-    if len(groups) > LIMIT:
-        groups = _series(rows, {}, unit["facet"])
+    series = {c: enc[c] for c in ("color", "shape") if c in enc}
+    # a colour per point (a gradient along the cloud) is no set of series: counted before any grouping
+    keys = [k for k in (unit["facet"], *(_field(series, c)[0] for c in series)) if k and k in rows]
+    if keys and rows[list(dict.fromkeys(keys))].drop_duplicates().shape[0] > LIMIT:
+        series = {}
+    groups = _series(rows, series, unit["facet"])
     if len(groups) > LIMIT:
         groups = [(None, rows)]
     shown = [(f"{name}: " if name is not None else "") +

@@ -114,3 +114,10 @@ def test_a_grid_of_numbers_is_read_row_by_row_with_its_marks():
 ])
 def test_a_picture_says_its_size_range_and_peak(values, said):
     assert picture("kernel 1", values) == said
+
+
+def test_a_colour_scale_of_values_is_not_a_set_of_series():
+    """A point cloud coloured along itself (the linear page's) is one cloud per panel, not 2,400 series."""
+    df = pd.DataFrame({"x": np.linspace(-1, 1, 50), "y": np.linspace(2, 0, 50), "t": np.arange(50)})
+    said = describe(alt.Chart(df).mark_circle().encode(x="x:Q", y="y:Q", color="t:Q").to_dict())
+    assert said == "Points of y against x; 50 points, x -1 to 1, y 0 to 2."
