@@ -151,13 +151,20 @@ def _scatter(unit: dict, x: str, x_name: str, y: str, y_name: str) -> str:
     return f"points of {y_name} against {x_name}; " + "; ".join(shown)
 
 
+def _positions(unit: dict):
+    """(encoding, rows, x's (field, title, type), y's) of a unit that places its marks by two fields it has rows for."""
+    enc, rows = unit["encoding"], unit["rows"]
+    x, y = _field(enc, "x"), _field(enc, "y")
+    if rows is None or x[0] not in rows or y[0] not in rows:
+        return None
+    return enc, rows, x, y
+
+
 def _along(unit: dict) -> str | None:
     """Lines: each series' value at its first and last position along x, and its range; points: where they lie."""
-    enc, rows = unit["encoding"], unit["rows"]
-    x, x_name, _ = _field(enc, "x")
-    y, y_name, _ = _field(enc, "y")
-    if rows is None or x not in rows or y not in rows:
+    if (found := _positions(unit)) is None:
         return None
+    enc, rows, (x, x_name, _), (y, y_name, _) = found
     if unit["mark"] in ("point", "circle", "square"):
         return _scatter(unit, x, x_name, y, y_name)
     groups = _series(rows, enc, unit["facet"])
@@ -184,11 +191,9 @@ def _along(unit: dict) -> str | None:
 
 def _bars(unit: dict) -> str | None:
     """Bars and ticks: the value of each (category, series), or the extremes when there are many."""
-    enc, rows = unit["encoding"], unit["rows"]
-    x, x_name, x_type = _field(enc, "x")
-    y, y_name, y_type = _field(enc, "y")
-    if rows is None or x not in rows or y not in rows:
+    if (found := _positions(unit)) is None:
         return None
+    enc, rows, (x, x_name, x_type), (y, y_name, y_type) = found
     value, value_name, cat, cat_name = (x, x_name, y, y_name) if x_type == "quantitative" and y_type != \
         "quantitative" else (y, y_name, x, x_name)
     groups = _series(rows, enc, unit["facet"])
