@@ -644,3 +644,55 @@ def test_each_pages_main_flow_works_from_the_keyboard(server, browser):
     page.keyboard.press("Enter")
     page.get_by_text("Cancelled").first.wait_for(timeout=60_000)
     page.context.close()
+
+
+def test_editing_uploading_and_looking_inside_work_from_the_keyboard(server, browser, tmp_path):
+    """The rest of the main flows by keyboard: a cell of the anatomy table edited (the link's layer list follows),
+    a file uploaded through the file chooser the keyboard opens, and a test image picked inside trained nets."""
+    import wave
+
+    import numpy as np
+
+    page = open_page(browser, f"{server}/anatomy")
+    tab_to(page, "Add row", "button")
+    for _ in range(8):  # the table's toolbar, then the grid itself
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.tagName") == "CANVAS":
+            break
+    for key in ("ArrowRight", "ArrowRight", "ArrowRight", "Enter"):  # the first row's kernel cell, opened
+        page.keyboard.press(key)
+    page.wait_for_timeout(300)  # the cell's editor opens
+    page.keyboard.press("Control+a")
+    page.keyboard.type("3")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.wait_for_function("location.search.includes('kernel%3D3') || location.search.includes('kernel=3')",
+                           timeout=30_000)
+    assert query(page)["an_spec"].startswith("1x28x28:conv(out=6,kernel=3);")
+    page.context.close()
+
+    path = tmp_path / "tone.wav"
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(8000)
+        f.writeframes((np.sin(np.arange(8000) / 5) * 3000).astype(np.int16).tobytes())
+    page = open_page(browser, f"{server}/signals?sig_src=upload")
+    tab_to(page, "Upload", "button")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(str(path))
+    page.get_by_text("1 channel(s) at 8000 samples a second", exact=False).wait_for(timeout=60_000)
+    page.context.close()
+
+    page = open_page(browser, f"{server}/practicum?pp_data=MNIST-1D&pp_n=500&pp_seed=12")
+    tab_to(page, "Train", "button")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Inside the trained networks").wait_for(timeout=120_000)
+    settled(page)
+    tab_to(page, "Test image")
+    page.keyboard.press("ArrowRight")
+    settled(page)
+    assert query(page).get("in_idx") == "1"
+    page.get_by_text("test image 1, a ").first.wait_for(timeout=30_000)
+    page.context.close()
