@@ -159,12 +159,19 @@ def stages(df: pd.DataFrame) -> dict:
     return spec
 
 
-def _growth(measure: str, title: str, axis: str) -> alt.Chart:
+# the growth table's columns as the chart's "Show data" view shows them: words and units, not code's keys
+GROWTH_COLUMNS = {"size": "input size (per side)", "layer": "layer", "params": "parameters",
+                  "multiplies": "multiplies per sample"}
+
+
+def _growth(measure: str, title: str) -> alt.Chart:
+    size, measure = GROWTH_COLUMNS["size"], GROWTH_COLUMNS[measure]
     return alt.Chart(alt.NamedData("growth")).mark_line(point=True).encode(
-        x=alt.X("size:Q", scale=alt.Scale(type="log", base=2), title="input size (per side)"),
-        y=alt.Y(f"{measure}:Q", scale=alt.Scale(type="log"), title=axis),
+        x=alt.X(field=size, type="quantitative", scale=alt.Scale(type="log", base=2), title=size),
+        y=alt.Y(field=measure, type="quantitative", scale=alt.Scale(type="log"), title=measure),
         color=alt.Color("layer:N", legend=alt.Legend(orient="bottom", columns=2)),  # three in a row do not fit
-        tooltip=["size:Q", "layer:N", "params:Q", "multiplies:Q"]).properties(
+        tooltip=[alt.Tooltip(field=c, type="nominal" if c == "layer" else "quantitative")
+                 for c in GROWTH_COLUMNS.values()]).properties(
         # the plot keeps its own height and the legend goes below it: squeezed into Streamlit's 300 px with a
         # three-line legend, the plot would be 60 px high and the longer axis title would spill off the canvas
         title=title, height=170, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
@@ -172,8 +179,9 @@ def _growth(measure: str, title: str, axis: str) -> alt.Chart:
 
 def growth(df: pd.DataFrame) -> tuple[dict, dict]:
     """Parameters and multiplies against input size, per layer kind, from ``core.lecture.sharing.costs_vs_size``."""
-    return (from_template(_growth, "params", "Parameters: the convolution stays flat", "parameters", growth=df),
-            from_template(_growth, "multiplies", "Multiplies", "multiplies per sample", growth=df))
+    shown = df.rename(columns=GROWTH_COLUMNS)
+    return (from_template(_growth, "params", "Parameters: the convolution stays flat", growth=shown),
+            from_template(_growth, "multiplies", "Multiplies", growth=shown))
 
 
 def _shared_weights() -> alt.FacetChart:

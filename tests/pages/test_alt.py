@@ -46,3 +46,14 @@ def test_every_chart_says_its_data_and_changes_with_it(page):
     for (said_a, rows_a), (said_b, rows_b) in zip(before, after):
         if rows_a != rows_b:
             assert said_a != said_b, said_a
+
+
+def test_a_chart_whose_message_is_a_table_shows_it_in_words():
+    """The sharing page's growth charts are a table of costs: their "Show data" view (the rows Streamlit ships) has
+    readable column names with units, not the code's keys (``params``)."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    at = run_page("sharing")
+    for chart in at.get("vega_lite_chart")[:2]:
+        shown = [list(convert_arrow_bytes_to_pandas_df(d.data.data).columns) for d in chart.proto.datasets]
+        assert shown == [["input size (per side)", "layer", "parameters", "multiplies per sample"]]
