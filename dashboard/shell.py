@@ -15,6 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.palette import BLUE
 from core.practicum import datadir as data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,14 +239,7 @@ def sidebar(name_device: bool = True, dataset: str = "mnist") -> None:
             st.caption(f"{ds.label}: not found. Set `{data.DATA_ENV}` to a folder holding `{ds.folder}/raw/`.")
 
 
-# On a phone (WCAG 1.4.10, reflow at 320-390 px) a chart wider than the screen scrolls inside its own frame, not
-# the whole page, and a frame that scrolls (a chart's, a static table's) takes the keyboard focus (2.1.1: arrow keys
-# then scroll it). A constant:
-# no value from a link or a viewer is ever in it.
-NARROW_SCREENS = """<style>[data-testid=stVegaLiteChart]{max-width:100%;overflow-x:auto}
-[data-testid=stVegaLiteChart]:focus-visible,[data-testid=stTable]>div:focus-visible{outline:2px solid #3b6e8f;
-outline-offset:2px}</style>
-<script>
+_SCROLL_FRAMES = """<script>
 if (!window.convlabScrollFrames) {
   window.convlabScrollFrames = true;
   let queued = false;
@@ -264,3 +258,13 @@ if (!window.convlabScrollFrames) {
   later();
 }
 </script>"""
+
+
+# On a phone (WCAG 1.4.10, reflow at 320-390 px) a chart wider than the screen scrolls inside its own frame, not
+# the whole page, and a frame that scrolls (a chart's, a static table's) takes the keyboard focus (2.1.1: arrow keys
+# then scroll it). A constant: no value from a link or a viewer is ever in it.
+NARROW_SCREENS = f"""<style>[data-testid=stVegaLiteChart]{{max-width:100%;overflow-x:auto}}
+[data-testid=stVegaLiteChart]:focus-visible,[data-testid=stTable]>div:focus-visible{{outline:2px solid {BLUE};
+outline-offset:2px}}</style>
+""" + _SCROLL_FRAMES
+
