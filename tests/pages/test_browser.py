@@ -314,17 +314,23 @@ def test_practicum_trains_from_the_browser(server, browser):
     page.context.close()
 
 
-def test_signals_page_measures_an_uploaded_sound(server, browser, tmp_path):
+def tone_file(folder, channels: int):
+    """A WAV tone, one second per channel at 8 kHz, 16-bit, in ``folder``."""
     import wave
 
     import numpy as np
 
-    path = tmp_path / "tone.wav"
+    path = folder / "tone.wav"
     with wave.open(str(path), "wb") as f:
-        f.setnchannels(2)
+        f.setnchannels(channels)
         f.setsampwidth(2)
         f.setframerate(8000)
-        f.writeframes((np.sin(np.arange(16000) / 5) * 3000).astype(np.int16).tobytes())
+        f.writeframes((np.sin(np.arange(8000 * channels) / 5) * 3000).astype(np.int16).tobytes())
+    return path
+
+
+def test_signals_page_measures_an_uploaded_sound(server, browser, tmp_path):
+    path = tone_file(tmp_path, channels=2)
     page = open_page(browser, f"{server}/signals?sig_src=upload")
     page.locator("input[type=file]").set_input_files(str(path))
     page.get_by_text("2 channel(s) at 8000 samples a second", exact=False).wait_for(timeout=60_000)
@@ -656,14 +662,10 @@ def test_editing_uploading_and_looking_inside_work_from_the_keyboard(server, bro
     """The rest of the main flows by keyboard: a row of the anatomy table edited in its one-line form (the link
     follows), a file uploaded through the file chooser the keyboard opens, and a test image picked inside trained
     nets."""
-    import wave
-
-    import numpy as np
-
     page = open_page(browser, f"{server}/anatomy")
     # the table's rows as the one line the link shares: a row edited by typing (the grid's own cell editing works
     # by keyboard too, but where its selection starts varies from one load to the next: not a test that can hold)
-    line = page.evaluate("document.querySelector('[data-testid=stTextInput] input').value")
+    line = page.locator("[data-testid=stTextInput] input").first.input_value(timeout=60_000)
     tab_to(page, "Layer list (this line is what the link shares)")
     page.keyboard.press("Control+a")
     page.keyboard.type(line.replace("conv(out=6,kernel=5)", "conv(out=6,kernel=3)", 1))
@@ -674,12 +676,7 @@ def test_editing_uploading_and_looking_inside_work_from_the_keyboard(server, bro
     assert query(page)["an_spec"].startswith("1x28x28:conv(out=6,kernel=3);")
     page.context.close()
 
-    path = tmp_path / "tone.wav"
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(8000)
-        f.writeframes((np.sin(np.arange(8000) / 5) * 3000).astype(np.int16).tobytes())
+    path = tone_file(tmp_path, channels=1)
     page = open_page(browser, f"{server}/signals?sig_src=upload")
     page.locator("[data-testid=stFileUploader] button").wait_for(timeout=60_000)  # drawn by its fragment
     settled(page)
