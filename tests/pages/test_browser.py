@@ -597,6 +597,21 @@ def tab_to(page, label: str, role: str | None = None, limit: int = 150) -> dict:
     pytest.fail(f"{label!r} never took the focus in {limit} presses of Tab")
 
 
+def press_until(page, label: str, role: str | None, key: str, done_js: str, tries: int = 3) -> None:
+    """Press ``key`` on the control named ``label`` until ``done_js`` holds: a rerun that redraws the control can
+    take its focus, or swallow the press, on a loaded machine; a student would press again."""
+    for _ in range(tries):
+        if page.evaluate(FOCUSED)["label"] != label:
+            tab_to(page, label, role)
+        page.keyboard.press(key)
+        try:
+            page.wait_for_function(done_js, timeout=10_000)
+            return
+        except Exception:
+            settled(page)
+    pytest.fail(f"{key} on {label!r} never took effect")
+
+
 def settled(page) -> None:
     page.wait_for_timeout(400)
     page.wait_for_selector(DONE, timeout=120_000)
@@ -640,8 +655,7 @@ def test_each_pages_main_flow_works_from_the_keyboard(server, browser):
     assert query(page).get("st_play") == "true"
     page.wait_for_timeout(2500)  # Play advances a step every 0.8 s
     assert int(query(page)["st_step"]) != step + 1
-    tab_to(page, "Play", "switch")
-    page.keyboard.press("Space")  # and pauses (2.2.2): the steps stop
+    press_until(page, "Play", "switch", "Space", "!location.search.includes('st_play=true')")  # pause (2.2.2)
     settled(page)
     paused = query(page)["st_step"]
     page.wait_for_timeout(2000)
@@ -666,12 +680,20 @@ def test_editing_uploading_and_looking_inside_work_from_the_keyboard(server, bro
     # the table's rows as the one line the link shares: a row edited by typing (the grid's own cell editing works
     # by keyboard too, but where its selection starts varies from one load to the next: not a test that can hold)
     line = page.locator("[data-testid=stTextInput] input").first.input_value(timeout=60_000)
-    tab_to(page, "Layer list (this line is what the link shares)")
-    page.keyboard.press("Control+a")
-    page.keyboard.type(line.replace("conv(out=6,kernel=5)", "conv(out=6,kernel=3)", 1))
-    page.keyboard.press("Enter")
-    page.wait_for_function("location.search.includes('kernel%3D3') || location.search.includes('kernel=3')",
-                           timeout=30_000)
+    label = "Layer list (this line is what the link shares)"
+    for _ in range(3):
+        if page.evaluate(FOCUSED)["label"] != label:
+            tab_to(page, label)
+        page.keyboard.press("Control+a")
+        page.keyboard.type(line.replace("conv(out=6,kernel=5)", "conv(out=6,kernel=3)", 1))
+        page.keyboard.press("Enter")
+        try:
+            page.wait_for_function("/kernel(%3D|=)3/.test(location.search)", timeout=15_000)
+            break
+        except Exception:  # a rerun redrew the field under the typing: type it again, as a student would
+            settled(page)
+    else:
+        pytest.fail("the edited layer list never reached the link")
     settled(page)
     assert query(page)["an_spec"].startswith("1x28x28:conv(out=6,kernel=3);")
     page.context.close()
