@@ -112,13 +112,6 @@ def show(where, spec: dict | alt.TopLevelMixin, **kwargs):
     return where.vega_lite_chart(spec, alt=text, **kwargs)
 
 
-def with_lead(spec: dict, lead: str) -> dict:
-    """``spec`` whose text alternative starts with ``lead`` (what the page says the chart shows)."""
-    meta = spec.get("usermeta", {})
-    return {**spec, "usermeta": {**meta, "alt": describe(spec, lead) if "alt" not in meta else
-                                 f"{lead.rstrip('. ')}. {meta['alt']}"}}
-
-
 def _heatmap(value: str, x: str, y: str, x_title, y_title, data=None) -> alt.Chart:
     return alt.Chart(alt.NamedData("cells") if data is None else data).mark_rect().encode(
         x=alt.X(f"{x}:O", title=x_title), y=alt.Y(f"{y}:O", title=y_title),
