@@ -75,10 +75,10 @@ def result_charts(keys, dataset, models, _done, _table, _marks) -> dict:
     """The results' chart specs, built (and validated by Altair) once per set of finished runs, not per rerun.
     ``_table`` and ``_marks``: the page's ``results_table`` and ``reference_marks`` for these runs."""
     # one bar per run, each named on the axis ("FC, original"): the model is not told by colour alone (1.4.1)
-    names = {m.title: m.short for m in MODELS.values()}
-    order = [f"{names.get(m, m)}, {i}" for i in ("original", "permuted") for m in dict.fromkeys(_table["model"])]
-    table, marks = (df.assign(run=[f"{names.get(m, m)}, {i}" for m, i in zip(df["model"], df["input"])])
-                    for df in (_table, _marks))
+    by_title = {m.title: m for m in MODELS.values()}
+    order = [by_title[m].label(p, short=True) for p in (False, True) for m in dict.fromkeys(_table["model"])]
+    table, marks = (df.assign(run=[by_title[m].label(i == input_name(True), short=True)
+                                   for m, i in zip(df["model"], df["input"])]) for df in (_table, _marks))
     # across: the runs' names read level, however narrow the column
     y = alt.Y("run:N", title=None, sort=order, axis=alt.Axis(labelOverlap=False, labelLimit=200))
     bars = alt.Chart(table).mark_bar().encode(
